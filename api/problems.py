@@ -1,0 +1,57 @@
+"""The one place errors become application/problem+json answers (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from shared.errors import ServiceError, UnavailableError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "urn:llmb:problem:{code}"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+    """A problem+json response."""
+    body = {
+        "type": PROBLEM_TYPE.format(code=code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        "code": code,
+        **extra,
+    }
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def _service_error(exc: ServiceError) -> Response:
+    extra: dict[str, Any] = {}
+    errors = getattr(exc, "errors", None)
+    if errors:
+        extra["errors"] = errors
+    response = problem(exc.status, exc.code, exc.title, str(exc), **extra)
+    if isinstance(exc, UnavailableError):
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response:
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return problem(exc.code or 500, code, exc.name or "Error", exc.description or "")
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "internal", "Internal error", "the server failed; the error is logged")
+
+
+def register(app: Flask) -> None:
+    """Install the handlers that answer every error as problem+json."""
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,44 @@
+"""What the views use (store, events, storage, task messages), built once per app from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+from flask import current_app
+
+from shared.events import EventLog
+from shared.queues import make_celery
+from shared.redis_conn import connect, connect_blocking
+from shared.settings import Settings
+from shared.storage import ObjectStore, open_storage
+from shared.store import JobStore
+
+
+@dataclass
+class Services:
+    """The API's dependencies; tests build one with their own parts."""
+
+    settings: Settings
+    store: JobStore
+    events: EventLog
+    storage: ObjectStore
+    celery: Celery
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        """Connect to Redis and the object store the settings name (lazily: nothing dials yet)."""
+        client = connect(settings.redis_url)
+        return cls(
+            settings=settings,
+            store=JobStore(client, job_ttl_s=settings.job_ttl_s),
+            events=EventLog(client, connect_blocking(settings.redis_url)),
+            storage=open_storage(settings),
+            celery=make_celery(settings, name="llmb-api"),
+        )
+
+
+def services() -> Services:
+    """The current app's services."""
+    svc: Services = current_app.extensions["llmb"]
+    return svc

@@ -1,0 +1,45 @@
+"""Every Redis key name the service uses, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "llmb"
+
+
+def job(job_id: str) -> str:
+    """Hash holding one job's record."""
+    return f"{PREFIX}:job:{job_id}"
+
+
+def events(job_id: str) -> str:
+    """Stream holding one job's event history (status, progress, tokens)."""
+    return f"{PREFIX}:job:{job_id}:events"
+
+
+def waiting(queue: str) -> str:
+    """Sorted set of a queue's waiting job ids, scored by arrival order."""
+    return f"{PREFIX}:queue:{queue}:waiting"
+
+
+def running(queue: str) -> str:
+    """Sorted set of a queue's running job ids, scored by lease expiry."""
+    return f"{PREFIX}:queue:{queue}:running"
+
+
+def workers(queue: str) -> str:
+    """Sorted set of the worker processes consuming a queue, scored by last heartbeat."""
+    return f"{PREFIX}:queue:{queue}:workers"
+
+
+def owner_jobs(owner: str) -> str:
+    """Sorted set of an owner's job ids, scored by creation time."""
+    return f"{PREFIX}:owner:{owner}:jobs"
+
+
+def sequence() -> str:
+    """Counter giving each enqueued job its place in line."""
+    return f"{PREFIX}:seq"
+
+
+def celery_queue(queue: str) -> str:
+    """The Redis list Celery (and KEDA) read for a queue: the queue's own name."""
+    return queue

@@ -1,0 +1,36 @@
+"""Redis clients with timeouts that fail fast instead of hanging a request."""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+# A request that reaches a dead Redis must fail within about a second, not retry for many.
+_CONNECT_TIMEOUT_S = 1.0
+_COMMAND_TIMEOUT_S = 2.0
+# Blocking reads (XREAD BLOCK) ask Redis to hold the call for up to this long.
+BLOCK_CHUNK_S = 15.0
+
+
+def connect(url: str, *, max_connections: int | None = None) -> Redis:
+    """A client for ordinary commands: short timeouts, one quick retry."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=_CONNECT_TIMEOUT_S,
+        socket_timeout=_COMMAND_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+        max_connections=max_connections,
+    )
+
+
+def connect_blocking(url: str, *, max_connections: int | None = None) -> Redis:
+    """A client for blocking reads, whose socket waits past the longest block it asks for."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=_CONNECT_TIMEOUT_S,
+        socket_timeout=BLOCK_CHUNK_S + 5.0,
+        retry=Retry(NoBackoff(), 0),
+        max_connections=max_connections,
+    )

@@ -1,0 +1,125 @@
+"""One typed settings object, built once at start from LLMB_ environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+QueueName = Literal["image", "chat", "embed"]
+
+
+class Limits(BaseModel):
+    """Every cap on what a client may ask for, in one place (the API rejects, the worker re-checks)."""
+
+    prompt_max_chars: int = 2000
+    image_min_side: int = 64
+    image_max_side: int = 1024
+    image_max_steps: int = 50
+    image_max_guidance: float = 20.0
+    image_max_count: int = 4
+    chat_max_messages: int = 256
+    chat_max_chars: int = 32_000
+    chat_max_tokens: int = 2048
+    chat_max_stops: int = 4
+    embed_max_inputs: int = 256
+    embed_max_chars: int = 8192
+    max_body_bytes: int = 1_048_576
+    max_wait_s: int = 60
+    list_max_page: int = 100
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the API, the workers, compose and the manifests."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LLMB_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+    public_url: str | None = Field(
+        default=None, description="Base URL clients use to reach the API; defaults to the request's host."
+    )
+
+    api_bind: str = "127.0.0.1:8000"
+    api_workers: int = 2
+    api_connections: int = 1000
+
+    storage: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_public_url: str | None = None
+    s3_bucket: str = "llmb"
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_redirect: bool = True
+    presign_ttl_s: int = 900
+
+    job_ttl_s: int = 7 * 24 * 3600
+    max_attempts: int = 3
+    lease_ttl_s: int = 30
+    job_time_limit_s: int = 600
+
+    queues: str = "image"
+    concurrency: int = 1
+    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    image_model: str | None = None
+    image_pipeline: str = "worker.pipelines.image:DiffusersImagePipeline"
+    chat_model: str | None = None
+    chat_pipeline: str = "worker.pipelines.chat:TransformersChatPipeline"
+    embed_model: str | None = None
+    embed_pipeline: str = "worker.pipelines.embed:SentenceEmbedPipeline"
+    batch_max: int = 8
+    batch_wait_ms: int = 20
+    ready_file: Path | None = None
+
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.storage == "s3" and not self.s3_endpoint_url:
+            raise ValueError("LLMB_S3_ENDPOINT_URL is required when LLMB_STORAGE=s3")
+        unknown = set(self.queue_list) - {"image", "chat", "embed"}
+        if unknown:
+            raise ValueError(f"LLMB_QUEUES names unknown queues: {sorted(unknown)}")
+        return self
+
+    @property
+    def queue_list(self) -> list[str]:
+        """The queues this worker consumes, in the order given."""
+        return [q.strip() for q in self.queues.split(",") if q.strip()]
+
+    @property
+    def objects_dir(self) -> Path:
+        """Folder of the local object store."""
+        return self.storage_dir or self.data_dir / "objects"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder where `make models` puts the small local models."""
+        return self.data_dir / "models"
+
+    @property
+    def soft_time_limit_s(self) -> int:
+        """Celery's soft limit: a backstop just past the worker's own deadline checks."""
+        return self.job_time_limit_s + 30
+
+    @property
+    def hard_time_limit_s(self) -> int:
+        """Celery's hard limit: the pool child is killed past this."""
+        return self.job_time_limit_s + 60
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """Redis redelivers an unacked message after this; it must exceed the hard limit."""
+        return self.hard_time_limit_s + 300
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]

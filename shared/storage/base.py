@@ -1,0 +1,29 @@
+"""The interface every object store offers, and the deterministic result key scheme."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+def result_key(job_id: str, name: str) -> str:
+    """Where a job's result object lives: the same key however often the job runs."""
+    return f"results/{job_id}/{name}"
+
+
+class ObjectStore(Protocol):
+    """Stores result objects; a write is all-or-nothing for readers."""
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Store `data` under `key`, replacing any earlier object."""
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes, or NotFoundError."""
+
+    def presigned_url(self, key: str, *, content_type: str) -> str | None:
+        """A short-lived URL a client can fetch directly, or None where the store has none."""
+
+    def check(self) -> None:
+        """Raise StorageError unless the store answers."""
+
+    def prepare(self) -> None:
+        """Make the store ready to take writes (create the bucket or folder)."""

@@ -1,0 +1,5 @@
+"""`python -m worker` starts a worker."""
+
+from worker.main import main
+
+main()

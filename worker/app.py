@@ -1,0 +1,92 @@
+"""The worker's Celery app: the thin task, and what each process sets up when it starts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import Celery, signals
+
+from shared.errors import ServiceError
+from shared.jobs import JobType
+from shared.leases import Leases
+from shared.queues import TASK_NAME, make_celery, task_message
+from shared.redis_conn import connect
+from shared.settings import Settings
+from worker.claim import new_holder_id
+from worker.keeper import Housekeeper
+from worker.runner import run_job
+from worker.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+
+
+class ProcessState:
+    """The per-process runtime (built after fork) and the main process's housekeeper."""
+
+    def __init__(self, settings: Settings, celery: Celery) -> None:
+        self.settings = settings
+        self.celery = celery
+        self._runtime: WorkerRuntime | None = None
+        self.housekeeper: Housekeeper | None = None
+
+    def runtime(self) -> WorkerRuntime:
+        """This process's runtime, built on first need."""
+        if self._runtime is None:
+            self._runtime = WorkerRuntime.build(self.settings, self.celery)
+            self._runtime.keeper.start()
+        return self._runtime
+
+    def warm_up(self) -> None:
+        """Load every pipeline this worker serves, then report ready through the ready file."""
+        rt = self.runtime()
+        try:
+            for q in self.settings.queue_list:
+                rt.pipelines.get(JobType(q))
+        except (OSError, ServiceError) as exc:
+            log.error("warm-up failed, the worker is not ready: %s", exc)
+            return
+        if self.settings.ready_file:
+            self.settings.ready_file.parent.mkdir(parents=True, exist_ok=True)
+            self.settings.ready_file.touch()
+        log.info("warm-up done; ready for %s", ",".join(self.settings.queue_list))
+
+    def start_housekeeping(self) -> None:
+        """Heartbeats and the reaper run in the main process, which outlives its pool children."""
+        leases = Leases(connect(self.settings.redis_url), lease_ttl_s=self.settings.lease_ttl_s)
+        self.housekeeper = Housekeeper(
+            leases,
+            worker_id=new_holder_id(),
+            queues=self.settings.queue_list,
+            message=lambda job_id, q: task_message(self.celery, job_id, q),
+            interval_s=max(1.0, self.settings.lease_ttl_s / 3),
+        )
+        self.housekeeper.start()
+
+
+def create_worker_app(settings: Settings) -> Celery:
+    """The Celery app with the job task registered and process set-up wired to its signals."""
+    app = make_celery(settings, name="llmb-worker")
+    state = ProcessState(settings, app)
+
+    @app.task(name=TASK_NAME)
+    def run_job_task(job_id: str) -> None:
+        run_job(job_id, state.runtime())
+
+    def on_process_init(**_: Any) -> None:
+        # Celery waits only a few seconds for a new pool process, so loading runs beside it.
+        threading.Thread(target=state.warm_up, name="warm-up", daemon=True).start()
+
+    def on_ready(**_: Any) -> None:
+        state.start_housekeeping()
+
+    def on_shutdown(**_: Any) -> None:
+        if state.housekeeper:
+            state.housekeeper.stop()
+
+    signals.worker_process_init.connect(on_process_init, weak=False)
+    signals.worker_ready.connect(on_ready, weak=False)
+    signals.worker_shutdown.connect(on_shutdown, weak=False)
+    app.llmb_state = state  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,87 @@
+"""Deciding what a delivered task means: start the job, take it over, fail it, or drop it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from enum import Enum
+
+from shared.errors import NotFoundError
+from shared.jobs import ErrorInfo, JobRecord, JobStatus
+from shared.leases import Leases
+from shared.store import JobStore
+
+
+class Decision(Enum):
+    """What to do with a delivered job."""
+
+    START = "start"
+    FAIL_LOST = "fail_lost"
+    SKIP = "skip"
+
+
+def new_holder_id() -> str:
+    """This process's identity as a lease holder: host, pid and a nonce for pid reuse."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(holder: str, *, me: str) -> bool:
+    """True when the holder is known to be gone: this very process, or a dead pid on this host."""
+    if holder == me:
+        return True
+    host, _, rest = holder.partition(":")
+    if host != socket.gethostname():
+        return False
+    pid = int(rest.partition(":")[0] or 0)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def decide(record: JobRecord, *, me: str, max_attempts: int, now: float) -> Decision:
+    """Terminal jobs and jobs a live worker holds are dropped; lost ones are taken or failed."""
+    if record.status == JobStatus.QUEUED:
+        return Decision.START
+    if record.status != JobStatus.RUNNING:
+        return Decision.SKIP
+    lost = not record.holder or record.lease_until < now or holder_is_dead(record.holder, me=me)
+    if not lost:
+        return Decision.SKIP
+    return Decision.START if record.attempts < max_attempts else Decision.FAIL_LOST
+
+
+def claim(
+    store: JobStore, leases: Leases, job_id: str, *, me: str, max_attempts: int
+) -> JobRecord | None:
+    """Take the job for this worker, or None when it is not ours to run."""
+    for _ in range(3):  # a concurrent change makes us look again
+        try:
+            record = store.get(job_id)
+        except NotFoundError:
+            return None
+        decision = decide(record, me=me, max_attempts=max_attempts, now=time.time())
+        if decision is Decision.SKIP:
+            return None
+        if decision is Decision.FAIL_LOST:
+            error = ErrorInfo(
+                code="worker_lost", message=f"the worker was lost {record.attempts} times running this job"
+            )
+            store.transition(job_id, JobStatus.FAILED, expect_holder=record.holder, error=error)
+            return None
+        started = store.transition(
+            job_id,
+            JobStatus.RUNNING,
+            expect_holder=record.holder,
+            fields={"holder": me, "progress": None},
+            incr_attempts=True,
+            lease_until=leases.deadline(),
+        )
+        if started.ok:
+            return store.get(job_id)
+    return None

@@ -1,0 +1,32 @@
+"""Which torch device and dtype the worker's pipelines use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pick_device(choice: str) -> str:
+    """CUDA, else Apple MPS, else CPU, unless the settings force one."""
+    import torch
+
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(device: str) -> Any:
+    """Half precision on CUDA, full precision elsewhere (CPU half is slow and lossy)."""
+    import torch
+
+    return torch.float16 if device == "cuda" else torch.float32
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True when a model call failed for lack of device memory."""
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()

@@ -1,0 +1,89 @@
+"""What one worker process holds: connections, its lease identity, and its pipelines, loaded once."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from dataclasses import dataclass
+
+from celery import Celery
+
+from shared.jobs import JobType
+from shared.leases import Leases
+from shared.redis_conn import connect
+from shared.settings import Settings
+from shared.storage import ObjectStore, open_storage
+from shared.store import JobStore
+from worker.claim import new_holder_id
+from worker.keeper import LeaseKeeper
+from worker.pipelines.base import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+def _pipeline_path(settings: Settings, job_type: JobType) -> str:
+    return {
+        JobType.IMAGE: settings.image_pipeline,
+        JobType.CHAT: settings.chat_pipeline,
+        JobType.EMBED: settings.embed_pipeline,
+    }[job_type]
+
+
+def load_class(path: str) -> type:
+    """Import `module:Class`, the form the settings name pipelines in."""
+    module, _, name = path.partition(":")
+    cls: type = getattr(importlib.import_module(module), name)
+    return cls
+
+
+class PipelineSet:
+    """The pipelines of one process, each built and loaded at most once, on first need."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._loaded: dict[JobType, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def get(self, job_type: JobType) -> Pipeline:
+        """The loaded pipeline for a job type (loading it now if this is the first need)."""
+        with self._lock:
+            if job_type not in self._loaded:
+                pipeline: Pipeline = load_class(_pipeline_path(self.settings, job_type))(self.settings)
+                log.info("loading the %s pipeline", job_type)
+                pipeline.load()
+                self._loaded[job_type] = pipeline
+            return self._loaded[job_type]
+
+
+@dataclass
+class WorkerRuntime:
+    """Everything a pool process needs to run jobs."""
+
+    settings: Settings
+    store: JobStore
+    leases: Leases
+    storage: ObjectStore
+    pipelines: PipelineSet
+    keeper: LeaseKeeper
+    holder: str
+    celery: Celery
+
+    @classmethod
+    def build(cls, settings: Settings, celery: Celery) -> WorkerRuntime:
+        """Connect and prepare one process; pipelines load later, on warm-up or first job."""
+        client = connect(settings.redis_url)
+        leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
+        holder = new_holder_id()
+        storage = open_storage(settings)
+        storage.prepare()
+        return cls(
+            settings=settings,
+            store=JobStore(client, job_ttl_s=settings.job_ttl_s),
+            leases=leases,
+            storage=storage,
+            pipelines=PipelineSet(settings),
+            keeper=LeaseKeeper(leases, holder),
+            holder=holder,
+            celery=celery,
+        )
