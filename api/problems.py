@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, json, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared.errors import ServiceError, UnavailableError
 
@@ -45,6 +45,11 @@ def _http_error(exc: HTTPException) -> Response:
     return problem(exc.code or 500, code, exc.name or "Error", exc.description or "")
 
 
+def _too_large(exc: RequestEntityTooLarge) -> Response:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return problem(413, "body_too_large", "Body too large", f"the body is over the limit of {limit} bytes")
+
+
 def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, "internal", "Internal error", "the server failed; the error is logged")
@@ -53,5 +58,6 @@ def _unexpected(exc: Exception) -> Response:
 def register(app: Flask) -> None:
     """Install the handlers that answer every error as problem+json."""
     app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -66,17 +66,17 @@ class Service:
     port: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
-    def stop(self, *, timeout: float = 20.0, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+    def stop(self, *, timeout: float = 20.0, sig: int = signal.SIGTERM, group: bool = False) -> None:
+        """Send `sig` to the main process (as Kubernetes does) or its whole group, then reap everything."""
+        if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
+                (os.killpg if group else os.kill)(self.proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=timeout)
+        # Whatever is left of the group (a stuck main process, orphaned children) goes now.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -166,7 +166,20 @@ def validation_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[st
     out: list[dict[str, object]] = []
     for err in exc.errors(include_url=False, include_input=False):
         parts = [prefix] if prefix else []
-        parts += [str(p) for p in err["loc"]]
-        message = err["msg"].removeprefix("Value error, ")
-        out.append({"field": ".".join(parts) or "body", "message": message, "type": err["type"]})
+        parts += [str(p) for p in err["loc"] if not _is_union_tag(p)]
+        entry = {
+            "field": ".".join(parts) or "body",
+            "message": err["msg"].removeprefix("Value error, "),
+            "type": err["type"],
+        }
+        if entry not in out:
+            out.append(entry)
     return out
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic names the union member it tried ("str", "list[str]") inside the location.
+    return isinstance(part, str) and (part in _TYPE_TAGS or "[" in part)
+
+
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict"})

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
     s3_redirect: bool = True
     presign_ttl_s: int = 900
+    storage_tries: int = 3
+    storage_backoff_s: float = 1.0
 
     job_ttl_s: int = 7 * 24 * 3600
     max_attempts: int = 3

@@ -18,9 +18,6 @@ from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
-STORE_TRIES = 3
-
-
 def run_job(job_id: str, rt: WorkerRuntime) -> None:
     """Run one delivered job, or do nothing when it is not this worker's to run."""
     record = claim(rt.store, rt.leases, job_id, me=rt.holder, max_attempts=rt.settings.max_attempts)
@@ -97,17 +94,24 @@ def _store(rt: WorkerRuntime, record: JobRecord, output: Output) -> dict[str, ob
     files = []
     for artifact in output.artifacts:
         key = result_key(record.id, artifact.name)
-        for attempt in range(1, STORE_TRIES + 1):
-            try:
-                rt.storage.put(key, artifact.data, content_type=artifact.content_type)
-                break
-            except StorageError:
-                if attempt == STORE_TRIES:
-                    raise
-                log.warning("job %s: storing %s failed, try %d of %d", record.id, key, attempt, STORE_TRIES)
-                time.sleep(2**attempt)
+        _put_with_retries(rt, key, artifact.data, artifact.content_type)
         files.append({"key": key, "content_type": artifact.content_type, **artifact.meta})
     return {**output.summary, "files": files} if files else dict(output.summary)
+
+
+def _put_with_retries(rt: WorkerRuntime, key: str, data: bytes, content_type: str) -> None:
+    # Bounded: after the last try the job fails with storage_unavailable; the key is the same on
+    # every try, so a retry never leaves a second copy behind.
+    tries = rt.settings.storage_tries
+    for attempt in range(1, tries + 1):
+        try:
+            rt.storage.put(key, data, content_type=content_type)
+            return
+        except StorageError:
+            if attempt == tries:
+                raise
+            log.warning("storing %s failed, try %d of %d", key, attempt, tries)
+            time.sleep(rt.settings.storage_backoff_s * 2 ** (attempt - 1))
 
 
 def _fail(rt: WorkerRuntime, record: JobRecord, code: str, message: str) -> None:

@@ -6,6 +6,7 @@ import importlib
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from celery import Celery
 
@@ -37,6 +38,13 @@ def load_class(path: str) -> type:
     return cls
 
 
+class PipelineSource(Protocol):
+    """Gives the loaded pipeline for a job type."""
+
+    def get(self, job_type: JobType) -> Pipeline:
+        """The pipeline that runs jobs of this type."""
+
+
 class PipelineSet:
     """The pipelines of one process, each built and loaded at most once, on first need."""
 
@@ -64,7 +72,7 @@ class WorkerRuntime:
     store: JobStore
     leases: Leases
     storage: ObjectStore
-    pipelines: PipelineSet
+    pipelines: PipelineSource
     keeper: LeaseKeeper
     holder: str
     celery: Celery

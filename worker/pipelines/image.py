@@ -10,7 +10,7 @@ from shared.inputs import ImageInput, JobInput
 from shared.settings import Settings
 from worker.device import pick_device, pick_dtype
 from worker.pipelines.base import Artifact, JobItem, JobStopped, Output
-from worker.pipelines.source import resolve_model
+from worker.pipelines.source import quiet, resolve_model
 
 DEFAULT_FOLDER = "tiny-sd"
 
@@ -26,7 +26,8 @@ class DiffusersImagePipeline:
     def load(self) -> None:
         from diffusers import AutoPipelineForText2Image
 
-        pipe = AutoPipelineForText2Image.from_pretrained(resolve_model(self.model), torch_dtype=pick_dtype(self.device))
+        with quiet():
+            pipe = AutoPipelineForText2Image.from_pretrained(resolve_model(self.model), dtype=pick_dtype(self.device))
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(self.device)
         self.pipe(prompt="warm-up", width=64, height=64, num_inference_steps=1, output_type="pil")

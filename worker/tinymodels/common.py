@@ -1,30 +1,12 @@
-"""Helpers both builders share: hushing diffusers and transformers, and making saved files readable to all."""
+"""Helpers both builders share: making saved files readable to all (and `quiet`, re-exported)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import diffusers.utils.logging as diffusers_logging
-import transformers.utils.logging as transformers_logging
+from worker.pipelines.source import quiet
 
-
-@contextmanager
-def quiet() -> Iterator[None]:
-    """Log only errors and hide both libraries' progress bars inside the block, then restore both."""
-    libraries = (diffusers_logging, transformers_logging)
-    saved = [(lib, lib.get_verbosity(), lib.is_progress_bar_enabled()) for lib in libraries]
-    for lib in libraries:
-        lib.set_verbosity_error()
-        lib.disable_progress_bar()
-    try:
-        yield
-    finally:
-        for lib, verbosity, bars in saved:
-            lib.set_verbosity(verbosity)
-            if bars:
-                lib.enable_progress_bar()
+__all__ = ["make_readable", "quiet"]
 
 
 def make_readable(root: Path) -> None:

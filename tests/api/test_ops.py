@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from api import create_app
+from devtools.servers import free_port
+from shared.settings import load_settings
+
+
+def test_health_and_ready_with_everything_up(client: FlaskClient) -> None:
+    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/ready").get_json() == {"status": "ready"}
+
+
+def test_redis_down_fails_fast_and_health_stays_up(tmp_path: Path) -> None:
+    settings = load_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", data_dir=tmp_path)
+    client = create_app(settings).test_client()
+    started = time.monotonic()
+    response = client.post("/v1/jobs", data='{"type":"image","input":{"prompt":"x"}}')
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Retry-After"] == "1"
+    assert elapsed < 2
+    assert client.get("/health").status_code == 200
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert "Redis" in ready.get_json()["detail"]
+
+
+def test_openapi_document_describes_every_route(client: FlaskClient) -> None:
+    doc = client.get("/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    routes = {
+        str(rule.rule).replace("<job_id>", "{job_id}").replace("<int:index>", "{index}")
+        for rule in client.application.url_map.iter_rules()
+        if rule.endpoint not in ("static", "openapi.openapi_json", "openapi.docs")
+    }
+    assert routes == set(doc["paths"])
+    assert {"ImageInput", "ChatInput", "EmbedInput", "JobView", "Problem", "JobCreate"} <= set(
+        doc["components"]["schemas"]
+    )
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert b"openapi.json" in page.data

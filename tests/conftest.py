@@ -1,0 +1,75 @@
+"""Session-wide real services: a redis-server per session, an S3 server when a test asks for one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from devtools.servers import Service, start_redis, start_s3, wait_until
+from shared.errors import StorageError
+from shared.redis_conn import connect
+from shared.settings import Settings, load_settings
+
+# Unit tests share one server and flush this database before each test; integration
+# tests start servers of their own.
+UNIT_DB = 1
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    svc = start_redis(tmp_path_factory.mktemp("redis"))
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def redis_url(redis_service: Service) -> str:
+    return f"redis://127.0.0.1:{redis_service.port}/{UNIT_DB}"
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Redis:
+    client = connect(redis_url)
+    client.flushdb()
+    return client
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, redis_client: Redis) -> Settings:
+    return load_settings(redis_url=redis_url, data_dir=tmp_path)
+
+
+@pytest.fixture(scope="session")
+def s3_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    svc = start_s3(tmp_path_factory.mktemp("s3"), bucket="llmb")
+    settings = s3_settings_for(svc, Path("/nonexistent"), "redis://127.0.0.1:1/0")
+    from shared.storage.s3 import S3Store
+
+    store = S3Store.from_settings(settings)
+
+    def bucket_ready() -> bool:
+        try:
+            store.check()
+        except StorageError:
+            return False
+        return True
+
+    wait_until(bucket_ready, timeout=60, what="the S3 bucket")
+    yield svc
+    svc.stop()
+
+
+def s3_settings_for(svc: Service, data_dir: Path, redis_url: str, **overrides: object) -> Settings:
+    """Settings that point the object store at the test S3 server."""
+    return load_settings(
+        redis_url=redis_url,
+        data_dir=data_dir,
+        storage="s3",
+        s3_endpoint_url=f"http://127.0.0.1:{svc.port}",
+        s3_access_key="llmb",
+        s3_secret_key="llmb-secret",
+        **overrides,
+    )

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from redis import Redis
+
+from shared.events import EventLog, wait_for_terminal
+from shared.jobs import JobStatus
+from shared.leases import Leases
+from shared.queues import make_celery
+from shared.redis_conn import connect_blocking
+from shared.settings import Settings
+from shared.store import JobStore
+from tests.fixtures.jobs import submit
+
+
+@pytest.fixture
+def parts(settings: Settings, redis_client: Redis, redis_url: str):  # type: ignore[no-untyped-def]
+    store = JobStore(redis_client, job_ttl_s=3600)
+    log = EventLog(redis_client, connect_blocking(redis_url))
+    return store, log, make_celery(settings)
+
+
+def later(delay: float, action) -> threading.Thread:  # type: ignore[no-untyped-def]
+    thread = threading.Thread(target=lambda: (time.sleep(delay), action()))
+    thread.start()
+    return thread
+
+
+def test_wait_wakes_on_the_terminal_event(parts) -> None:
+    store, log, celery = parts
+    job = submit(store, celery)
+    thread = later(0.3, lambda: store.cancel(job.id))
+    started = time.monotonic()
+    record = wait_for_terminal(store, log, job.id, timeout_s=20)
+    elapsed = time.monotonic() - started
+    thread.join()
+    assert record.status == JobStatus.CANCELED
+    assert 0.25 < elapsed < 10  # woke on the event, long before the 20 s timeout
+
+
+def test_wait_returns_the_job_as_it_is_when_time_runs_out(parts) -> None:
+    store, log, celery = parts
+    job = submit(store, celery)
+    assert wait_for_terminal(store, log, job.id, timeout_s=0.3).status == JobStatus.QUEUED
+
+
+def test_wait_on_a_finished_job_returns_at_once(parts) -> None:
+    store, log, celery = parts
+    job = submit(store, celery)
+    store.cancel(job.id)
+    assert wait_for_terminal(store, log, job.id, timeout_s=30).status == JobStatus.CANCELED
+
+
+def test_follow_yields_new_events_in_order_and_history_resumes(parts, redis_client) -> None:
+    store, log, celery = parts
+    job = submit(store, celery)
+    _, last = log.snapshot(store, job.id)
+    leases = Leases(redis_client, lease_ttl_s=30)
+
+    def run() -> None:
+        store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
+        for step in (1, 2):
+            leases.report(job.id, "w", "progress", {"step": step, "total": 2}, progress=True)
+        store.transition(job.id, JobStatus.SUCCEEDED, expect_holder="w")
+
+    thread = later(0.1, run)
+    seen = []
+    for event in log.follow(job.id, after=last, deadline=time.monotonic() + 10):
+        seen.append(event)
+        if event.terminal:
+            break
+    thread.join()
+    assert [(e.type, e.data.get("status") or e.data.get("step")) for e in seen] == [
+        ("status", "running"), ("progress", 1), ("progress", 2), ("status", "succeeded"),
+    ]
+    assert [e.id for e in log.history(job.id, after=seen[1].id)] == [e.id for e in seen[2:]]
+    assert len(log.history(job.id)) == 5

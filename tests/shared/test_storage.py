@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.servers import Service, free_port
+from shared.errors import NotFoundError, StorageError
+from shared.settings import load_settings
+from shared.storage import ObjectStore, open_storage, result_key
+from shared.storage.local import LocalStore
+from tests.conftest import s3_settings_for
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    if request.param == "local":
+        yield open_storage(load_settings(data_dir=tmp_path))
+        return
+    svc: Service = request.getfixturevalue("s3_service")
+    yield open_storage(s3_settings_for(svc, tmp_path, "redis://127.0.0.1:1/0"))
+
+
+def test_put_then_get_returns_the_bytes(storage: ObjectStore) -> None:
+    key = result_key(f"job-{time.time_ns()}", "0.png")
+    storage.put(key, b"first", content_type="image/png")
+    storage.put(key, b"second", content_type="image/png")
+    assert storage.get(key) == b"second"
+
+
+def test_missing_object_is_not_found(storage: ObjectStore) -> None:
+    with pytest.raises(NotFoundError):
+        storage.get("results/none/0.png")
+
+
+def test_check_passes_on_a_working_store(storage: ObjectStore) -> None:
+    storage.check()
+
+
+def test_s3_presigned_url_serves_the_object(s3_service: Service, tmp_path: Path) -> None:
+    store = open_storage(s3_settings_for(s3_service, tmp_path, "redis://127.0.0.1:1/0"))
+    key = result_key("presigned", "0.png")
+    store.put(key, b"\x89PNG-bytes", content_type="image/png")
+    url = store.presigned_url(key, content_type="image/png")
+    assert url is not None
+    assert "X-Amz-Expires=900" in url
+    with urllib.request.urlopen(url) as response:
+        assert response.read() == b"\x89PNG-bytes"
+        assert response.headers["Content-Type"] == "image/png"
+
+
+def test_s3_presigns_for_the_public_host(s3_service: Service, tmp_path: Path) -> None:
+    settings = s3_settings_for(s3_service, tmp_path, "redis://x:1/0", s3_public_url="https://files.example.com")
+    url = open_storage(settings).presigned_url("results/j/0.png", content_type="image/png")
+    assert url is not None
+    assert url.startswith("https://files.example.com/llmb/results/j/0.png?")
+
+
+def test_s3_down_fails_fast_with_storage_error(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path, storage="s3", s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        s3_access_key="a", s3_secret_key="b",
+    )
+    store = open_storage(settings)
+    started = time.monotonic()
+    with pytest.raises(StorageError):
+        store.put("results/j/0.png", b"x", content_type="image/png")
+    with pytest.raises(StorageError):
+        store.check()
+    assert time.monotonic() - started < 30
+
+
+def test_local_store_refuses_keys_outside_its_root(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "objects")
+    with pytest.raises(NotFoundError):
+        store.get("../../etc/passwd")
+
+
+def test_local_writes_leave_no_partial_files(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "objects")
+    store.put("results/j/0.png", b"data", content_type="image/png")
+    assert [p.name for p in (tmp_path / "objects" / "results" / "j").iterdir()] == ["0.png"]

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from redis import Redis
+
+from shared.jobs import JobStatus
+from shared.leases import Leases
+from shared.queues import make_celery
+from shared.settings import Settings
+from shared.storage import ObjectStore, open_storage
+from shared.store import JobStore
+from tests.fixtures.doubles import FailingPipeline, FailingStorage, Pipelines, StepPipeline
+from tests.fixtures.jobs import submit
+from worker.keeper import LeaseKeeper
+from worker.pipelines.base import Pipeline
+from worker.runner import run_job
+from worker.runtime import WorkerRuntime
+
+
+def make_runtime(settings: Settings, client: Redis, pipeline: Pipeline, storage: ObjectStore | None = None) -> WorkerRuntime:
+    leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
+    return WorkerRuntime(
+        settings=settings,
+        store=JobStore(client, job_ttl_s=settings.job_ttl_s),
+        leases=leases,
+        storage=storage or open_storage(settings),
+        pipelines=Pipelines(pipeline),
+        keeper=LeaseKeeper(leases, "test-holder"),
+        holder="test-holder",
+        celery=make_celery(settings),
+    )
+
+
+@pytest.fixture
+def runtime_for(settings: Settings, redis_client: Redis):  # type: ignore[no-untyped-def]
+    def build(pipeline: Pipeline, storage: ObjectStore | None = None, **overrides: object) -> WorkerRuntime:
+        return make_runtime(settings.model_copy(update=overrides), redis_client, pipeline, storage)
+
+    return build
+
+
+def test_a_job_runs_and_its_files_land_under_deterministic_keys(runtime_for) -> None:
+    rt = runtime_for(StepPipeline())
+    job = submit(rt.store, rt.celery, prompt="ok", steps=3, num_images=2, width=64, height=64)
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.SUCCEEDED
+    assert record.attempts == 1
+    assert record.progress is not None
+    assert (record.progress.step, record.progress.total) == (3, 3)
+    keys = [f["key"] for f in record.result["files"]]
+    assert keys == [f"results/{job.id}/0.png", f"results/{job.id}/1.png"]
+    assert rt.storage.get(keys[1]).startswith(b"\x89PNG")
+
+
+def test_a_second_delivery_of_a_finished_job_does_nothing(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline)
+    job = submit(rt.store, rt.celery)
+    run_job(job.id, rt)
+    finished = rt.store.get(job.id)
+    run_job(job.id, rt)
+    assert rt.store.get(job.id) == finished
+    assert len(pipeline.batches) == 1
+
+
+def test_a_pipeline_error_fails_the_job_with_a_readable_error(runtime_for) -> None:
+    rt = runtime_for(FailingPipeline())
+    job = submit(rt.store, rt.celery)
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.FAILED
+    assert record.error is not None
+    assert record.error.code == "internal"
+    assert "the model exploded" in record.error.message
+
+
+def test_the_worker_rechecks_inputs(runtime_for) -> None:
+    rt = runtime_for(StepPipeline())
+    job = submit(rt.store, rt.celery, prompt="ok", width=4096)
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.FAILED
+    assert record.error.code == "invalid_input"
+    assert "input.width" in record.error.message
+
+
+def test_cancel_mid_run_stops_at_the_next_step_and_stores_nothing(runtime_for) -> None:
+    holder: dict[str, WorkerRuntime] = {}
+    job_ids: list[str] = []
+
+    def cancel_at_two(step: int) -> None:
+        if step == 2:
+            holder["rt"].store.cancel(job_ids[0])
+
+    pipeline = StepPipeline(on_step=cancel_at_two)
+    rt = holder["rt"] = runtime_for(pipeline)
+    job = submit(rt.store, rt.celery, prompt="ok", steps=10)
+    job_ids.append(job.id)
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.CANCELED
+    assert record.progress.step == 1
+    assert record.result is None
+
+
+def test_a_job_past_its_time_limit_fails_with_timeout(runtime_for) -> None:
+    rt = runtime_for(StepPipeline(step_s=0.2), job_time_limit_s=1)
+    job = submit(rt.store, rt.celery, prompt="ok", steps=50)
+    started = time.monotonic()
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.FAILED
+    assert record.error.code == "timeout"
+    assert time.monotonic() - started < 5
+
+
+def test_storage_down_fails_after_bounded_retries(runtime_for) -> None:
+    storage = FailingStorage()
+    rt = runtime_for(StepPipeline(), storage, storage_backoff_s=0.01)
+    job = submit(rt.store, rt.celery)
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.FAILED
+    assert record.error.code == "storage_unavailable"
+    assert storage.tries == 3
+    assert record.result is None
+
+
+def test_a_job_held_by_a_live_worker_is_left_alone(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline)
+    job = submit(rt.store, rt.celery)
+    rt.store.transition(
+        job.id, JobStatus.RUNNING, fields={"holder": "elsewhere:1:x"}, incr_attempts=True, lease_until=time.time() + 30
+    )
+    run_job(job.id, rt)
+    assert rt.store.get(job.id).status == JobStatus.RUNNING
+    assert pipeline.batches == []
+
+
+def test_a_job_whose_workers_keep_dying_fails_with_worker_lost(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline, max_attempts=3)
+    job = submit(rt.store, rt.celery)
+    for attempt in range(3):
+        rt.store.transition(
+            job.id, JobStatus.RUNNING, expect_holder="" if attempt == 0 else f"gone:{attempt}:x",
+            fields={"holder": f"gone:{attempt + 1}:x"}, incr_attempts=True, lease_until=time.time() - 1,
+        )
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.FAILED
+    assert record.error.code == "worker_lost"
+    assert record.attempts == 3
+    assert pipeline.batches == []
+
+
+def test_a_lapsed_job_is_taken_over_with_one_more_attempt(runtime_for) -> None:
+    rt = runtime_for(StepPipeline())
+    job = submit(rt.store, rt.celery)
+    rt.store.transition(
+        job.id, JobStatus.RUNNING, fields={"holder": "gone:1:x"}, incr_attempts=True, lease_until=time.time() - 1
+    )
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert (record.status, record.attempts) == (JobStatus.SUCCEEDED, 2)
