@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from api import jobs, legacy, ops, openapi, problems, results
+from api import jobs, legacy, openapi, ops, problems, results
 from api.services import Services
 from shared.settings import Settings, load_settings
 
@@ -14,7 +14,9 @@ from shared.settings import Settings, load_settings
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
     """Build the API for the given settings (from the environment when none are given)."""
     settings = settings or load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -19,11 +19,11 @@ _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 ANONYMOUS = "anonymous"
 
 
-def read_body(model: type[M]) -> M:
-    """The request body parsed as JSON (whatever the Content-Type says) into `model`."""
+def read_body(model: type[M], limits: Limits) -> M:
+    """The request body parsed as JSON (whatever the Content-Type says) into `model`, caps checked."""
     raw = request.get_data(cache=False)
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, context={"limits": limits})
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise MalformedBodyError(

@@ -50,7 +50,7 @@ def create_job(body: JobCreate, *, wait_s: int) -> tuple[JobRecord, int | None]:
 @bp.post("")
 def create() -> Response:
     svc = services()
-    body = read_body(JobCreate)
+    body = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
     record, position = create_job(body, wait_s=wait_s)
     response = _job_response(record, 200 if record.status.terminal else 202, position)
@@ -89,7 +89,9 @@ def list_jobs() -> Response:
     try:
         before = float(before_raw) if before_raw is not None else None
     except ValueError as exc:
-        raise InputError("before must be a cursor from a `next` link", [{"field": "before", "message": "not a cursor"}]) from exc
+        raise InputError(
+            "before must be a cursor from a `next` link", [{"field": "before", "message": "not a cursor"}]
+        ) from exc
     limit = int(limit_raw)
     records = svc.store.list_for_owner(owner(), limit=limit, before=before)
     base = base_url(svc.settings.public_url)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from api.jobs import create_job
-from api.schemas import JobCreate, LegacyGenerate
 from api.http import read_body
+from api.jobs import create_job
 from api.problems import problem
+from api.schemas import JobCreate, LegacyGenerate
 from api.services import services
 from shared.jobs import JobStatus, JobType
 
@@ -17,7 +17,7 @@ bp = Blueprint("legacy", __name__)
 @bp.post("/model/generate")
 def generate() -> Response:
     svc = services()
-    body = read_body(LegacyGenerate)
+    body = read_body(LegacyGenerate, svc.settings.limits)
     job = JobCreate(type=JobType.IMAGE, input={"prompt": body.text})
     record, _ = create_job(job, wait_s=svc.settings.limits.max_wait_s)
     if record.status == JobStatus.SUCCEEDED and record.result:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, json, redirect
+from flask import Blueprint, Response, json
 
 from api.http import owned
 from api.services import services
@@ -29,7 +29,7 @@ def result(job_id: str, index: int = 0) -> Response:
     entry = files[index]
     url = svc.storage.presigned_url(entry["key"], content_type=entry["content_type"])
     if url is not None:
-        response = redirect(url, code=302)
+        response = Response(status=302, headers={"Location": url})
         response.headers["Cache-Control"] = "no-store"
         return response
     data = svc.storage.get(entry["key"])

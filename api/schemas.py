@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.inputs import CappedInput
 from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, Progress
 
 
@@ -19,10 +20,8 @@ class JobCreate(BaseModel):
     input: dict[str, Any]
 
 
-class LegacyGenerate(BaseModel):
+class LegacyGenerate(CappedInput):
     """Body of the original backend's POST /model/generate."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str = Field(min_length=1)
 

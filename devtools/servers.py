@@ -22,7 +22,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen | None = None
+) -> None:
     """Poll `check` until it holds, or raise naming `what` (early when the process died)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,14 +84,14 @@ class Service:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def spawn(name: str, cmd: list[str], *, log_dir: Path, env: dict[str, str] | None = None, port: int = 0) -> Service:
+def spawn(
+    name: str, cmd: list[str], *, log_dir: Path, env: dict[str, str] | None = None, port: int = 0
+) -> Service:
     """Start `cmd` in its own process group, output to `log_dir/name.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     log = log_path.open("ab")
-    proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     log.close()
     return Service(name=name, proc=proc, log_path=log_path, port=port)
 
@@ -99,9 +101,23 @@ def start_redis(data_dir: Path, *, port: int | None = None, appendonly: bool = F
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
-        redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir.resolve()),
-        "--save", "", "--appendonly", "yes" if appendonly else "no", "--appendfsync", "everysec",
-        "--maxmemory-policy", "noeviction", "--maxclients", "10000",
+        redis_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir.resolve()),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if appendonly else "no",
+        "--appendfsync",
+        "everysec",
+        "--maxmemory-policy",
+        "noeviction",
+        "--maxclients",
+        "10000",
     ]
     svc = spawn(f"redis-{port}", cmd, log_dir=data_dir, port=port)
     wait_until(port_open(port), timeout=10, what="redis-server", proc=svc.proc)
@@ -114,9 +130,20 @@ def start_s3(data_dir: Path, *, bucket: str) -> Service:
     s3, master, volume, filer, admin = _ports_with_grpc_offset(5)
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
-        weed, "mini", f"-dir={data_dir.resolve()}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-s3.port={s3}", f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
-        f"-admin.port={admin}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        weed,
+        "mini",
+        f"-dir={data_dir.resolve()}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.port={s3}",
+        f"-master.port={master}",
+        f"-volume.port={volume}",
+        f"-filer.port={filer}",
+        f"-admin.port={admin}",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
         f"-bucket={bucket}",
     ]
     svc = spawn(f"s3-{s3}", cmd, log_dir=data_dir, port=s3)

@@ -58,17 +58,26 @@ class Stack:
         env.setdefault("TOKENIZERS_PARALLELISM", "false")
         return env
 
-    def start_api(self, *, port: int | None = None, workers: int = 1, env: dict[str, str] | None = None) -> Service:
+    def start_api(
+        self, *, port: int | None = None, workers: int = 1, env: dict[str, str] | None = None
+    ) -> Service:
         port = port or free_port()
         extra = {"LLMB_API_BIND": f"127.0.0.1:{port}", "LLMB_API_WORKERS": str(workers), **(env or {})}
         cmd = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "api" / "gunicorn_conf.py")]
         svc = spawn(f"api-{port}", cmd, log_dir=self.root / "logs", env=self.child_env(extra), port=port)
         self.services.append(svc)
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), timeout=60, what="the API", proc=svc.proc)
+        wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{port}/health"), timeout=60, what="the API", proc=svc.proc
+        )
         return svc
 
     def start_worker(
-        self, *, queues: str = "image", name: str | None = None, env: dict[str, str] | None = None, wait: bool = True
+        self,
+        *,
+        queues: str = "image",
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> Service:
         name = name or f"worker-{queues.replace(',', '+')}-{len(self.services)}"
         ready = self.root / "ready" / name

@@ -1,1 +1,1 @@
-"""Settings, job schema and state machine, Redis job store, object storage and queues shared by the API and workers."""
+"""What the API and the workers share: settings, job schema and states, job store, storage, queues."""

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 
@@ -14,6 +14,8 @@ from shared import keys
 from shared.jobs import JobRecord, JobStatus
 from shared.redis_conn import BLOCK_CHUNK_S
 from shared.store import JobStore, redis_errors
+
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,10 @@ class EventLog:
     def history(self, job_id: str, *, after: str = "0-0") -> list[Event]:
         """Every stored event after the given id, oldest first."""
         with redis_errors():
-            entries = self.redis.xrange(keys.events(job_id), min=f"({after}" if after != "0-0" else "-")
-        return [_decode(i, f) for i, f in entries]  # type: ignore[union-attr]
+            entries = cast(
+                Entries, self.redis.xrange(keys.events(job_id), min=f"({after}" if after != "0-0" else "-")
+            )
+        return [_decode(i, f) for i, f in entries]
 
     def follow(self, job_id: str, *, after: str, deadline: float) -> Iterator[Event]:
         """Events after `after` as they happen, until the deadline passes."""
@@ -68,8 +72,11 @@ class EventLog:
         while (remaining := deadline - time.monotonic()) > 0:
             block_ms = max(1, int(min(remaining, BLOCK_CHUNK_S) * 1000))
             with redis_errors():
-                reply = self.blocking.xread({key: after}, block=block_ms, count=256)
-            for _stream, entries in reply or []:  # type: ignore[union-attr]
+                reply = cast(
+                    list[tuple[bytes, Entries]] | None,
+                    self.blocking.xread({key: after}, block=block_ms, count=256),
+                )
+            for _stream, entries in reply or []:
                 for entry_id, fields in entries:
                     event = _decode(entry_id, fields)
                     after = event.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 
@@ -55,8 +55,10 @@ class Leases:
         next_check = now + max(self.lease_ttl_s * 4, 60.0)
         freed = []
         with redis_errors():
-            lapsed = self.redis.zrangebyscore(keys.running(queue), "-inf", now, start=0, num=100)
-            for raw in lapsed:  # type: ignore[union-attr]
+            lapsed = cast(
+                list[bytes], self.redis.zrangebyscore(keys.running(queue), "-inf", now, start=0, num=100)
+            )
+            for raw in lapsed:
                 job_id = raw.decode()
                 job_keys = [keys.job(job_id), keys.running(queue), keys.celery_queue(queue)]
                 if self._reap(keys=job_keys, args=[job_id, now, next_check, message(job_id)]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 QueueName = Literal["image", "chat", "embed"]
@@ -13,6 +13,8 @@ QueueName = Literal["image", "chat", "embed"]
 
 class Limits(BaseModel):
     """Every cap on what a client may ask for, in one place (the API rejects, the worker re-checks)."""
+
+    model_config = ConfigDict(frozen=True)
 
     prompt_max_chars: int = 2000
     image_min_side: int = 64

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis import Redis
@@ -143,19 +143,17 @@ class JobStore:
             raise InvalidTransitionError(f"job {job_id} is already {result.previous}")
         return self.get(job_id)
 
-    def list_for_owner(
-        self, owner: str, *, limit: int, before: float | None = None
-    ) -> list[JobRecord]:
+    def list_for_owner(self, owner: str, *, limit: int, before: float | None = None) -> list[JobRecord]:
         """The owner's jobs, newest first, created strictly before `before` when given."""
         index = keys.owner_jobs(owner)
         top = f"({before}" if before is not None else "+inf"
         with redis_errors():
-            ids = self.redis.zrevrangebyscore(index, top, "-inf", start=0, num=limit)
+            ids = cast(list[bytes], self.redis.zrevrangebyscore(index, top, "-inf", start=0, num=limit))
             pipe = self.redis.pipeline(transaction=False)
-            for job_id in ids:  # type: ignore[union-attr]
+            for job_id in ids:
                 pipe.hgetall(keys.job(job_id.decode()))
             raws = pipe.execute()
-            gone = [job_id for job_id, raw in zip(ids, raws, strict=True) if not raw]  # type: ignore[arg-type]
+            gone = [job_id for job_id, raw in zip(ids, raws, strict=True) if not raw]
             if gone:
                 self.redis.zrem(index, *gone)
         return [JobRecord.from_redis(raw) for raw in raws if raw]

@@ -56,9 +56,7 @@ def decide(record: JobRecord, *, me: str, max_attempts: int, now: float) -> Deci
     return Decision.START if record.attempts < max_attempts else Decision.FAIL_LOST
 
 
-def claim(
-    store: JobStore, leases: Leases, job_id: str, *, me: str, max_attempts: int
-) -> JobRecord | None:
+def claim(store: JobStore, leases: Leases, job_id: str, *, me: str, max_attempts: int) -> JobRecord | None:
     """Take the job for this worker, or None when it is not ours to run."""
     for _ in range(3):  # a concurrent change makes us look again
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -72,20 +74,21 @@ class Housekeeper:
 
     def stop(self) -> None:
         self._stop.set()
-        try:
+        with contextlib.suppress(UnavailableError):  # if Redis is down, the heartbeat ages out instead
             self.leases.leave(self.worker_id, self.queues)
-        except UnavailableError:
-            pass  # the heartbeat simply ages out
 
     def tick(self) -> list[str]:
         """One round: a heartbeat, then a reaper sweep; returns the job ids sent again."""
         self.leases.heartbeat(self.worker_id, self.queues)
         freed: list[str] = []
         for q in self.queues:
-            for job_id in self.leases.reap(q, lambda jid, q=q: self.message(jid, q)):
+            for job_id in self.leases.reap(q, functools.partial(self._message_for, queue=q)):
                 log.warning("job %s lost its worker; sent again to queue %s", job_id, q)
                 freed.append(job_id)
         return freed
+
+    def _message_for(self, job_id: str, *, queue: str) -> bytes:
+        return self.message(job_id, queue)
 
     def _loop(self) -> None:
         while True:

@@ -21,7 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     overrides = {
         k: v
-        for k, v in {"queues": args.queues, "concurrency": args.concurrency, "log_level": args.loglevel}.items()
+        for k, v in {
+            "queues": args.queues,
+            "concurrency": args.concurrency,
+            "log_level": args.loglevel,
+        }.items()
         if v is not None
     }
     settings = load_settings(**overrides)

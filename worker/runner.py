@@ -18,6 +18,7 @@ from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
+
 def run_job(job_id: str, rt: WorkerRuntime) -> None:
     """Run one delivered job, or do nothing when it is not this worker's to run."""
     record = claim(rt.store, rt.leases, job_id, me=rt.holder, max_attempts=rt.settings.max_attempts)
@@ -65,7 +66,7 @@ def _run(run: object, items: list[JobItem]) -> list[Output | Exception]:
         return run(items)  # type: ignore[operator, no-any-return]
     except (JobStopped, SoftTimeLimitExceeded) as exc:
         return [exc] * len(items)
-    except Exception as exc:  # noqa: BLE001 - every job of the batch fails with this error, recorded
+    except Exception as exc:
         log.exception("pipeline failed on a batch of %d", len(items))
         return [exc] * len(items)
 
@@ -86,7 +87,9 @@ def _finish(rt: WorkerRuntime, record: JobRecord, ctx: RunContext, output: Outpu
     except StorageError as exc:
         _fail(rt, record, "storage_unavailable", str(exc))
         return
-    done = rt.store.transition(record.id, JobStatus.SUCCEEDED, expect_holder=rt.holder, fields={"result": result})
+    done = rt.store.transition(
+        record.id, JobStatus.SUCCEEDED, expect_holder=rt.holder, fields={"result": result}
+    )
     log.info("job %s: %s", record.id, "succeeded" if done.ok else f"result dropped, job is {done.previous}")
 
 
@@ -118,4 +121,3 @@ def _fail(rt: WorkerRuntime, record: JobRecord, code: str, message: str) -> None
     log.warning("job %s: failed (%s) %s", record.id, code, message)
     error = ErrorInfo(code=code, message=message[:2000])
     rt.store.transition(record.id, JobStatus.FAILED, expect_holder=rt.holder, error=error)
-

@@ -39,7 +39,9 @@ def _client(endpoint: str, settings: Settings) -> Any:
 class S3Store:
     """Objects in one private bucket; clients download through short-lived presigned URLs."""
 
-    def __init__(self, client: Any, public_client: Any, *, bucket: str, presign_ttl_s: int, redirect: bool) -> None:
+    def __init__(
+        self, client: Any, public_client: Any, *, bucket: str, presign_ttl_s: int, redirect: bool
+    ) -> None:
         self.client = client
         self.public_client = public_client
         self.bucket = bucket

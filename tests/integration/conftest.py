@@ -67,7 +67,9 @@ class Api:
         job: dict[str, Any] = response.json()
         return job
 
-    def until(self, job_id: str, check: Callable[[dict[str, Any]], bool], *, timeout: float = 60) -> dict[str, Any]:
+    def until(
+        self, job_id: str, check: Callable[[dict[str, Any]], bool], *, timeout: float = 60
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job = self.job(job_id)

@@ -111,8 +111,12 @@ def test_a_pickled_message_is_refused_and_runs_nothing(stack: Stack) -> None:
     client = connect(stack.env["LLMB_REDIS_URL"])
     pickler = make_celery(load_settings(redis_url=stack.env["LLMB_REDIS_URL"]))
     record = JobRecord(
-        id=str(uuid.uuid4()), type=JobType.IMAGE, owner="anonymous", status=JobStatus.QUEUED,
-        input={"prompt": "ok", "steps": 1, "width": 64, "height": 64}, created_at=time.time(),
+        id=str(uuid.uuid4()),
+        type=JobType.IMAGE,
+        owner="anonymous",
+        status=JobStatus.QUEUED,
+        input={"prompt": "ok", "steps": 1, "width": 64, "height": 64},
+        created_at=time.time(),
     )
     pickler.send_task(TASK_NAME, args=[record.id], task_id=record.id, queue="pickled", serializer="pickle")
     pickled = client.rpop("pickled")

@@ -74,7 +74,10 @@ def test_follow_yields_new_events_in_order_and_history_resumes(parts, redis_clie
             break
     thread.join()
     assert [(e.type, e.data.get("status") or e.data.get("step")) for e in seen] == [
-        ("status", "running"), ("progress", 1), ("progress", 2), ("status", "succeeded"),
+        ("status", "running"),
+        ("progress", 1),
+        ("progress", 2),
+        ("status", "succeeded"),
     ]
     assert [e.id for e in log.history(job.id, after=seen[1].id)] == [e.id for e in seen[2:]]
     assert len(log.history(job.id)) == 5

@@ -56,11 +56,11 @@ def test_image_caps_and_types_name_the_field(change: dict[str, Any], field: str)
         ({"temperature": 2.5}, "input.temperature"),
         ({"top_p": 0}, "input.top_p"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "input.stop"),
-        ({"stop": [""]}, "input.stop"),
+        ({"stop": [""]}, ["input.stop", "input.stop.0"]),
     ],
 )
-def test_chat_caps_and_types_name_the_field(change: dict[str, Any], field: str) -> None:
-    assert fields_of(JobType.CHAT, {**CHAT_OK, **change}) == [field]
+def test_chat_caps_and_types_name_the_field(change: dict[str, Any], field: str | list[str]) -> None:
+    assert fields_of(JobType.CHAT, {**CHAT_OK, **change}) == (field if isinstance(field, list) else [field])
 
 
 def test_embed_caps() -> None:
@@ -76,10 +76,18 @@ def test_defaults_fill_in() -> None:
     assert (image.width, image.height, image.steps, image.num_images, image.seed) == (512, 512, 20, 1, None)
     chat = parse_input(JobType.CHAT, {**CHAT_OK, "stop": "END"}, Limits())
     assert isinstance(chat, ChatInput)
-    assert chat.stop == ["END"]
+    assert chat.stops == ["END"]
     embed = parse_input(JobType.EMBED, {"input": "one"}, Limits())
     assert isinstance(embed, EmbedInput)
     assert embed.texts == ["one"]
+
+
+def test_integral_floats_count_as_integers_as_in_json_schema() -> None:
+    parsed = parse_input(JobType.IMAGE, {**IMAGE_OK, "steps": 20.0, "seed": 7.0}, Limits())
+    assert isinstance(parsed, ImageInput)
+    assert (parsed.steps, parsed.seed) == (20, 7)
+    assert isinstance(parsed.steps, int)
+    assert fields_of(JobType.IMAGE, {**IMAGE_OK, "steps": 20.5}) == ["input.steps"]
 
 
 def test_caps_come_from_the_limits_given() -> None:
@@ -87,4 +95,6 @@ def test_caps_come_from_the_limits_given() -> None:
     parsed = parse_input(JobType.IMAGE, {**IMAGE_OK, "width": 2048, "steps": 100}, wide)
     assert isinstance(parsed, ImageInput)
     assert parsed.width == 2048
-    assert fields_of(JobType.IMAGE, {**IMAGE_OK, "width": 1024}, Limits(image_max_side=512)) == ["input.width"]
+    assert fields_of(JobType.IMAGE, {**IMAGE_OK, "width": 1024}, Limits(image_max_side=512)) == [
+        "input.width"
+    ]

@@ -53,7 +53,9 @@ def test_s3_presigned_url_serves_the_object(s3_service: Service, tmp_path: Path)
 
 
 def test_s3_presigns_for_the_public_host(s3_service: Service, tmp_path: Path) -> None:
-    settings = s3_settings_for(s3_service, tmp_path, "redis://x:1/0", s3_public_url="https://files.example.com")
+    settings = s3_settings_for(
+        s3_service, tmp_path, "redis://x:1/0", s3_public_url="https://files.example.com"
+    )
     url = open_storage(settings).presigned_url("results/j/0.png", content_type="image/png")
     assert url is not None
     assert url.startswith("https://files.example.com/llmb/results/j/0.png?")
@@ -61,8 +63,11 @@ def test_s3_presigns_for_the_public_host(s3_service: Service, tmp_path: Path) ->
 
 def test_s3_down_fails_fast_with_storage_error(tmp_path: Path) -> None:
     settings = load_settings(
-        data_dir=tmp_path, storage="s3", s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
-        s3_access_key="a", s3_secret_key="b",
+        data_dir=tmp_path,
+        storage="s3",
+        s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        s3_access_key="a",
+        s3_secret_key="b",
     )
     store = open_storage(settings)
     started = time.monotonic()

@@ -26,7 +26,9 @@ def celery(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def events_of(client: Redis, job_id: str) -> list[dict[str, object]]:
-    return [json.loads(f[b"data"]) | {"type": f[b"type"].decode()} for _, f in client.xrange(keys.events(job_id))]
+    return [
+        json.loads(f[b"data"]) | {"type": f[b"type"].decode()} for _, f in client.xrange(keys.events(job_id))
+    ]
 
 
 def test_create_writes_record_index_event_and_message_together(store, celery, redis_client) -> None:
@@ -56,7 +58,9 @@ def test_unknown_job_is_not_found(store) -> None:
 
 def test_transition_stamps_time_and_moves_between_queue_indexes(store, celery, redis_client) -> None:
     job = submit(store, celery)
-    started = store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True, lease_until=time.time() + 30)
+    started = store.transition(
+        job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True, lease_until=time.time() + 30
+    )
     assert started.ok
     assert started.previous == JobStatus.QUEUED
     record = store.get(job.id)
@@ -87,10 +91,16 @@ def test_terminal_jobs_never_change(store, celery) -> None:
 def test_compare_and_set_rejects_a_stale_holder(store, celery) -> None:
     job = submit(store, celery)
     store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True)
-    store.transition(job.id, JobStatus.RUNNING, expect_holder="w1", fields={"holder": "w2"}, incr_attempts=True)
-    late = store.transition(job.id, JobStatus.SUCCEEDED, expect_holder="w1", fields={"result": {"from": "w1"}})
+    store.transition(
+        job.id, JobStatus.RUNNING, expect_holder="w1", fields={"holder": "w2"}, incr_attempts=True
+    )
+    late = store.transition(
+        job.id, JobStatus.SUCCEEDED, expect_holder="w1", fields={"result": {"from": "w1"}}
+    )
     assert not late.ok
-    assert store.transition(job.id, JobStatus.SUCCEEDED, expect_holder="w2", fields={"result": {"from": "w2"}}).ok
+    assert store.transition(
+        job.id, JobStatus.SUCCEEDED, expect_holder="w2", fields={"result": {"from": "w2"}}
+    ).ok
     assert store.get(job.id).result == {"from": "w2"}
     assert store.get(job.id).attempts == 2
 

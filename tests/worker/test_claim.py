@@ -39,7 +39,12 @@ def dead_pid() -> int:
 def test_decisions(status: str, holder: str, lease_in: float, attempts: int, expected: Decision) -> None:
     now = time.time()
     record = new_record().model_copy(
-        update={"status": JobStatus(status), "holder": holder, "lease_until": now + lease_in, "attempts": attempts}
+        update={
+            "status": JobStatus(status),
+            "holder": holder,
+            "lease_until": now + lease_in,
+            "attempts": attempts,
+        }
     )
     assert decide(record, me=ME, max_attempts=3, now=now) is expected
 

@@ -19,7 +19,9 @@ from worker.runner import run_job
 from worker.runtime import WorkerRuntime
 
 
-def make_runtime(settings: Settings, client: Redis, pipeline: Pipeline, storage: ObjectStore | None = None) -> WorkerRuntime:
+def make_runtime(
+    settings: Settings, client: Redis, pipeline: Pipeline, storage: ObjectStore | None = None
+) -> WorkerRuntime:
     leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
     return WorkerRuntime(
         settings=settings,
@@ -134,7 +136,11 @@ def test_a_job_held_by_a_live_worker_is_left_alone(runtime_for) -> None:
     rt = runtime_for(pipeline)
     job = submit(rt.store, rt.celery)
     rt.store.transition(
-        job.id, JobStatus.RUNNING, fields={"holder": "elsewhere:1:x"}, incr_attempts=True, lease_until=time.time() + 30
+        job.id,
+        JobStatus.RUNNING,
+        fields={"holder": "elsewhere:1:x"},
+        incr_attempts=True,
+        lease_until=time.time() + 30,
     )
     run_job(job.id, rt)
     assert rt.store.get(job.id).status == JobStatus.RUNNING
@@ -147,8 +153,12 @@ def test_a_job_whose_workers_keep_dying_fails_with_worker_lost(runtime_for) -> N
     job = submit(rt.store, rt.celery)
     for attempt in range(3):
         rt.store.transition(
-            job.id, JobStatus.RUNNING, expect_holder="" if attempt == 0 else f"gone:{attempt}:x",
-            fields={"holder": f"gone:{attempt + 1}:x"}, incr_attempts=True, lease_until=time.time() - 1,
+            job.id,
+            JobStatus.RUNNING,
+            expect_holder="" if attempt == 0 else f"gone:{attempt}:x",
+            fields={"holder": f"gone:{attempt + 1}:x"},
+            incr_attempts=True,
+            lease_until=time.time() - 1,
         )
     run_job(job.id, rt)
     record = rt.store.get(job.id)
@@ -162,7 +172,11 @@ def test_a_lapsed_job_is_taken_over_with_one_more_attempt(runtime_for) -> None:
     rt = runtime_for(StepPipeline())
     job = submit(rt.store, rt.celery)
     rt.store.transition(
-        job.id, JobStatus.RUNNING, fields={"holder": "gone:1:x"}, incr_attempts=True, lease_until=time.time() - 1
+        job.id,
+        JobStatus.RUNNING,
+        fields={"holder": "gone:1:x"},
+        incr_attempts=True,
+        lease_until=time.time() - 1,
     )
     run_job(job.id, rt)
     record = rt.store.get(job.id)

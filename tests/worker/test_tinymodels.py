@@ -237,7 +237,8 @@ def test_cli_rebuilds_a_folder_without_marker_and_on_force(
     (half / "leftover.bin").write_bytes(b"partial")
     assert main(["--out", str(tmp_path), "--only", "chat"]) == 0
     assert not (half / "leftover.bin").exists()
-    assert (half / MARKER).is_file() and (half / "model.safetensors").is_file()
+    assert (half / MARKER).is_file()
+    assert (half / "model.safetensors").is_file()
     assert main(["--out", str(tmp_path), "--only", "chat", "--force"]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["built", "built"]
     assert not (tmp_path / "tiny-sd").exists()

@@ -1,1 +1,1 @@
-"""Model pipelines the worker runs: diffusers text-to-image, transformers chat, sentence-transformers embeddings."""
+"""Model pipelines the worker runs: diffusers images, transformers chat, sentence-transformers embeddings."""

