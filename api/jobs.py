@@ -40,11 +40,11 @@ def create_job(body: JobCreate, *, wait_s: int) -> tuple[JobRecord, int | None]:
         input=job_input.model_dump(mode="json", exclude_none=True),
         created_at=time.time(),
     )
-    record, position = svc.store.create(record, task_message(svc.celery, job_id, body.type.value))
+    record, position = svc.store.create(record, task_message(job_id, body.type.value))
     if not wait_s:
         return record, position
-    wait_for_terminal(svc.store, svc.events, job_id, wait_s)
-    return svc.store.get_with_position(job_id)
+    record = wait_for_terminal(svc.store, svc.events, svc.hub, job_id, wait_s)
+    return record, svc.store.position(record)
 
 
 @bp.post("")
@@ -64,11 +64,10 @@ def create() -> Response:
 def get(job_id: str) -> Response:
     svc = services()
     wait_s = wait_query(svc.settings.limits)
-    owned(svc.store.get(job_id))
+    record = owned(svc.store.get(job_id))
     if wait_s:
-        wait_for_terminal(svc.store, svc.events, job_id, wait_s)
-    record, position = svc.store.get_with_position(job_id)
-    return _job_response(record, 200, position)
+        record = wait_for_terminal(svc.store, svc.events, svc.hub, job_id, wait_s)
+    return _job_response(record, 200, svc.store.position(record))
 
 
 @bp.post("/<job_id>/cancel")

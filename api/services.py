@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from celery import Celery
 from flask import current_app
 
 from shared.events import EventLog
-from shared.queues import make_celery
+from shared.hub import EventHub
 from shared.redis_conn import connect, connect_blocking
 from shared.settings import Settings
 from shared.storage import ObjectStore, open_storage
@@ -22,19 +21,19 @@ class Services:
     settings: Settings
     store: JobStore
     events: EventLog
+    hub: EventHub
     storage: ObjectStore
-    celery: Celery
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """Connect to Redis and the object store the settings name (lazily: nothing dials yet)."""
-        client = connect(settings.redis_url)
+        client = connect(settings.redis_url, max_connections=settings.api_connections)
         return cls(
             settings=settings,
             store=JobStore(client, job_ttl_s=settings.job_ttl_s),
-            events=EventLog(client, connect_blocking(settings.redis_url)),
+            events=EventLog(client),
+            hub=EventHub(client, connect_blocking(settings.redis_url)),
             storage=open_storage(settings),
-            celery=make_celery(settings, name="llmb-api"),
         )
 
 

@@ -1,19 +1,20 @@
-"""Each job's event history (a Redis stream): what long-waits and Server-Sent Events wake on."""
+"""Each job's event history (a Redis stream): what long-waits and Server-Sent Events read."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from redis import Redis
 
 from shared import keys
 from shared.jobs import JobRecord, JobStatus
-from shared.redis_conn import BLOCK_CHUNK_S
 from shared.store import JobStore, redis_errors
+
+if TYPE_CHECKING:
+    from shared.hub import EventHub
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 
@@ -32,20 +33,16 @@ class Event:
         return self.type == "status" and JobStatus(self.data["status"]).terminal
 
 
-def _decode(entry_id: bytes, fields: dict[bytes, bytes]) -> Event:
-    return Event(
-        id=entry_id.decode(),
-        type=fields[b"type"].decode(),
-        data=json.loads(fields[b"data"]),
-    )
+def decode_event(entry_id: bytes, fields: dict[bytes, bytes]) -> Event:
+    """An event from a stream entry as Redis returns it."""
+    return Event(id=entry_id.decode(), type=fields[b"type"].decode(), data=json.loads(fields[b"data"]))
 
 
 class EventLog:
-    """Reads job histories; blocking reads use their own client so they never starve others."""
+    """Reads job histories."""
 
-    def __init__(self, client: Redis, blocking: Redis) -> None:
+    def __init__(self, client: Redis) -> None:
         self.redis = client
-        self.blocking = blocking
 
     def snapshot(self, store: JobStore, job_id: str) -> tuple[JobRecord, str]:
         """The record and the id of its latest event, read atomically."""
@@ -60,35 +57,22 @@ class EventLog:
 
     def history(self, job_id: str, *, after: str = "0-0") -> list[Event]:
         """Every stored event after the given id, oldest first."""
+        start = f"({after}" if after != "0-0" else "-"
         with redis_errors():
-            entries = cast(
-                Entries, self.redis.xrange(keys.events(job_id), min=f"({after}" if after != "0-0" else "-")
-            )
-        return [_decode(i, f) for i, f in entries]
-
-    def follow(self, job_id: str, *, after: str, deadline: float) -> Iterator[Event]:
-        """Events after `after` as they happen, until the deadline passes."""
-        key = keys.events(job_id)
-        while (remaining := deadline - time.monotonic()) > 0:
-            block_ms = max(1, int(min(remaining, BLOCK_CHUNK_S) * 1000))
-            with redis_errors():
-                reply = cast(
-                    list[tuple[bytes, Entries]] | None,
-                    self.blocking.xread({key: after}, block=block_ms, count=256),
-                )
-            for _stream, entries in reply or []:
-                for entry_id, fields in entries:
-                    event = _decode(entry_id, fields)
-                    after = event.id
-                    yield event
+            entries = cast(Entries, self.redis.xrange(keys.events(job_id), min=start))
+        return [decode_event(i, f) for i, f in entries]
 
 
-def wait_for_terminal(store: JobStore, log: EventLog, job_id: str, timeout_s: float) -> JobRecord:
+def wait_for_terminal(
+    store: JobStore, log: EventLog, hub: EventHub, job_id: str, timeout_s: float
+) -> JobRecord:
     """The job once it is terminal, or as it is when the timeout passes; wakes on its events."""
     record, last = log.snapshot(store, job_id)
     if record.status.terminal or timeout_s <= 0:
         return record
-    for event in log.follow(job_id, after=last, deadline=time.monotonic() + timeout_s):
-        if event.terminal:
-            break
+    deadline = time.monotonic() + timeout_s
+    with hub.subscribe(job_id, last) as sub:
+        while (event := sub.next(deadline - time.monotonic())) is not None:
+            if event.terminal:
+                break
     return store.get(job_id)

@@ -43,3 +43,13 @@ def sequence() -> str:
 def celery_queue(queue: str) -> str:
     """The Redis list Celery (and KEDA) read for a queue: the queue's own name."""
     return queue
+
+
+def hub_wake(process: str) -> str:
+    """Stream an API process's event hub reads to learn of new subscriptions at once."""
+    return f"{PREFIX}:hub:{process}:wake"
+
+
+def job_of_events(key: str) -> str:
+    """The job id inside an events stream's key (the inverse of `events`)."""
+    return key.removeprefix(f"{PREFIX}:job:").removesuffix(":events")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis import Redis
+from redis import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -13,24 +13,30 @@ _COMMAND_TIMEOUT_S = 2.0
 BLOCK_CHUNK_S = 15.0
 
 
-def connect(url: str, *, max_connections: int | None = None) -> Redis:
-    """A client for ordinary commands: short timeouts, one quick retry."""
-    return Redis.from_url(
+def connect(url: str, *, max_connections: int = 64) -> Redis:
+    """A client for ordinary commands: short timeouts, one quick retry.
+
+    A burst past `max_connections` waits (up to the command timeout) for a free connection
+    instead of failing at once.
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=_COMMAND_TIMEOUT_S,
         socket_connect_timeout=_CONNECT_TIMEOUT_S,
         socket_timeout=_COMMAND_TIMEOUT_S,
         retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
-        max_connections=max_connections,
     )
+    return Redis(connection_pool=pool)
 
 
-def connect_blocking(url: str, *, max_connections: int | None = None) -> Redis:
-    """A client for blocking reads, whose socket waits past the longest block it asks for."""
+def connect_blocking(url: str) -> Redis:
+    """A client for one blocking reader, whose socket waits past the longest block it asks for."""
     return Redis.from_url(
         url,
         socket_connect_timeout=_CONNECT_TIMEOUT_S,
         socket_timeout=BLOCK_CHUNK_S + 5.0,
         retry=Retry(NoBackoff(), 0),
-        max_connections=max_connections,
+        max_connections=2,
     )

@@ -43,7 +43,7 @@ class Transition:
 
     ok: bool
     previous: JobStatus | None
-    attempts: int = 0
+    record: JobRecord | None = None
 
 
 class JobStore:
@@ -82,14 +82,13 @@ class JobStore:
             raise NotFoundError(f"no job {job_id}")
         return JobRecord.from_redis(raw)  # type: ignore[arg-type]
 
-    def get_with_position(self, job_id: str, queue_hint: str | None = None) -> tuple[JobRecord, int | None]:
-        """The record and, while it waits, its 1-based place in its queue."""
-        record = self.get(job_id)
+    def position(self, record: JobRecord) -> int | None:
+        """A waiting job's 1-based place in its queue; None once it left the queue."""
         if record.status != JobStatus.QUEUED:
-            return record, None
+            return None
         with redis_errors():
-            rank = self.redis.zrank(keys.waiting(record.type.value), job_id)
-        return record, None if rank is None else int(rank) + 1  # type: ignore[arg-type]
+            rank = self.redis.zrank(keys.waiting(record.type.value), record.id)
+        return None if rank is None else int(rank) + 1  # type: ignore[arg-type]
 
     def transition(
         self,
@@ -101,8 +100,12 @@ class JobStore:
         error: ErrorInfo | None = None,
         incr_attempts: bool = False,
         lease_until: float = 0.0,
+        queue: str | None = None,
     ) -> Transition:
-        """Change the job's status if the table allows it and the holder matches (compare-and-set)."""
+        """Change the job's status if the table allows it and the holder matches (compare-and-set).
+
+        `queue` (the job's type) saves a read when the caller knows it.
+        """
         args: list[Any] = [
             new.value,
             time.time(),
@@ -122,26 +125,30 @@ class JobStore:
             args.extend(kv)
         record_key = keys.job(job_id)
         with redis_errors():
-            queue = self.redis.hget(record_key, "type")
             if queue is None:
-                return Transition(ok=False, previous=None)
-            q = queue.decode()  # type: ignore[union-attr]
+                found = cast(bytes | None, self.redis.hget(record_key, "type"))
+                if found is None:
+                    return Transition(ok=False, previous=None)
+                queue = found.decode()
             outcome, previous, *rest = self._transition(
-                keys=[record_key, keys.events(job_id), keys.waiting(q), keys.running(q)], args=args
+                keys=[record_key, keys.events(job_id), keys.waiting(queue), keys.running(queue)], args=args
             )
         if outcome == b"missing":
             return Transition(ok=False, previous=None)
-        attempts = int(rest[0]) if rest else 0
-        return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), attempts=attempts)
+        record = None
+        if rest:
+            flat = rest[0]
+            record = JobRecord.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
 
     def cancel(self, job_id: str) -> JobRecord:
         """Cancel a queued or running job; a finished job cannot be canceled."""
         result = self.transition(job_id, JobStatus.CANCELED)
         if result.previous is None:
             raise NotFoundError(f"no job {job_id}")
-        if not result.ok:
+        if not result.ok or result.record is None:
             raise InvalidTransitionError(f"job {job_id} is already {result.previous}")
-        return self.get(job_id)
+        return result.record
 
     def list_for_owner(self, owner: str, *, limit: int, before: float | None = None) -> list[JobRecord]:
         """The owner's jobs, newest first, created strictly before `before` when given."""

@@ -8,10 +8,11 @@ from typing import Any
 
 from celery import Celery, signals
 
+from shared.celery_config import make_celery
 from shared.errors import ServiceError
 from shared.jobs import JobType
 from shared.leases import Leases
-from shared.queues import TASK_NAME, make_celery, task_message
+from shared.queues import TASK_NAME, task_message
 from shared.redis_conn import connect
 from shared.settings import Settings
 from worker.claim import new_holder_id
@@ -34,7 +35,7 @@ class ProcessState:
     def runtime(self) -> WorkerRuntime:
         """This process's runtime, built on first need."""
         if self._runtime is None:
-            self._runtime = WorkerRuntime.build(self.settings, self.celery)
+            self._runtime = WorkerRuntime.build(self.settings)
             self._runtime.keeper.start()
         return self._runtime
 
@@ -59,7 +60,7 @@ class ProcessState:
             leases,
             worker_id=new_holder_id(),
             queues=self.settings.queue_list,
-            message=lambda job_id, q: task_message(self.celery, job_id, q),
+            message=task_message,
             interval_s=max(1.0, self.settings.lease_ttl_s / 3),
         )
         self.housekeeper.start()

@@ -70,7 +70,9 @@ def claim(store: JobStore, leases: Leases, job_id: str, *, me: str, max_attempts
             error = ErrorInfo(
                 code="worker_lost", message=f"the worker was lost {record.attempts} times running this job"
             )
-            store.transition(job_id, JobStatus.FAILED, expect_holder=record.holder, error=error)
+            store.transition(
+                job_id, JobStatus.FAILED, expect_holder=record.holder, error=error, queue=record.type.value
+            )
             return None
         started = store.transition(
             job_id,
@@ -79,7 +81,8 @@ def claim(store: JobStore, leases: Leases, job_id: str, *, me: str, max_attempts
             fields={"holder": me, "progress": None},
             incr_attempts=True,
             lease_until=leases.deadline(),
+            queue=record.type.value,
         )
         if started.ok:
-            return store.get(job_id)
+            return started.record
     return None

@@ -88,7 +88,11 @@ def _finish(rt: WorkerRuntime, record: JobRecord, ctx: RunContext, output: Outpu
         _fail(rt, record, "storage_unavailable", str(exc))
         return
     done = rt.store.transition(
-        record.id, JobStatus.SUCCEEDED, expect_holder=rt.holder, fields={"result": result}
+        record.id,
+        JobStatus.SUCCEEDED,
+        expect_holder=rt.holder,
+        fields={"result": result},
+        queue=record.type.value,
     )
     log.info("job %s: %s", record.id, "succeeded" if done.ok else f"result dropped, job is {done.previous}")
 
@@ -120,4 +124,6 @@ def _put_with_retries(rt: WorkerRuntime, key: str, data: bytes, content_type: st
 def _fail(rt: WorkerRuntime, record: JobRecord, code: str, message: str) -> None:
     log.warning("job %s: failed (%s) %s", record.id, code, message)
     error = ErrorInfo(code=code, message=message[:2000])
-    rt.store.transition(record.id, JobStatus.FAILED, expect_holder=rt.holder, error=error)
+    rt.store.transition(
+        record.id, JobStatus.FAILED, expect_holder=rt.holder, error=error, queue=record.type.value
+    )

@@ -8,8 +8,6 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from celery import Celery
-
 from shared.jobs import JobType
 from shared.leases import Leases
 from shared.redis_conn import connect
@@ -75,10 +73,9 @@ class WorkerRuntime:
     pipelines: PipelineSource
     keeper: LeaseKeeper
     holder: str
-    celery: Celery
 
     @classmethod
-    def build(cls, settings: Settings, celery: Celery) -> WorkerRuntime:
+    def build(cls, settings: Settings) -> WorkerRuntime:
         """Connect and prepare one process; pipelines load later, on warm-up or first job."""
         client = connect(settings.redis_url)
         leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
@@ -93,5 +90,4 @@ class WorkerRuntime:
             pipelines=PipelineSet(settings),
             keeper=LeaseKeeper(leases, holder),
             holder=holder,
-            celery=celery,
         )

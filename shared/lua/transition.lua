@@ -1,6 +1,7 @@
 -- The one place a job's status changes: checks the allowed sources and the expected lease
 -- holder, writes status, timestamp and fields, keeps the queue indexes and appends the event,
 -- all atomically (compare-and-set, so a late duplicate cannot overwrite a terminal job).
+-- Answers {outcome, status found, the record after the change (when it happened)}.
 -- KEYS: job, events, waiting, running
 -- ARGV: new_status, now, allowed_sources (space separated), expect_holder ('*' = any),
 --       timestamp_field ('' = none), terminal_ttl ('0' = not terminal), incr_attempts ('0'/'1'),
@@ -38,4 +39,4 @@ elseif ARGV[6] ~= '0' then
   redis.call('EXPIRE', KEYS[2], ARGV[6])
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'type', 'status', 'data', cjson.encode(event))
-return {'ok', cur, tostring(attempts)}
+return {'ok', cur, redis.call('HGETALL', KEYS[1])}

@@ -14,7 +14,7 @@ from shared.settings import Settings
 _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 
 
-def _client(endpoint: str, settings: Settings) -> Any:
+def _client(session: boto3.session.Session, endpoint: str, settings: Settings) -> Any:
     config = Config(
         s3={"addressing_style": "path"},
         signature_version="s3v4",
@@ -26,7 +26,7 @@ def _client(endpoint: str, settings: Settings) -> Any:
         read_timeout=10,
     )
     key, secret = settings.s3_access_key, settings.s3_secret_key
-    return boto3.session.Session().client(
+    return session.client(
         "s3",
         endpoint_url=endpoint,
         region_name=settings.s3_region,
@@ -52,10 +52,12 @@ class S3Store:
     def from_settings(cls, settings: Settings) -> S3Store:
         """Clients for the internal endpoint and, for presigning, the one clients reach."""
         assert settings.s3_endpoint_url is not None
-        client = _client(settings.s3_endpoint_url, settings)
+        # One session: a second client from it shares the loaded service model (~12 MiB less).
+        session = boto3.session.Session()
+        client = _client(session, settings.s3_endpoint_url, settings)
         public = settings.s3_public_url
         # A presigned URL signs the host, so it must be minted for the host clients use.
-        public_client = _client(public, settings) if public else client
+        public_client = _client(session, public, settings) if public else client
         return cls(
             client,
             public_client,

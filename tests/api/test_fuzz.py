@@ -1,4 +1,4 @@
-"""Promise 15 of RELIABILITY.md: fuzz each operation of the OpenAPI document; no 5xx, answers as documented."""
+"""Promise 15 of RELIABILITY.md: fuzz each OpenAPI operation; no 5xx, every answer as documented."""
 
 from __future__ import annotations
 

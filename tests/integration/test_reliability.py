@@ -9,8 +9,9 @@ import uuid
 from pathlib import Path
 
 from devtools.stack import Stack
+from shared.celery_config import make_celery
 from shared.jobs import JobRecord, JobStatus, JobType
-from shared.queues import TASK_NAME, make_celery
+from shared.queues import TASK_NAME
 from shared.redis_conn import connect
 from shared.settings import load_settings
 from shared.store import JobStore

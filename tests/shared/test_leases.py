@@ -9,16 +9,15 @@ from redis import Redis
 from shared import keys
 from shared.jobs import JobStatus
 from shared.leases import Leases
-from shared.queues import make_celery, task_message
-from shared.settings import Settings
+from shared.queues import task_message
 from shared.store import JobStore
 from tests.fixtures.jobs import submit
 
 
 @pytest.fixture
-def parts(settings: Settings, redis_client: Redis):  # type: ignore[no-untyped-def]
+def parts(redis_client: Redis):  # type: ignore[no-untyped-def]
     store = JobStore(redis_client, job_ttl_s=3600)
-    return store, Leases(redis_client, lease_ttl_s=30), make_celery(settings)
+    return store, Leases(redis_client, lease_ttl_s=30)
 
 
 def start(store: JobStore, job_id: str, holder: str, lease_until: float) -> None:
@@ -28,8 +27,8 @@ def start(store: JobStore, job_id: str, holder: str, lease_until: float) -> None
 
 
 def test_only_the_holder_renews(parts, redis_client) -> None:
-    store, leases, celery = parts
-    job = submit(store, celery)
+    store, leases = parts
+    job = submit(store)
     start(store, job.id, "w1", time.time() + 1)
     assert leases.renew(job.id, "image", "w1")
     assert store.get(job.id).lease_until > time.time() + 20
@@ -39,8 +38,8 @@ def test_only_the_holder_renews(parts, redis_client) -> None:
 
 
 def test_report_appends_for_the_holder_and_tells_others_to_stop(parts, redis_client) -> None:
-    store, leases, celery = parts
-    job = submit(store, celery)
+    store, leases = parts
+    job = submit(store)
     start(store, job.id, "w1", time.time() + 30)
     assert leases.report(job.id, "w1", "progress", {"step": 1, "total": 3}, progress=True) == "running"
     assert store.get(job.id).progress is not None
@@ -54,21 +53,21 @@ def test_report_appends_for_the_holder_and_tells_others_to_stop(parts, redis_cli
 
 
 def test_reaper_frees_lapsed_jobs_once_and_sends_them_again(parts, redis_client) -> None:
-    store, leases, celery = parts
-    lapsed, alive = submit(store, celery), submit(store, celery)
+    store, leases = parts
+    lapsed, alive = submit(store), submit(store)
     start(store, lapsed.id, "gone", time.time() - 1)
     start(store, alive.id, "w1", time.time() + 30)
     redis_client.delete("image")
-    freed = leases.reap("image", lambda job_id: task_message(celery, job_id, "image"))
+    freed = leases.reap("image", lambda job_id: task_message(job_id, "image"))
     assert freed == [lapsed.id]
     record = store.get(lapsed.id)
     assert (record.status, record.holder) == (JobStatus.RUNNING, "")
     assert [json.loads(m)["headers"]["id"] for m in redis_client.lrange("image", 0, -1)] == [lapsed.id]
-    assert leases.reap("image", lambda job_id: task_message(celery, job_id, "image")) == []
+    assert leases.reap("image", lambda job_id: task_message(job_id, "image")) == []
 
 
 def test_heartbeats_count_live_workers(parts, redis_client) -> None:
-    store, leases, _ = parts
+    store, leases = parts
     leases.heartbeat("w1", ["image", "chat"])
     stats = store.queue_stats(("image", "chat", "embed"), worker_ttl_s=30)
     assert [stats[q]["workers"] for q in ("image", "chat", "embed")] == [1, 1, 0]

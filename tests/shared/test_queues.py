@@ -3,19 +3,30 @@ from __future__ import annotations
 import base64
 import json
 
-from shared.queues import QUEUES, TASK_NAME, make_celery, task_message
+from celery import Celery
+from kombu.serialization import dumps
+
+from shared.celery_config import make_celery
+from shared.queues import QUEUES, TASK_NAME, task_message
 from shared.settings import load_settings
 
 
-def test_task_message_is_a_celery_v2_json_message_carrying_only_the_id() -> None:
-    app = make_celery(load_settings())
-    envelope = json.loads(task_message(app, "job-1", "chat"))
+def test_task_message_is_what_celery_itself_builds() -> None:
+    envelope = json.loads(task_message("job-1", "chat"))
+    reference = Celery(broker="redis://unused").amqp.as_task_v2(
+        "job-1", TASK_NAME, args=("job-1",), origin=envelope["headers"]["origin"]
+    )
+    assert envelope["headers"] == reference.headers
     assert envelope["content-type"] == "application/json"
-    assert envelope["headers"]["id"] == "job-1"
-    assert envelope["headers"]["task"] == TASK_NAME
-    assert envelope["properties"]["delivery_info"]["routing_key"] == "chat"
-    args, kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-    assert (args, kwargs) == (["job-1"], {})
+    assert base64.b64decode(envelope["body"]).decode() == dumps(reference.body, serializer="json")[2]
+    properties = envelope["properties"]
+    assert properties["correlation_id"] == reference.properties["correlation_id"]
+    assert properties["delivery_info"] == {"exchange": "", "routing_key": "chat"}
+    assert (properties["body_encoding"], properties["delivery_mode"], properties["priority"]) == (
+        "base64",
+        2,
+        0,
+    )
 
 
 def test_celery_is_at_least_once_and_json_only() -> None:

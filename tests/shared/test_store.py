@@ -9,8 +9,6 @@ from redis import Redis
 from shared import keys
 from shared.errors import InvalidTransitionError, NotFoundError
 from shared.jobs import ErrorInfo, JobStatus, JobType
-from shared.queues import make_celery
-from shared.settings import Settings
 from shared.store import JobStore
 from tests.fixtures.jobs import new_record, submit
 
@@ -20,19 +18,14 @@ def store(redis_client: Redis) -> JobStore:
     return JobStore(redis_client, job_ttl_s=3600)
 
 
-@pytest.fixture
-def celery(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_celery(settings)
-
-
 def events_of(client: Redis, job_id: str) -> list[dict[str, object]]:
     return [
         json.loads(f[b"data"]) | {"type": f[b"type"].decode()} for _, f in client.xrange(keys.events(job_id))
     ]
 
 
-def test_create_writes_record_index_event_and_message_together(store, celery, redis_client) -> None:
-    record = submit(store, celery)
+def test_create_writes_record_index_event_and_message_together(store, redis_client) -> None:
+    record = submit(store)
     assert store.get(record.id) == record
     assert record.seq >= 1
     assert redis_client.zrank(keys.waiting("image"), record.id) == 0
@@ -42,12 +35,12 @@ def test_create_writes_record_index_event_and_message_together(store, celery, re
     assert 0 < redis_client.ttl(keys.job(record.id)) <= 3600
 
 
-def test_positions_follow_arrival_order(store, celery) -> None:
-    jobs = [submit(store, celery) for _ in range(3)]
-    assert [store.get_with_position(j.id)[1] for j in jobs] == [1, 2, 3]
+def test_positions_follow_arrival_order(store) -> None:
+    jobs = [submit(store) for _ in range(3)]
+    assert [store.position(store.get(j.id)) for j in jobs] == [1, 2, 3]
     store.cancel(jobs[0].id)
-    assert store.get_with_position(jobs[2].id)[1] == 2
-    assert store.get_with_position(jobs[0].id)[1] is None
+    assert store.position(store.get(jobs[2].id)) == 2
+    assert store.position(store.get(jobs[0].id)) is None
 
 
 def test_unknown_job_is_not_found(store) -> None:
@@ -56,8 +49,8 @@ def test_unknown_job_is_not_found(store) -> None:
     assert store.transition("no-such-job", JobStatus.RUNNING).previous is None
 
 
-def test_transition_stamps_time_and_moves_between_queue_indexes(store, celery, redis_client) -> None:
-    job = submit(store, celery)
+def test_transition_stamps_time_and_moves_between_queue_indexes(store, redis_client) -> None:
+    job = submit(store)
     started = store.transition(
         job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True, lease_until=time.time() + 30
     )
@@ -77,8 +70,8 @@ def test_transition_stamps_time_and_moves_between_queue_indexes(store, celery, r
     assert [e["status"] for e in events_of(redis_client, job.id)] == ["queued", "running", "succeeded"]
 
 
-def test_terminal_jobs_never_change(store, celery) -> None:
-    job = submit(store, celery)
+def test_terminal_jobs_never_change(store) -> None:
+    job = submit(store)
     store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True)
     assert store.transition(job.id, JobStatus.FAILED, error=ErrorInfo(code="x", message="y")).ok
     for new in JobStatus:
@@ -88,8 +81,8 @@ def test_terminal_jobs_never_change(store, celery) -> None:
     assert store.get(job.id).error == ErrorInfo(code="x", message="y")
 
 
-def test_compare_and_set_rejects_a_stale_holder(store, celery) -> None:
-    job = submit(store, celery)
+def test_compare_and_set_rejects_a_stale_holder(store) -> None:
+    job = submit(store)
     store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True)
     store.transition(
         job.id, JobStatus.RUNNING, expect_holder="w1", fields={"holder": "w2"}, incr_attempts=True
@@ -105,22 +98,22 @@ def test_compare_and_set_rejects_a_stale_holder(store, celery) -> None:
     assert store.get(job.id).attempts == 2
 
 
-def test_redelivery_must_count_an_attempt(store, celery) -> None:
-    job = submit(store, celery)
+def test_redelivery_must_count_an_attempt(store) -> None:
+    job = submit(store)
     store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True)
     assert not store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w2"}).ok
 
 
-def test_terminal_record_and_events_keep_the_ttl(redis_client, celery) -> None:
+def test_terminal_record_and_events_keep_the_ttl(redis_client) -> None:
     store = JobStore(redis_client, job_ttl_s=100)
-    job = submit(store, celery)
+    job = submit(store)
     store.cancel(job.id)
     assert 0 < redis_client.ttl(keys.job(job.id)) <= 100
     assert 0 < redis_client.ttl(keys.events(job.id)) <= 100
 
 
-def test_cancel_of_a_finished_job_conflicts(store, celery) -> None:
-    job = submit(store, celery)
+def test_cancel_of_a_finished_job_conflicts(store) -> None:
+    job = submit(store)
     assert store.cancel(job.id).status == JobStatus.CANCELED
     with pytest.raises(InvalidTransitionError):
         store.cancel(job.id)
@@ -128,7 +121,7 @@ def test_cancel_of_a_finished_job_conflicts(store, celery) -> None:
         store.cancel("missing")
 
 
-def test_list_pages_newest_first_and_drops_expired(store, celery, redis_client) -> None:
+def test_list_pages_newest_first_and_drops_expired(store, redis_client) -> None:
     records = []
     for _ in range(5):
         record = new_record()
@@ -145,9 +138,9 @@ def test_list_pages_newest_first_and_drops_expired(store, celery, redis_client) 
     assert store.list_for_owner("someone-else", limit=10) == []
 
 
-def test_queue_stats_count_waiting_running_and_workers(store, celery, redis_client) -> None:
-    a, _b = submit(store, celery), submit(store, celery)
-    submit(store, celery, JobType.CHAT, messages=[{"role": "user", "content": "hi"}])
+def test_queue_stats_count_waiting_running_and_workers(store, redis_client) -> None:
+    a, _b = submit(store), submit(store)
+    submit(store, JobType.CHAT, messages=[{"role": "user", "content": "hi"}])
     store.transition(a.id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
     redis_client.zadd(keys.workers("image"), {"w-live": time.time(), "w-dead": time.time() - 600})
     stats = store.queue_stats(("image", "chat", "embed"), worker_ttl_s=30)

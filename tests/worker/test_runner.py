@@ -7,7 +7,6 @@ from redis import Redis
 
 from shared.jobs import JobStatus
 from shared.leases import Leases
-from shared.queues import make_celery
 from shared.settings import Settings
 from shared.storage import ObjectStore, open_storage
 from shared.store import JobStore
@@ -31,7 +30,6 @@ def make_runtime(
         pipelines=Pipelines(pipeline),
         keeper=LeaseKeeper(leases, "test-holder"),
         holder="test-holder",
-        celery=make_celery(settings),
     )
 
 
@@ -45,7 +43,7 @@ def runtime_for(settings: Settings, redis_client: Redis):  # type: ignore[no-unt
 
 def test_a_job_runs_and_its_files_land_under_deterministic_keys(runtime_for) -> None:
     rt = runtime_for(StepPipeline())
-    job = submit(rt.store, rt.celery, prompt="ok", steps=3, num_images=2, width=64, height=64)
+    job = submit(rt.store, prompt="ok", steps=3, num_images=2, width=64, height=64)
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.SUCCEEDED
@@ -60,7 +58,7 @@ def test_a_job_runs_and_its_files_land_under_deterministic_keys(runtime_for) -> 
 def test_a_second_delivery_of_a_finished_job_does_nothing(runtime_for) -> None:
     pipeline = StepPipeline()
     rt = runtime_for(pipeline)
-    job = submit(rt.store, rt.celery)
+    job = submit(rt.store)
     run_job(job.id, rt)
     finished = rt.store.get(job.id)
     run_job(job.id, rt)
@@ -70,7 +68,7 @@ def test_a_second_delivery_of_a_finished_job_does_nothing(runtime_for) -> None:
 
 def test_a_pipeline_error_fails_the_job_with_a_readable_error(runtime_for) -> None:
     rt = runtime_for(FailingPipeline())
-    job = submit(rt.store, rt.celery)
+    job = submit(rt.store)
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
@@ -81,7 +79,7 @@ def test_a_pipeline_error_fails_the_job_with_a_readable_error(runtime_for) -> No
 
 def test_the_worker_rechecks_inputs(runtime_for) -> None:
     rt = runtime_for(StepPipeline())
-    job = submit(rt.store, rt.celery, prompt="ok", width=4096)
+    job = submit(rt.store, prompt="ok", width=4096)
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
@@ -99,7 +97,7 @@ def test_cancel_mid_run_stops_at_the_next_step_and_stores_nothing(runtime_for) -
 
     pipeline = StepPipeline(on_step=cancel_at_two)
     rt = holder["rt"] = runtime_for(pipeline)
-    job = submit(rt.store, rt.celery, prompt="ok", steps=10)
+    job = submit(rt.store, prompt="ok", steps=10)
     job_ids.append(job.id)
     run_job(job.id, rt)
     record = rt.store.get(job.id)
@@ -110,7 +108,7 @@ def test_cancel_mid_run_stops_at_the_next_step_and_stores_nothing(runtime_for) -
 
 def test_a_job_past_its_time_limit_fails_with_timeout(runtime_for) -> None:
     rt = runtime_for(StepPipeline(step_s=0.2), job_time_limit_s=1)
-    job = submit(rt.store, rt.celery, prompt="ok", steps=50)
+    job = submit(rt.store, prompt="ok", steps=50)
     started = time.monotonic()
     run_job(job.id, rt)
     record = rt.store.get(job.id)
@@ -122,7 +120,7 @@ def test_a_job_past_its_time_limit_fails_with_timeout(runtime_for) -> None:
 def test_storage_down_fails_after_bounded_retries(runtime_for) -> None:
     storage = FailingStorage()
     rt = runtime_for(StepPipeline(), storage, storage_backoff_s=0.01)
-    job = submit(rt.store, rt.celery)
+    job = submit(rt.store)
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
@@ -134,7 +132,7 @@ def test_storage_down_fails_after_bounded_retries(runtime_for) -> None:
 def test_a_job_held_by_a_live_worker_is_left_alone(runtime_for) -> None:
     pipeline = StepPipeline()
     rt = runtime_for(pipeline)
-    job = submit(rt.store, rt.celery)
+    job = submit(rt.store)
     rt.store.transition(
         job.id,
         JobStatus.RUNNING,
@@ -150,7 +148,7 @@ def test_a_job_held_by_a_live_worker_is_left_alone(runtime_for) -> None:
 def test_a_job_whose_workers_keep_dying_fails_with_worker_lost(runtime_for) -> None:
     pipeline = StepPipeline()
     rt = runtime_for(pipeline, max_attempts=3)
-    job = submit(rt.store, rt.celery)
+    job = submit(rt.store)
     for attempt in range(3):
         rt.store.transition(
             job.id,
@@ -170,7 +168,7 @@ def test_a_job_whose_workers_keep_dying_fails_with_worker_lost(runtime_for) -> N
 
 def test_a_lapsed_job_is_taken_over_with_one_more_attempt(runtime_for) -> None:
     rt = runtime_for(StepPipeline())
-    job = submit(rt.store, rt.celery)
+    job = submit(rt.store)
     rt.store.transition(
         job.id,
         JobStatus.RUNNING,

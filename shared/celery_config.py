@@ -1,0 +1,49 @@
+"""The Celery configuration the workers (and tests) use: at-least-once delivery of JSON-only messages."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from shared.queues import QUEUES
+from shared.settings import Settings
+
+
+def make_celery(settings: Settings, *, name: str = "llmb") -> Celery:
+    """A Celery app configured for at-least-once delivery of JSON-only messages."""
+    app = Celery(name, broker=settings.redis_url, set_as_current=False)
+    transport = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+        "retry_on_timeout": True,
+        "health_check_interval": 10,
+    }
+    app.conf.update(
+        task_queues=[Queue(q, routing_key=q) for q in QUEUES],
+        task_default_queue=QUEUES[0],
+        task_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        # At-least-once: ack after the job ran, redeliver when a pool process dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        # Celery reads the visibility timeout from several places (celery#7651); set all of them.
+        visibility_timeout=settings.visibility_timeout_s,
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        task_soft_time_limit=settings.soft_time_limit_s,
+        task_time_limit=settings.hard_time_limit_s,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        enable_utc=True,
+    )
+    return app
