@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-QUEUES ?= image
+QUEUES ?= image,chat,embed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help

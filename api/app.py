@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from api import jobs, legacy, openapi, ops, problems, results
+from api import events, jobs, legacy, openapi, ops, problems, results
 from api.services import Services
 from shared.settings import Settings, load_settings
 
@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["llmb"] = services or Services.from_settings(settings)
-    for blueprint in (ops.bp, jobs.bp, results.bp, legacy.bp, openapi.bp):
+    for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, openapi.bp):
         app.register_blueprint(blueprint)
     problems.register(app)
     return app

@@ -128,6 +128,31 @@ def _paths(limits: Limits) -> dict[str, Any]:
                 "responses": {"200": job, **_problems(404, 422, 503)},
             },
         },
+        "/v1/jobs/{job_id}/events": {
+            "get": {
+                "summary": "The job's events as Server-Sent Events: status, progress, token, then done",
+                "parameters": [
+                    job_id,
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": "^[0-9]+-[0-9]+$"},
+                        "description": "resume after this event",
+                    },
+                    _query(
+                        "after", {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}, "resume after this event"
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "an event stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_problems(404, 422, 503),
+                },
+            },
+        },
         "/v1/jobs/{job_id}/cancel": {
             "post": {
                 "summary": "Cancel a job",

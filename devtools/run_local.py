@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run until Ctrl-C (or a service dies), then stop everything, worker first."""
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--queues", default="image")
+    parser.add_argument("--queues", default="image,chat,embed")
     parser.add_argument("--root", type=Path, default=REPO / "var")
     args = parser.parse_args(argv)
     if _in_use(args.port):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from redis import Redis
@@ -14,6 +15,17 @@ from shared.store import EVENTS_MAXLEN, lua, redis_errors
 
 # A worker that has not beaten for this long is not counted as alive.
 HEARTBEAT_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Report:
+    """A progress or token event a worker sends for a job it holds."""
+
+    job_id: str
+    holder: str
+    event: str
+    data: dict[str, Any]
+    progress: bool = False
 
 
 class Leases:
@@ -40,13 +52,21 @@ class Leases:
         self, job_id: str, holder: str, event: str, data: dict[str, Any], *, progress: bool = False
     ) -> str:
         """Append a progress or token event while holding the job; "running", "lost" or the status."""
-        payload = json.dumps(data, separators=(",", ":"))
-        with redis_errors():
-            status = self._report(
-                keys=[keys.job(job_id), keys.events(job_id)],
-                args=[holder, payload if progress else "", event, payload, EVENTS_MAXLEN],
+        return self.report_many([Report(job_id, holder, event, data, progress)])[0]
+
+    def report_many(self, reports: list[Report]) -> list[str]:
+        """Send many reports in one round trip; for each, "running", "lost" or the job's status."""
+        pipe = self.redis.pipeline(transaction=False)
+        for r in reports:
+            payload = json.dumps(r.data, separators=(",", ":"))
+            self._report(
+                keys=[keys.job(r.job_id), keys.events(r.job_id)],
+                args=[r.holder, payload if r.progress else "", r.event, payload, EVENTS_MAXLEN],
+                client=pipe,
             )
-        return status.decode() if isinstance(status, bytes) else str(status)
+        with redis_errors():
+            replies = pipe.execute()
+        return [s.decode() if isinstance(s, bytes) else str(s) for s in replies]
 
     def reap(self, queue: str, message: Callable[[str], bytes]) -> list[str]:
         """Free the running jobs whose lease lapsed and send each again; returns their ids."""

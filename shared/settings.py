@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     image_pipeline: str = "worker.pipelines.image:DiffusersImagePipeline"
     chat_model: str | None = None
     chat_pipeline: str = "worker.pipelines.chat:TransformersChatPipeline"
+    chat_cache: Literal["dynamic", "static"] = "dynamic"
     embed_model: str | None = None
     embed_pipeline: str = "worker.pipelines.embed:SentenceEmbedPipeline"
     batch_max: int = 8

@@ -18,11 +18,15 @@ def pick_device(choice: str) -> str:
     return "cpu"
 
 
-def pick_dtype(device: str) -> Any:
-    """Half precision on CUDA, full precision elsewhere (CPU half is slow and lossy)."""
+def pick_dtype(device: str, *, text: bool = False) -> Any:
+    """Half precision on CUDA (bfloat16 for language models where the card has it), else full."""
     import torch
 
-    return torch.float16 if device == "cuda" else torch.float32
+    if device != "cuda":
+        return torch.float32  # CPU half precision is slow and lossy
+    if text and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -1,4 +1,4 @@
-"""Running jobs: claim, run the pipeline with per-job context, store results, finish each job."""
+"""Running jobs: claim, gather a batch, run the pipeline, store results, finish each job on its own."""
 
 from __future__ import annotations
 
@@ -7,68 +7,86 @@ import time
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
-from shared.errors import InputError, ServiceError, StorageError
+from shared.errors import InputError, ResourceExhaustedError, ServiceError, StorageError
 from shared.inputs import parse_input
 from shared.jobs import ErrorInfo, JobRecord, JobStatus
 from shared.storage import result_key
+from worker.batching import gather
 from worker.claim import claim
-from worker.context import RunContext, StopReason
-from worker.pipelines.base import JobItem, JobStopped, Output
+from worker.context import Batch, JobItem, RunContext, StopReason
+from worker.device import is_out_of_memory
+from worker.pipelines.base import JobStopped, Output, Pipeline
 from worker.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
 
 def run_job(job_id: str, rt: WorkerRuntime) -> None:
-    """Run one delivered job, or do nothing when it is not this worker's to run."""
+    """Run one delivered job (with compatible waiting jobs), or nothing when it is not ours to run."""
     record = claim(rt.store, rt.leases, job_id, me=rt.holder, max_attempts=rt.settings.max_attempts)
     if record is None:
         log.info("job %s: nothing to do (finished, or held by a live worker)", job_id)
         return
     log.info("job %s: running (attempt %d)", job_id, record.attempts)
-    run_batch([record], rt)
+    pipeline = rt.pipelines.get(record.type)
+    items = _items(rt, [record])
+    if not items:
+        return
+    records = [record]
+    if rt.settings.batch_max > 1:
+        records = gather(rt, record, pipeline, pipeline.batch_key(items[0][1].input))
+        items += _items(rt, records[1:])
+    run_batch(rt, pipeline, items)
 
 
-def run_batch(records: list[JobRecord], rt: WorkerRuntime) -> None:
-    """Run claimed jobs of one type in one pipeline call and finish each on its own."""
-    pipeline = rt.pipelines.get(records[0].type)
-    items: list[JobItem] = []
-    runs: list[tuple[JobRecord, RunContext]] = []
+def _items(rt: WorkerRuntime, records: list[JobRecord]) -> list[tuple[JobRecord, JobItem]]:
+    """Each claimed job with its re-checked input and context; invalid ones fail here."""
+    out = []
     for record in records:
         try:
             job_input = parse_input(record.type, record.input, rt.settings.limits)
         except InputError as exc:
             _fail(rt, record, "invalid_input", f"{exc}: {exc.errors}")
             continue
-        ctx = _context(rt, record)
+        elapsed = time.time() - (record.started_at or time.time())
+        deadline = time.monotonic() + rt.settings.job_time_limit_s - elapsed
+        out.append((record, JobItem(job_input, RunContext(record.id, holder=rt.holder, deadline=deadline))))
+    return out
+
+
+def run_batch(rt: WorkerRuntime, pipeline: Pipeline, items: list[tuple[JobRecord, JobItem]]) -> None:
+    """Run claimed jobs of one type in one pipeline call and finish each on its own."""
+    for record, _ in items:
         rt.keeper.track(record.id, record.type.value)
-        items.append(JobItem(input=job_input, ctx=ctx))
-        runs.append((record, ctx))
     try:
-        outputs = _run(pipeline.run, items)
-        for (record, ctx), output in zip(runs, outputs, strict=True):
-            _finish(rt, record, ctx, output)
+        outputs = _run(pipeline, Batch([item for _, item in items], rt.leases))
+        for (record, item), output in zip(items, outputs, strict=True):
+            _finish(rt, record, item.ctx, output)
     finally:
-        for record, _ in runs:
+        for record, _ in items:
             rt.keeper.untrack(record.id)
 
 
-def _context(rt: WorkerRuntime, record: JobRecord) -> RunContext:
-    elapsed = time.time() - (record.started_at or time.time())
-    deadline = time.monotonic() + rt.settings.job_time_limit_s - elapsed
-    return RunContext(record.id, leases=rt.leases, holder=rt.holder, deadline=deadline)
-
-
-def _run(run: object, items: list[JobItem]) -> list[Output | Exception]:
-    if not items:
-        return []
+def _run(pipeline: Pipeline, batch: Batch) -> list[Output | Exception]:
+    """The pipeline's outputs; out of device memory, the batch is split and each half retried."""
     try:
-        return run(items)  # type: ignore[operator, no-any-return]
+        return pipeline.run(batch)
     except (JobStopped, SoftTimeLimitExceeded) as exc:
-        return [exc] * len(items)
-    except Exception as exc:
-        log.exception("pipeline failed on a batch of %d", len(items))
-        return [exc] * len(items)
+        return [exc] * len(batch.items)
+    except Exception as exc:  # every job of the batch fails with this error, recorded below
+        if is_out_of_memory(exc):
+            if len(batch.items) == 1:
+                return [ResourceExhaustedError(f"out of device memory even alone: {exc}")]
+            first, second = batch.split()
+            log.warning(
+                "out of device memory on a batch of %d; retrying as %d + %d",
+                len(batch.items),
+                len(first.items),
+                len(second.items),
+            )
+            return _run(pipeline, first) + _run(pipeline, second)
+        log.exception("pipeline failed on a batch of %d", len(batch.items))
+        return [exc] * len(batch.items)
 
 
 def _finish(rt: WorkerRuntime, record: JobRecord, ctx: RunContext, output: Output | Exception) -> None:

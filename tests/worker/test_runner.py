@@ -179,3 +179,67 @@ def test_a_lapsed_job_is_taken_over_with_one_more_attempt(runtime_for) -> None:
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert (record.status, record.attempts) == (JobStatus.SUCCEEDED, 2)
+
+
+def test_waiting_compatible_jobs_run_in_one_batch_and_others_wait(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline, batch_max=3, batch_wait_ms=0)
+    jobs = [submit(rt.store, prompt=f"p{i}", steps=2, width=64, height=64) for i in range(4)]
+    odd = submit(rt.store, prompt="other size", steps=2, width=128, height=64)
+    run_job(jobs[0].id, rt)
+    assert [len(b) for b in pipeline.batches] == [3]
+    assert [i.prompt for i in pipeline.batches[0]] == ["p0", "p1", "p2"]
+    statuses = [rt.store.get(j.id).status for j in [*jobs, odd]]
+    assert statuses == [JobStatus.SUCCEEDED] * 3 + [JobStatus.QUEUED] * 2
+    for job in jobs[:3]:
+        assert rt.storage.get(f"results/{job.id}/0.png").startswith(b"\x89PNG")
+
+
+def test_a_lone_job_does_not_wait_for_company(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline, batch_max=8, batch_wait_ms=5000)
+    job = submit(rt.store)
+    started = time.monotonic()
+    run_job(job.id, rt)
+    assert time.monotonic() - started < 2
+    assert rt.store.get(job.id).status == JobStatus.SUCCEEDED
+
+
+def test_a_canceled_job_in_a_batch_stops_alone(runtime_for) -> None:
+    jobs: list[str] = []
+    holder: dict[str, WorkerRuntime] = {}
+
+    def cancel_second(step: int) -> None:
+        if step == 2:
+            holder["rt"].store.cancel(jobs[1])
+
+    pipeline = StepPipeline(on_step=cancel_second)
+    rt = holder["rt"] = runtime_for(pipeline, batch_max=4, batch_wait_ms=0)
+    jobs += [submit(rt.store, prompt=f"p{i}", steps=5).id for i in range(3)]
+    run_job(jobs[0], rt)
+    assert len(pipeline.batches) == 1
+    records = [rt.store.get(j) for j in jobs]
+    assert [r.status for r in records] == [JobStatus.SUCCEEDED, JobStatus.CANCELED, JobStatus.SUCCEEDED]
+    assert records[1].result is None
+    assert records[0].progress.step == records[2].progress.step == 5
+
+
+def test_out_of_memory_splits_the_batch_and_retries(runtime_for) -> None:
+    pipeline = StepPipeline(fits=2)
+    rt = runtime_for(pipeline, batch_max=4, batch_wait_ms=0)
+    jobs = [submit(rt.store, prompt=f"p{i}") for i in range(4)]
+    run_job(jobs[0].id, rt)
+    assert [len(b) for b in pipeline.batches] == [4, 2, 2]
+    assert {rt.store.get(j.id).status for j in jobs} == {JobStatus.SUCCEEDED}
+
+
+def test_a_job_too_big_even_alone_fails_with_resource_exhausted(runtime_for) -> None:
+    pipeline = StepPipeline(fits=0)
+    rt = runtime_for(pipeline, batch_max=2, batch_wait_ms=0)
+    first, second = submit(rt.store), submit(rt.store)
+    run_job(first.id, rt)
+    assert [len(b) for b in pipeline.batches] == [2, 1, 1]
+    for job in (first, second):
+        record = rt.store.get(job.id)
+        assert record.status == JobStatus.FAILED
+        assert record.error.code == "resource_exhausted"

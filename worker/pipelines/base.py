@@ -1,4 +1,4 @@
-"""What a pipeline is to the worker: set up once, then run batches of jobs with per-job context."""
+"""What a pipeline is to the worker: set up once, then run batches of compatible jobs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.inputs import JobInput
+from worker.context import Batch
 
 
 @dataclass(frozen=True)
@@ -26,30 +27,6 @@ class Output:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-class JobContext(Protocol):
-    """A running job as its pipeline sees it: report progress and tokens, learn when to stop."""
-
-    job_id: str
-
-    def progress(self, step: int, total: int) -> bool:
-        """Report a step; False when the job must stop (canceled, taken over, past its deadline)."""
-
-    def token(self, text: str, index: int) -> bool:
-        """Report a generated piece of text; False when the job must stop."""
-
-    @property
-    def wanted(self) -> bool:
-        """False once the job must stop."""
-
-
-@dataclass(frozen=True)
-class JobItem:
-    """One job of a batch: its validated input and its context."""
-
-    input: JobInput
-    ctx: JobContext
-
-
 class JobStopped(Exception):  # noqa: N818 - a control signal, not a failure
     """Raised inside a pipeline when none of its batch's jobs is wanted any more."""
 
@@ -63,5 +40,9 @@ class Pipeline(Protocol):
     def batch_key(self, job_input: JobInput) -> str:
         """Jobs with equal keys can run in one model call."""
 
-    def run(self, items: list[JobItem]) -> list[Output | Exception]:
-        """Run a batch; one Output, or the exception that failed it, per job in order."""
+    def run(self, batch: Batch) -> list[Output | Exception]:
+        """Run a batch; one Output, or the exception that failed it, per job in order.
+
+        Per step, queue each wanted job's progress or tokens on its context, call
+        `batch.sync()`, and stop early (JobStopped) once `batch.any_wanted` is False.
+        """

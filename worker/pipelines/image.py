@@ -1,4 +1,4 @@
-"""Text-to-image with diffusers: every input of the API, per-step progress, stop between steps."""
+"""Text-to-image with diffusers: every API input, batched per size, per-step progress, stop between steps."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 
 from shared.inputs import ImageInput, JobInput
 from shared.settings import Settings
+from worker.context import Batch
 from worker.device import pick_device, pick_dtype
-from worker.pipelines.base import Artifact, JobItem, JobStopped, Output
+from worker.pipelines.base import Artifact, JobStopped, Output
 from worker.pipelines.source import quiet, resolve_model
 
 DEFAULT_FOLDER = "tiny-sd"
@@ -38,35 +39,57 @@ class DiffusersImagePipeline:
         assert isinstance(job_input, ImageInput)
         return f"{job_input.width}x{job_input.height}:{job_input.steps}:{job_input.guidance_scale}"
 
-    def run(self, items: list[JobItem]) -> list[Output | Exception]:
-        return [self._run_one(item) for item in items]
-
-    def _run_one(self, item: JobItem) -> Output:
-        import torch
-
-        inp = item.input
-        assert isinstance(inp, ImageInput)
-        seed = inp.seed if inp.seed is not None else random.randrange(2**32)
-        generator = torch.Generator(device="cpu").manual_seed(seed)
+    def run(self, batch: Batch) -> list[Output | Exception]:
+        inputs = [_image_input(item.input) for item in batch.items]
+        first = inputs[0]
+        seeds = [i.seed if i.seed is not None else random.randrange(2**32) for i in inputs]
+        counts = [i.num_images for i in inputs]
 
         def on_step(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            if not item.ctx.progress(step + 1, inp.steps):
+            for item in batch.items:
+                item.ctx.progress(step + 1, first.steps)
+            batch.sync()
+            if not batch.any_wanted:
                 raise JobStopped()
             return kwargs
 
         images = self.pipe(
-            prompt=inp.prompt,
-            negative_prompt=inp.negative_prompt,
-            width=inp.width,
-            height=inp.height,
-            num_inference_steps=inp.steps,
-            guidance_scale=inp.guidance_scale,
-            num_images_per_prompt=inp.num_images,
-            generator=generator,
+            prompt=[i.prompt for i in inputs for _ in range(i.num_images)],
+            negative_prompt=[i.negative_prompt or "" for i in inputs for _ in range(i.num_images)],
+            width=first.width,
+            height=first.height,
+            num_inference_steps=first.steps,
+            guidance_scale=first.guidance_scale,
+            generator=self._generators(seeds, counts),
             callback_on_step_end=on_step,
             output_type="pil",
         ).images
-        return Output(artifacts=[_png(i, img) for i, img in enumerate(images)], summary={"seed": seed})
+        return self._outputs(images, seeds, counts)
+
+    def _generators(self, seeds: list[int], counts: list[int]) -> list[Any]:
+        # One generator per image, seeded seed, seed + 1, ...: an image depends only on its own
+        # job's seed, never on what else shares the batch.
+        import torch
+
+        return [
+            torch.Generator(device="cpu").manual_seed((seed + i) % 2**32)
+            for seed, n in zip(seeds, counts, strict=True)
+            for i in range(n)
+        ]
+
+    def _outputs(self, images: list[Any], seeds: list[int], counts: list[int]) -> list[Output | Exception]:
+        outputs: list[Output | Exception] = []
+        start = 0
+        for seed, n in zip(seeds, counts, strict=True):
+            artifacts = [_png(i, image) for i, image in enumerate(images[start : start + n])]
+            outputs.append(Output(artifacts=artifacts, summary={"seed": seed}))
+            start += n
+        return outputs
+
+
+def _image_input(job_input: JobInput) -> ImageInput:
+    assert isinstance(job_input, ImageInput)
+    return job_input
 
 
 def _png(index: int, image: Any) -> Artifact:

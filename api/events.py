@@ -1,0 +1,74 @@
+"""/v1/jobs/{id}/events: the job's events as Server-Sent Events, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, request
+
+from api.http import base_url, owned
+from api.schemas import render_job
+from api.services import Services, services
+from shared.errors import InputError
+from shared.events import Event
+
+bp = Blueprint("events", __name__, url_prefix="/v1/jobs")
+
+_STREAM_ID = re.compile(r"^\d+-\d+$")
+# A comment this often keeps proxies from closing a quiet stream and notices a gone client.
+KEEPALIVE_S = 15.0
+
+
+def _frame(event: Event) -> str:
+    return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(event.data, separators=(',', ':'))}\n\n"
+
+
+def _resume_point() -> str:
+    after = request.headers.get("Last-Event-ID") or request.args.get("after") or "0-0"
+    if not _STREAM_ID.match(after):
+        raise InputError(
+            "Last-Event-ID must be an event id from this stream",
+            [{"field": "Last-Event-ID", "message": "not an event id"}],
+        )
+    return after
+
+
+@bp.get("/<job_id>/events")
+def events(job_id: str) -> Response:
+    svc = services()
+    owned(svc.store.get(job_id))
+    stream = _stream(svc, job_id, after=_resume_point(), base=base_url(svc.settings.public_url))
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream, mimetype="text/event-stream", headers=headers)
+
+
+def _stream(svc: Services, job_id: str, *, after: str, base: str) -> Iterator[str]:
+    """Stored events after `after`, then live ones, then `done` with the finished job."""
+    yield "retry: 2000\n\n"
+    record = svc.store.get(job_id)
+    for event in svc.events.history(job_id, after=after):
+        yield _frame(event)
+        after = event.id
+        if event.terminal:
+            yield _done(svc, job_id, base)
+            return
+    if record.status.terminal:  # resumed after the end: only `done` is left
+        yield _done(svc, job_id, base)
+        return
+    with svc.hub.subscribe(job_id, after) as sub:
+        while True:
+            event = sub.next(KEEPALIVE_S)
+            if event is None:
+                yield ": keep-alive\n\n"
+                continue
+            yield _frame(event)
+            if event.terminal:
+                yield _done(svc, job_id, base)
+                return
+
+
+def _done(svc: Services, job_id: str, base: str) -> str:
+    view = render_job(svc.store.get(job_id), base=base)
+    return f"event: done\ndata: {view.model_dump_json()}\n\n"

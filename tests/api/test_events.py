@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from flask.testing import FlaskClient
+
+from api.services import Services
+from shared.jobs import JobStatus
+from shared.leases import Leases
+
+IMAGE = '{"type":"image","input":{"prompt":"a red fox","width":64,"height":64,"steps":3}}'
+
+
+def parse(stream: str) -> list[dict[str, str]]:
+    frames = []
+    for block in stream.strip().split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":")
+        )
+        if "event" in fields:
+            frames.append(fields)
+    return frames
+
+
+def run_job(svc: Services, job_id: str, *, delay: float = 0.0) -> None:
+    """Do what a worker does: start, report three steps, succeed."""
+    time.sleep(delay)
+    leases = Leases(svc.store.redis, lease_ttl_s=30)
+    svc.store.transition(job_id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
+    for step in (1, 2, 3):
+        leases.report(job_id, "w", "progress", {"step": step, "total": 3}, progress=True)
+    svc.store.transition(job_id, JobStatus.SUCCEEDED, expect_holder="w", fields={"result": {"seed": 1}})
+
+
+def test_stream_follows_a_job_live_to_done(client: FlaskClient) -> None:
+    job = client.post("/v1/jobs", data=IMAGE).get_json()
+    worker = threading.Thread(
+        target=run_job, args=(client.application.extensions["llmb"], job["id"]), kwargs={"delay": 0.3}
+    )
+    worker.start()
+    response = client.get(f"/v1/jobs/{job['id']}/events")
+    assert response.mimetype == "text/event-stream"
+    frames = parse(response.get_data(as_text=True))
+    worker.join()
+    kinds = [
+        (f["event"], json.loads(f["data"]).get("status") or json.loads(f["data"]).get("step")) for f in frames
+    ]
+    assert kinds[:6] == [
+        ("status", "queued"),
+        ("status", "running"),
+        ("progress", 1),
+        ("progress", 2),
+        ("progress", 3),
+        ("status", "succeeded"),
+    ]
+    done = json.loads(frames[-1]["data"])
+    assert frames[-1]["event"] == "done"
+    assert (done["id"], done["status"], done["result"]) == (job["id"], "succeeded", {"seed": 1})
+
+
+def test_stream_resumes_after_last_event_id(client: FlaskClient) -> None:
+    job = client.post("/v1/jobs", data=IMAGE).get_json()
+    run_job(client.application.extensions["llmb"], job["id"])
+    everything = parse(client.get(f"/v1/jobs/{job['id']}/events").get_data(as_text=True))
+    resumed = parse(
+        client.get(f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": everything[2]["id"]}).get_data(
+            as_text=True
+        )
+    )
+    assert [f.get("id") for f in resumed] == [f.get("id") for f in everything[3:]]
+    assert resumed[-1]["event"] == "done"
+    after_end = parse(
+        client.get(f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": everything[-2]["id"]}).get_data(
+            as_text=True
+        )
+    )
+    assert [f["event"] for f in after_end] == ["done"]
+
+
+def test_stream_of_unknown_job_or_bad_id_is_a_problem(client: FlaskClient) -> None:
+    assert client.get("/v1/jobs/nope/events").status_code == 404
+    job = client.post("/v1/jobs", data=IMAGE).get_json()
+    bad = client.get(f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": "yesterday"})
+    assert bad.status_code == 422
+    assert bad.content_type == "application/problem+json"

