@@ -59,12 +59,12 @@ def _stream(svc: Services, job_id: str, *, after: str, base: str) -> Iterator[st
         return
     with svc.hub.subscribe(job_id, after) as sub:
         while True:
-            event = sub.next(KEEPALIVE_S)
-            if event is None:
+            live = sub.next(KEEPALIVE_S)
+            if live is None:
                 yield ": keep-alive\n\n"
                 continue
-            yield _frame(event)
-            if event.terminal:
+            yield _frame(live)
+            if live.terminal:
                 yield _done(svc, job_id, base)
                 return
 

@@ -3,48 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
-import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from redis import Redis
 
+from devtools.bench_report import HEADING, Row, judged, markdown, pct, render_section, write_section
+from devtools.bench_waits import JOB, health_under_waits
+from devtools.hey import hey
 from devtools.servers import Service, free_port, spawn, wait_until
 from devtools.stack import REPO, Stack, http_ok
 from shared import keys
 
-JOB = {"type": "image", "input": {"prompt": "ok", "steps": 1, "width": 64, "height": 64}}
 SCRIPTED = {"LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:ScriptedImagePipeline"}
-HEADING = "## API (make bench)"
-INTRO = """# Benchmarks
-
-Run `make bench` (`python -m devtools.bench_api --out docs/BENCHMARKS.md`) to measure and rewrite the
-section below; `--quick` is a smoke test whose figures are not worth quoting. The figures come from a
-shared, noisy 2-core machine: absolute numbers move by tens of percent between runs, so compare the
-ratios against the baselines measured in the same run, not raw numbers across runs.
-
-"""
-NOTES = """Ratio: measured ÷ the same-run baseline where there is one, else ÷ the target; pass/fail is always
-against the target. Every API runs under `api/gunicorn_conf.py` (gevent, `worker_connections` 1000), one
-worker unless stated; the bare app runs under the same file. hey is pinned to one core (`-cpus 1`).
-/health latencies are the median of 3 hey runs (each run's p99 in brackets). Job timings use the job
-record's epoch floats in Redis, written on the same host as the client clock. A long-wait is in flight
-while its Redis connection is blocked in XREAD (counted with CLIENT LIST)."""
 
 
 @dataclass(frozen=True)
@@ -60,74 +37,6 @@ class Plan:
 
 FULL = Plan(hey_s=10, rounds=2, serial_jobs=200, waiters=500, health_n=2000)
 QUICK = Plan(hey_s=3, rounds=1, serial_jobs=50, waiters=500, health_n=500)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the table; `ok` is None for a line that only informs."""
-
-    metric: str
-    measured: str
-    baseline: str = ""
-    ratio: float | None = None
-    ok: bool | None = None
-
-
-def judged(
-    metric: str, value: float, unit: str, goal: str, *, baseline: tuple[str, float] | None = None
-) -> Row:
-    """A row held against its goal ("< 5" or "≥ 1000" in `unit`), its ratio taken to the baseline if any."""
-    sign, target = goal.split()
-    ok = value >= float(target) if sign == "≥" else value < float(target)
-    ref = f"{baseline[0]} {baseline[1]:,.1f} {unit}; " if baseline else ""
-    ratio = value / (baseline[1] if baseline else float(target))
-    return Row(metric, f"{value:,.1f} {unit}", f"{ref}target {sign} {float(target):,g} {unit}", ratio, ok)
-
-
-@dataclass(frozen=True)
-class HeyRun:
-    """What one hey run saw: its length, answers per status code, transport errors and latency percentiles."""
-
-    seconds: float
-    codes: dict[int, int]
-    errors: int
-    latency_ms: dict[int, float]
-
-    @property
-    def total(self) -> int:
-        """Every request hey made, answered or not."""
-        return sum(self.codes.values()) + self.errors
-
-    def rate(self, code: int) -> float:
-        """Answers with this status code per second."""
-        return self.codes.get(code, 0) / self.seconds
-
-
-def parse_hey(text: str) -> HeyRun:
-    """Read hey's summary text (totals, status code and error distributions, latency percentiles)."""
-    summary, _, errors = text.partition("Error distribution:")
-    total = re.search(r"Total:\s+([\d.]+) secs", summary)
-    if total is None:
-        raise RuntimeError(f"hey printed no summary:\n{text}")
-    codes = {int(c): int(n) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", summary)}
-    latency = {int(p): float(s) * 1000 for p, s in re.findall(r"(\d+)% in ([\d.]+) secs", summary)}
-    failed = sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]", errors, re.MULTILINE))
-    return HeyRun(seconds=float(total.group(1)), codes=codes, errors=failed, latency_ms=latency)
-
-
-def hey(url: str, *, seconds: int = 0, n: int = 0, c: int = 50, body: Path | None = None) -> HeyRun:
-    """Load `url` with hey on one core, for `seconds` when given, else for `n` requests."""
-    cmd = ["hey", "-cpus", "1", "-c", str(c), *(["-z", f"{seconds}s"] if seconds else ["-n", str(n)])]
-    if body is not None:
-        cmd += ["-m", "POST", "-T", "application/json", "-D", str(body)]
-    done = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=seconds + 300)
-    return parse_hey(done.stdout)
-
-
-def pct(values: list[float], p: float) -> float:
-    """The nearest-rank p-th percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def base(svc: Service) -> str:
@@ -203,96 +112,25 @@ def job_overhead(url: str, redis: Redis, plan: Plan) -> list[Row]:
         for _ in range(5):
             serial_job(client, redis)  # warm-up: the worker's first job loads its pipeline
         samples = [serial_job(client, redis) for _ in range(plan.serial_jobs)]
+        floor = get_round_trips(client, plan.serial_jobs)
     ms = {k: [s[k] * 1000 for s in samples] for k in samples[0]}
     p50, p99 = pct(ms["overhead"], 50), pct(ms["overhead"], 99)
     metric = f"job overhead p50 ({plan.serial_jobs} serial jobs, Prefer: wait=10, 1 worker)"
     rows = [judged(metric, p50, "ms", "< 5"), judged("job overhead p99", p99, "ms", "< 20")]
     parts = list(ms.items())[1:]
+    parts.append(("GET /v1/jobs/{id} round trip, finished job, no wait", floor))
     return rows + [Row(f"  {k} p50 / p99", f"{pct(v, 50):.1f} / {pct(v, 99):.1f} ms") for k, v in parts]
 
 
-async def _long_waits(url: str, ids: list[str]) -> list[int]:
-    limits = httpx.Limits(max_connections=len(ids), max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=90) as client:
-        replies = await asyncio.gather(*(client.get(f"/v1/jobs/{i}", params={"wait": 60}) for i in ids))
-    return [r.status_code for r in replies]
-
-
-def blocked_waits(redis: Redis) -> int:
-    """Redis connections parked in XREAD BLOCK: one per long-wait in flight."""
-    return sum(1 for c in redis.client_list() if c.get("cmd") == "xread" and "b" in c.get("flags", ""))
-
-
-def settled_waits(redis: Redis, n: int) -> int:
-    """The long-waits in flight once all `n` are, or once their count stopped growing for 3 s."""
-    last, since, deadline = -1, time.monotonic(), time.monotonic() + 60
-    while time.monotonic() < deadline and last < n:
-        now = blocked_waits(redis)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since > 3:
-            break
-        time.sleep(0.1)
-    return last
-
-
-@dataclass
-class Waits:
-    """Long-waits on queued jobs: how many were in flight before and after a measurement, how they ended."""
-
-    wanted: int
-    before: int = 0
-    after: int = 0
-    codes: Counter[int] = field(default_factory=Counter)
-
-    def row(self, label: str) -> Row:
-        answers = ", ".join(f"{n} × {code}" for code, n in sorted(self.codes.items()))
-        ok = min(self.before, self.after) >= self.wanted and self.codes[200] == self.wanted
-        metric, want = f"  long-waits in flight before / after; answers ({label})", f"{self.wanted}, all 200"
-        return Row(metric, f"{self.before} / {self.after}; {answers}", want, ok=ok)
-
-
-@contextmanager
-def holding_waits(url: str, redis: Redis, n: int) -> Iterator[Waits]:
-    """Hold `n` long-waits (`?wait=60`) on fresh queued jobs; cancel the jobs on the way out so all answer."""
-    waits = Waits(n)
-    with httpx.Client(base_url=url, timeout=30) as client:
-        ids = [client.post("/v1/jobs", json=JOB).json()["id"] for _ in range(n)]
-        with ThreadPoolExecutor(1) as pool:
-            future = pool.submit(asyncio.run, _long_waits(url, ids))
-            try:
-                waits.before = settled_waits(redis, n)
-                yield waits
-                waits.after = blocked_waits(redis)
-            finally:
-                for job_id in ids:
-                    client.post(f"/v1/jobs/{job_id}/cancel")
-                waits.codes = Counter(future.result(timeout=90))
-
-
-def health_latency(url: str, plan: Plan) -> tuple[float, float, str, bool]:
-    """Median /health p50 and p99 (ms) over 3 hey runs, each run's p99, and whether every answer was 200."""
-    runs = [hey(f"{url}/health", n=plan.health_n, c=10) for _ in range(3)]
-    p50 = statistics.median(r.latency_ms.get(50, math.inf) for r in runs)
-    p99s = [r.latency_ms.get(99, math.inf) for r in runs]  # hey prints no percentiles when nothing answered
-    clean = all(r.codes.get(200) == r.total for r in runs)
-    return p50, statistics.median(p99s), "/".join(f"{p:.0f}" for p in p99s), clean
-
-
-def health_under_waits(url: str, redis: Redis, plan: Plan) -> list[Row]:
-    """/health latency with no long-waits, then with `plan.waiters` long-waits in flight."""
-    n, (idle50, idle99, idle_each, _) = plan.waiters, health_latency(url, plan)
-    with holding_waits(url, redis, n) as waits:
-        p50, p99, each, clean = health_latency(url, plan)
-    loaded = judged(
-        f"/health p99 with {waits.before} of {n} long-waits", p99, "ms", "< 50", baseline=("idle", idle99)
-    )
-    return [
-        Row(f"/health p99, no long-waits (hey -n {plan.health_n} -c 10)", f"{idle99:.1f} ms [{idle_each}]"),
-        Row(loaded.metric, f"{loaded.measured} [{each}]", loaded.baseline, loaded.ratio, loaded.ok and clean),
-        Row("  /health p50 without / with them", f"{idle50:.1f} / {p50:.1f} ms", ratio=p50 / idle50),
-        waits.row("redis pool widened"),
-    ]
+def get_round_trips(client: httpx.Client, n: int) -> list[float]:
+    """`n` serial GETs of a finished job (ms each): the floor under the finish → response time."""
+    job_id = client.post("/v1/jobs", json=JOB, headers={"Prefer": "wait=10"}).json()["id"]
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        client.get(f"/v1/jobs/{job_id}").raise_for_status()
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
 
 
 def worker_rss_mib(master: Service) -> float:
@@ -342,78 +180,19 @@ def run_all(plan: Plan, root: Path) -> list[Row]:
         rows = [health_vs_bare(ours, bare, plan)]
         bare_mib = worker_rss_mib(bare)
         bare.stop()
+        rows.append(rss_row("/health load (1 worker, local storage)", ours, bare_mib))
         worker = st.start_worker(queues="image", env=SCRIPTED)
         rows += job_overhead(base(ours), redis, plan)
         worker.stop()  # from here on, jobs stay queued
-        with holding_waits(base(ours), redis, plan.waiters) as waits:
-            pass
-        rows.append(waits.row("default settings"))
+        rows += health_under_waits(base(ours), redis, plan.waiters, plan.health_n)
+        rows.append(rss_row(f"{plan.waiters} long-waits (1 worker, local storage)", ours, bare_mib))
         ours.stop()
-        # redis-py 8 caps a pool at 100 connections by default; the URL's option overrides that.
-        wide = st.start_api(
-            workers=1, env={"LLMB_REDIS_URL": st.env["LLMB_REDIS_URL"] + "?max_connections=2000"}
-        )
-        rows += health_under_waits(base(wide), redis, plan)
-        rows.append(rss_row(f"{plan.waiters} long-waits (1 worker, local storage)", wide, bare_mib))
-        wide.stop()
         post_rows, post_api = post_rate(st, body, plan)
         rows += [*post_rows, rss_row("POST load (2 workers, local storage)", post_api, bare_mib)]
         post_api.stop()
         return [*rows, s3_rss(st, body, plan, bare_mib)]
     finally:
         st.stop()
-
-
-def markdown(rows: list[Row]) -> str:
-    """The rows as a markdown table."""
-    lines = ["| metric | measured | baseline / target | ratio | result |", "| --- | --- | --- | --- | --- |"]
-    for r in rows:
-        ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
-        lines.append(f"| {r.metric} | {r.measured} | {r.baseline} | {ratio} | {_VERDICT[r.ok]} |")
-    return "\n".join(lines)
-
-
-_VERDICT = {True: "pass", False: "**FAIL**", None: ""}
-
-
-def machine() -> str:
-    """This host's CPU model, core count and RAM."""
-    info = Path("/proc/cpuinfo").read_text()
-    cpu = re.search(r"^model name\s*:\s*(.+)$", info, re.MULTILINE)
-    mem = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
-    ram = f"{int(mem.group(1)) / 2**20:.1f} GiB RAM" if mem else "RAM unknown"
-    return f"{cpu.group(1) if cpu else 'unknown CPU'}, {os.cpu_count()} cores, {ram}"
-
-
-def commit() -> str:
-    """The checked-out commit, marked when the tree has uncommitted changes."""
-    head = _git("rev-parse", "--short", "HEAD") or "unknown"
-    return f"{head} + uncommitted changes" if _git("status", "--porcelain") else head
-
-
-def _git(*args: str) -> str:
-    done = subprocess.run(["git", "-C", str(REPO), *args], check=False, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def render_section(command: str, table: str) -> str:
-    """The markdown section: how it was run, where, when, at which commit, then the table."""
-    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    facts = [f"Command: `{command}`", f"Machine: {machine()}", f"Date: {date}", f"Commit: {commit()}"]
-    return "\n".join([HEADING, "", "  \n".join(facts), "", table, "", NOTES, ""])
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace the benchmark's section of `path`, creating the file with its intro when missing."""
-    text = path.read_text() if path.exists() else INTRO
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> None:

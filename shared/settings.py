@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     batch_max: int = 8
     batch_wait_ms: int = 20
     ready_file: Path | None = None
+    alive_file: Path | None = None
 
     limits: Limits = Limits()
 

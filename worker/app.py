@@ -17,6 +17,7 @@ from shared.redis_conn import connect
 from shared.settings import Settings
 from worker.claim import new_holder_id
 from worker.keeper import Housekeeper
+from worker.liveness import ConsumeWatch
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
 
@@ -31,6 +32,7 @@ class ProcessState:
         self.celery = celery
         self._runtime: WorkerRuntime | None = None
         self.housekeeper: Housekeeper | None = None
+        self.watch: ConsumeWatch | None = None
 
     def runtime(self) -> WorkerRuntime:
         """This process's runtime, built on first need."""
@@ -54,14 +56,24 @@ class ProcessState:
         log.info("warm-up done; ready for %s", ",".join(self.settings.queue_list))
 
     def start_housekeeping(self) -> None:
-        """Heartbeats and the reaper run in the main process, which outlives its pool children."""
-        leases = Leases(connect(self.settings.redis_url), lease_ttl_s=self.settings.lease_ttl_s)
+        """Heartbeats, the reaper and liveness run in the main process, which outlives its children."""
+        from celery.worker import state as worker_state
+
+        client = connect(self.settings.redis_url)
+        self.watch = ConsumeWatch(
+            client,
+            queues=self.settings.queue_list,
+            capacity=self.settings.concurrency,
+            busy=lambda: len(worker_state.active_requests) + len(worker_state.reserved_requests),
+        )
         self.housekeeper = Housekeeper(
-            leases,
+            Leases(client, lease_ttl_s=self.settings.lease_ttl_s),
             worker_id=new_holder_id(),
             queues=self.settings.queue_list,
             message=task_message,
-            interval_s=max(1.0, self.settings.lease_ttl_s / 3),
+            interval_s=max(1.0, min(10.0, self.settings.lease_ttl_s / 3)),
+            watch=self.watch,
+            alive_file=self.settings.alive_file,
         )
         self.housekeeper.start()
 
@@ -82,12 +94,17 @@ def create_worker_app(settings: Settings) -> Celery:
     def on_ready(**_: Any) -> None:
         state.start_housekeeping()
 
+    def on_received(**_: Any) -> None:
+        if state.watch is not None:
+            state.watch.received()
+
     def on_shutdown(**_: Any) -> None:
         if state.housekeeper:
             state.housekeeper.stop()
 
     signals.worker_process_init.connect(on_process_init, weak=False)
     signals.worker_ready.connect(on_ready, weak=False)
+    signals.task_received.connect(on_received, weak=False)
     signals.worker_shutdown.connect(on_shutdown, weak=False)
     app.llmb_state = state  # type: ignore[attr-defined]
     return app

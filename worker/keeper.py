@@ -7,9 +7,11 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from shared.errors import UnavailableError
 from shared.leases import Leases
+from worker.liveness import STALL_S, ConsumeWatch, touch
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,12 @@ class Housekeeper:
         queues: list[str],
         message: Callable[[str, str], bytes],
         interval_s: float,
+        watch: ConsumeWatch | None = None,
+        alive_file: Path | None = None,
     ) -> None:
         self.leases = leases
+        self.watch = watch
+        self.alive_file = alive_file
         self.worker_id = worker_id
         self.queues = queues
         self.message = message
@@ -78,7 +84,11 @@ class Housekeeper:
             self.leases.leave(self.worker_id, self.queues)
 
     def tick(self) -> list[str]:
-        """One round: a heartbeat, then a reaper sweep; returns the job ids sent again."""
+        """One round: liveness, a heartbeat, then a reaper sweep; returns the job ids sent again."""
+        if self.watch is not None and self.watch.stalled():
+            log.error("jobs wait and this worker has room, but it took none for %.0f s: not alive", STALL_S)
+        else:
+            touch(self.alive_file)
         self.leases.heartbeat(self.worker_id, self.queues)
         freed: list[str] = []
         for q in self.queues:

@@ -1,0 +1,164 @@
+"""The three engines through the whole system, with the small local models and the real MiniLM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from devtools.stack import Stack
+from tests.integration.conftest import Api
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[tuple[Api, Stack]]:
+    st = Stack(tmp_path_factory.mktemp("engines"))
+    try:
+        st.start_redis()
+        api = st.start_api(workers=1)
+        env = {
+            "LLMB_IMAGE_MODEL": str(tiny_models / "tiny-sd"),
+            "LLMB_CHAT_MODEL": str(tiny_models / "tiny-chat"),
+            "LLMB_BATCH_MAX": "4",
+            "LLMB_BATCH_WAIT_MS": "50",
+        }
+        st.start_worker(queues="image,chat,embed", env=env, name="engines")
+        yield Api(api.port), st
+    finally:
+        st.stop()
+
+
+def submit(api: Api, job_type: str, input_: dict[str, Any], *, wait: int = 0) -> dict[str, Any]:
+    headers = {"Prefer": f"wait={wait}"} if wait else {}
+    response = api.http.post("/v1/jobs", json={"type": job_type, "input": input_}, headers=headers)
+    assert response.status_code in (200, 202), response.text
+    job: dict[str, Any] = response.json()
+    return job
+
+
+def events(api: Api, job_id: str, **headers: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every frame of the job's event stream until `done`, as (id, event, data)."""
+    frames = []
+    with api.http.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers, timeout=120) as response:
+        assert response.status_code == 200
+        fields: dict[str, str] = {}
+        for line in response.iter_lines():
+            if line and not line.startswith(":"):
+                key, _, value = line.partition(": ")
+                fields[key] = value
+            elif not line and "event" in fields:
+                frames.append((fields.get("id", ""), fields["event"], json.loads(fields["data"])))
+                fields = {}
+    return frames
+
+
+CHAT = {"messages": [{"role": "user", "content": "Tell me about foxes."}], "max_tokens": 24}
+
+
+def test_chat_streams_tokens_in_order_and_they_make_the_reply(engines: tuple[Api, Stack]) -> None:
+    api, _ = engines
+    job = submit(api, "chat", {**CHAT, "seed": 7})
+    frames = events(api, job["id"])
+    tokens = [data for _, kind, data in frames if kind == "token"]
+    done = frames[-1][2]
+    assert frames[-1][1] == "done"
+    assert done["status"] == "succeeded"
+    assert tokens
+    assert [t["index"] for t in tokens] == sorted(t["index"] for t in tokens)
+    assert "".join(t["text"] for t in tokens) == done["result"]["text"]
+    usage = done["result"]["usage"]
+    assert usage["completion_tokens"] <= 24
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def test_chat_with_a_seed_is_reproducible_and_stop_strings_cut(engines: tuple[Api, Stack]) -> None:
+    api, _ = engines
+    first = submit(api, "chat", {**CHAT, "seed": 11, "temperature": 1.0}, wait=60)
+    again = submit(api, "chat", {**CHAT, "seed": 11, "temperature": 1.0}, wait=60)
+    other = submit(api, "chat", {**CHAT, "seed": 12, "temperature": 1.0}, wait=60)
+    text = first["result"]["text"]
+    assert again["result"]["text"] == text
+    assert other["result"]["text"] != text
+    stop = text[3:5]
+    cut = submit(api, "chat", {**CHAT, "seed": 11, "temperature": 1.0, "stop": [stop]}, wait=60)
+    assert cut["result"]["finish_reason"] == "stop"
+    assert cut["result"]["text"] == text[: text.index(stop)]
+
+
+def test_cancel_a_chat_mid_generation_then_the_worker_goes_on(engines: tuple[Api, Stack]) -> None:
+    api, _ = engines
+    job = submit(api, "chat", {**CHAT, "max_tokens": 2000, "temperature": 1.0, "seed": 1})
+    with api.http.stream("GET", f"/v1/jobs/{job['id']}/events", timeout=120) as response:
+        for line in response.iter_lines():
+            if line == "event: token":
+                api.http.post(f"/v1/jobs/{job['id']}/cancel")
+                break
+    after = submit(api, "chat", {**CHAT, "max_tokens": 4}, wait=60)
+    assert after["status"] == "succeeded"
+    stopped = api.job(job["id"])
+    assert stopped["status"] == "canceled"
+    assert stopped["result"] is None
+
+
+def test_embeddings_are_real_384_dimensional_and_similar_sentences_score_closer(
+    engines: tuple[Api, Stack],
+) -> None:
+    api, _ = engines
+    texts = [
+        "A cat sits on the mat.",
+        "A kitten is sitting on a rug.",
+        "Quarterly revenue rose by four percent.",
+    ]
+    job = submit(api, "embed", {"input": texts}, wait=60)
+    assert job["status"] == "succeeded"
+    vectors = np.array(job["result"]["embeddings"])
+    assert vectors.shape == (3, 384)
+    assert job["result"]["dimensions"] == 384
+    cosine = vectors @ vectors.T
+    assert cosine[0, 1] > 0.5 > cosine[0, 2]
+    single = submit(api, "embed", {"input": "A cat sits on the mat."}, wait=60)
+    assert np.allclose(single["result"]["embeddings"][0], vectors[0], atol=1e-5)
+    assert api.http.get(f"/v1/jobs/{job['id']}/result").json()["embeddings"] == job["result"]["embeddings"]
+
+
+def test_image_batch_runs_together_and_a_canceled_member_stops_alone(engines: tuple[Api, Stack]) -> None:
+    api, st = engines
+    blocker = submit(api, "image", {"prompt": "blocker", "width": 256, "height": 256, "steps": 30})
+    batch = [
+        submit(api, "image", {"prompt": f"fox {i}", "width": 128, "height": 96, "steps": 20, "seed": i})
+        for i in range(3)
+    ]
+    api.until(batch[0]["id"], lambda j: j["status"] == "running", timeout=120)
+    api.until(batch[1]["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
+    api.http.post(f"/v1/jobs/{batch[1]['id']}/cancel")
+    done = [api.finished(j["id"], timeout=120) for j in (blocker, *batch)]
+    assert [j["status"] for j in done] == ["succeeded", "succeeded", "canceled", "succeeded"]
+    assert done[1]["result"]["seed"] == 0
+    worker_log = next(s for s in st.services if s.name == "engines").log()
+    assert f"job {batch[0]['id']}: batched with 2 more" in worker_log
+
+
+def test_same_seed_gives_the_same_image_alone_or_batched(engines: tuple[Api, Stack]) -> None:
+    api, _ = engines
+    spec = {"prompt": "a lighthouse", "width": 64, "height": 64, "steps": 3, "seed": 5}
+    alone = submit(api, "image", spec, wait=60)
+    blocker = submit(api, "image", {"prompt": "blocker", "width": 256, "height": 256, "steps": 20})
+    pair = [submit(api, "image", {**spec, "prompt": p}) for p in ("a lighthouse", "a harbour")]
+    results = [api.finished(j["id"], timeout=120) for j in (blocker, *pair)]
+    assert all(j["status"] == "succeeded" for j in results)
+    png = lambda job: api.http.get(job["result"]["files"][0]["url"]).content  # noqa: E731
+    assert png(results[1]) == png(alone)
+    assert png(results[2]) != png(alone)
+
+
+def test_sse_resumes_from_last_event_id(engines: tuple[Api, Stack]) -> None:
+    api, _ = engines
+    job = submit(api, "image", {"prompt": "resume", "width": 64, "height": 64, "steps": 4}, wait=60)
+    frames = events(api, job["id"])
+    resumed = events(api, job["id"], **{"Last-Event-ID": frames[2][0]})
+    assert [f[0] for f in resumed] == [f[0] for f in frames[3:]]
+    assert [kind for _, kind, _ in frames].count("progress") == 4

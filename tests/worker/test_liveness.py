@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from redis import Redis
+
+from shared.leases import Leases
+from worker.keeper import Housekeeper
+from worker.liveness import STALL_S, ConsumeWatch
+
+
+def watch(client: Redis, busy: int = 0) -> ConsumeWatch:
+    return ConsumeWatch(client, queues=["image", "chat"], capacity=1, busy=lambda: busy)
+
+
+def test_idle_worker_with_an_empty_queue_is_alive(redis_client: Redis) -> None:
+    w = watch(redis_client)
+    w.last_received = time.monotonic() - STALL_S - 1
+    assert not w.stalled()
+
+
+def test_waiting_messages_and_a_free_slot_but_no_delivery_is_a_stall(redis_client: Redis) -> None:
+    redis_client.lpush("chat", b"{}")
+    w = watch(redis_client)
+    assert not w.stalled()  # a delivery was recent (at start)
+    w.last_received = time.monotonic() - STALL_S - 1
+    assert w.stalled()
+    w.received()
+    assert not w.stalled()
+    busy = watch(redis_client, busy=1)
+    busy.last_received = time.monotonic() - STALL_S - 1
+    assert not busy.stalled()  # a long job, not a stuck consumer
+
+
+def test_the_housekeeper_touches_the_alive_file_only_while_consuming(redis_client: Redis, tmp_path: Path) -> None:
+    alive = tmp_path / "alive"
+    w = watch(redis_client)
+    keeper = Housekeeper(
+        Leases(redis_client, lease_ttl_s=30), worker_id="w", queues=["image"],
+        message=lambda job_id, q: b"{}", interval_s=1, watch=w, alive_file=alive,
+    )
+    keeper.tick()
+    assert alive.exists()
+    alive.unlink()
+    redis_client.lpush("image", b"{}")
+    w.last_received = time.monotonic() - STALL_S - 1
+    keeper.tick()
+    assert not alive.exists()
