@@ -19,13 +19,13 @@ HEARTBEAT_TTL_S = 30.0
 
 @dataclass(frozen=True)
 class Report:
-    """A progress or token event a worker sends for a job it holds."""
+    """An event a worker sends for a job it holds, and the progress to store with it (if any)."""
 
     job_id: str
     holder: str
     event: str
     data: dict[str, Any]
-    progress: bool = False
+    progress: dict[str, int] | None = None
 
 
 class Leases:
@@ -49,9 +49,15 @@ class Leases:
         return bool(held)
 
     def report(
-        self, job_id: str, holder: str, event: str, data: dict[str, Any], *, progress: bool = False
+        self,
+        job_id: str,
+        holder: str,
+        event: str,
+        data: dict[str, Any],
+        *,
+        progress: dict[str, int] | None = None,
     ) -> str:
-        """Append a progress or token event while holding the job; "running", "lost" or the status."""
+        """Append an event while holding the job; "running", "lost" or the job's status."""
         return self.report_many([Report(job_id, holder, event, data, progress)])[0]
 
     def report_many(self, reports: list[Report]) -> list[str]:
@@ -59,9 +65,10 @@ class Leases:
         pipe = self.redis.pipeline(transaction=False)
         for r in reports:
             payload = json.dumps(r.data, separators=(",", ":"))
+            progress = json.dumps(r.progress, separators=(",", ":")) if r.progress else ""
             self._report(
                 keys=[keys.job(r.job_id), keys.events(r.job_id)],
-                args=[r.holder, payload if r.progress else "", r.event, payload, EVENTS_MAXLEN],
+                args=[r.holder, progress, r.event, payload, EVENTS_MAXLEN],
                 client=pipe,
             )
         with redis_errors():

@@ -36,13 +36,14 @@ class RunContext:
 
     def progress(self, step: int, total: int) -> None:
         """Queue a progress report (sent at the batch's next sync)."""
-        self._queue("progress", {"step": step, "total": total}, progress=True)
+        done = {"step": step, "total": total}
+        self._queue("progress", done, progress=done)
 
-    def token(self, text: str, index: int) -> None:
-        """Queue a piece of generated text (sent at the batch's next sync)."""
-        self._queue("token", {"text": text, "index": index}, progress=False)
+    def token(self, text: str, index: int, total: int) -> None:
+        """Queue a piece of generated text, `index` tokens of at most `total` in (sent at the next sync)."""
+        self._queue("token", {"text": text, "index": index}, progress={"step": index, "total": total})
 
-    def _queue(self, event: str, data: dict[str, Any], *, progress: bool) -> None:
+    def _queue(self, event: str, data: dict[str, Any], *, progress: dict[str, int]) -> None:
         if self.stop is None:
             self.pending.append(Report(self.job_id, self.holder, event, data, progress))
 

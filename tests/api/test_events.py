@@ -30,7 +30,9 @@ def run_job(svc: Services, job_id: str, *, delay: float = 0.0) -> None:
     leases = Leases(svc.store.redis, lease_ttl_s=30)
     svc.store.transition(job_id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
     for step in (1, 2, 3):
-        leases.report(job_id, "w", "progress", {"step": step, "total": 3}, progress=True)
+        leases.report(
+            job_id, "w", "progress", {"step": step, "total": 3}, progress={"step": step, "total": 3}
+        )
     svc.store.transition(job_id, JobStatus.SUCCEEDED, expect_holder="w", fields={"result": {"seed": 1}})
 
 

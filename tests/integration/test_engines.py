@@ -72,6 +72,7 @@ def test_chat_streams_tokens_in_order_and_they_make_the_reply(engines: tuple[Api
     assert "".join(t["text"] for t in tokens) == done["result"]["text"]
     usage = done["result"]["usage"]
     assert usage["completion_tokens"] <= 24
+    assert done["progress"] == {"step": tokens[-1]["index"], "total": 24}
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
@@ -102,6 +103,14 @@ def test_cancel_a_chat_mid_generation_then_the_worker_goes_on(engines: tuple[Api
     stopped = api.job(job["id"])
     assert stopped["status"] == "canceled"
     assert stopped["result"] is None
+
+
+def test_a_chat_longer_than_the_context_fails_with_a_clear_error(engines: tuple[Api, Stack]) -> None:
+    api, _ = engines
+    job = submit(api, "chat", {**CHAT, "max_tokens": 2048}, wait=60)
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "invalid_input"
+    assert "context of 2048 tokens" in job["error"]["message"]
 
 
 def test_embeddings_are_real_384_dimensional_and_similar_sentences_score_closer(

@@ -87,7 +87,9 @@ def test_subscriptions_get_new_events_in_order_and_history_resumes(parts, redis_
     def run() -> None:
         store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
         for step in (1, 2):
-            leases.report(job.id, "w", "progress", {"step": step, "total": 2}, progress=True)
+            leases.report(
+                job.id, "w", "progress", {"step": step, "total": 2}, progress={"step": step, "total": 2}
+            )
         store.transition(job.id, JobStatus.SUCCEEDED, expect_holder="w")
 
     seen = []

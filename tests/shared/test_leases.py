@@ -41,11 +41,20 @@ def test_report_appends_for_the_holder_and_tells_others_to_stop(parts, redis_cli
     store, leases = parts
     job = submit(store)
     start(store, job.id, "w1", time.time() + 30)
-    assert leases.report(job.id, "w1", "progress", {"step": 1, "total": 3}, progress=True) == "running"
+    assert (
+        leases.report(job.id, "w1", "progress", {"step": 1, "total": 3}, progress={"step": 1, "total": 3})
+        == "running"
+    )
     assert store.get(job.id).progress is not None
-    assert leases.report(job.id, "w2", "progress", {"step": 2, "total": 3}, progress=True) == "lost"
+    assert (
+        leases.report(job.id, "w2", "progress", {"step": 2, "total": 3}, progress={"step": 2, "total": 3})
+        == "lost"
+    )
     store.cancel(job.id)
-    assert leases.report(job.id, "w1", "progress", {"step": 2, "total": 3}, progress=True) == "canceled"
+    assert (
+        leases.report(job.id, "w1", "progress", {"step": 2, "total": 3}, progress={"step": 2, "total": 3})
+        == "canceled"
+    )
     steps = [json.loads(f[b"data"]).get("step") for _, f in redis_client.xrange(keys.events(job.id))]
     assert steps.count(1) == 1
     assert 2 not in steps

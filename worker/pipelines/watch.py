@@ -50,4 +50,4 @@ class ReplyWatcher(StoppingCriteria):
     @staticmethod
     def _send(reply: Reply, delta: str) -> None:
         if delta:
-            reply.item.ctx.token(delta, len(reply.tokens))
+            reply.item.ctx.token(delta, len(reply.tokens), reply.max_tokens)
