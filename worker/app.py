@@ -9,7 +9,6 @@ from typing import Any
 from celery import Celery, signals
 
 from shared.celery_config import make_celery
-from shared.errors import ServiceError
 from shared.jobs import JobType
 from shared.leases import Leases
 from shared.queues import TASK_NAME, task_message
@@ -47,8 +46,8 @@ class ProcessState:
         try:
             for q in self.settings.queue_list:
                 rt.pipelines.get(JobType(q))
-        except (OSError, ServiceError) as exc:
-            log.error("warm-up failed, the worker is not ready: %s", exc)
+        except Exception:  # the worker stays unready (its probe says so) and logs why
+            log.exception("warm-up failed, the worker is not ready")
             return
         if self.settings.ready_file:
             self.settings.ready_file.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,12 @@ def run_job(job_id: str, rt: WorkerRuntime) -> None:
         log.info("job %s: nothing to do (finished, or held by a live worker)", job_id)
         return
     log.info("job %s: running (attempt %d)", job_id, record.attempts)
-    pipeline = rt.pipelines.get(record.type)
+    try:
+        pipeline = rt.pipelines.get(record.type)
+    except Exception as exc:  # a pipeline that cannot load fails the job with the reason, logged
+        log.exception("cannot load the %s pipeline", record.type)
+        _fail(rt, record, "internal", f"the {record.type} pipeline cannot load: {type(exc).__name__}: {exc}")
+        return
     items = _items(rt, [record])
     if not items:
         return

@@ -33,7 +33,7 @@ def test_waiting_messages_and_a_free_slot_but_no_delivery_is_a_stall(redis_clien
     assert not busy.stalled()  # a long job, not a stuck consumer
 
 
-def test_the_housekeeper_touches_the_alive_file_only_while_consuming(redis_client: Redis, tmp_path: Path) -> None:
+def test_the_alive_file_is_touched_only_while_consuming(redis_client: Redis, tmp_path: Path) -> None:
     alive = tmp_path / "alive"
     w = watch(redis_client)
     keeper = Housekeeper(

@@ -243,3 +243,20 @@ def test_a_job_too_big_even_alone_fails_with_resource_exhausted(runtime_for) -> 
         record = rt.store.get(job.id)
         assert record.status == JobStatus.FAILED
         assert record.error.code == "resource_exhausted"
+
+
+class BrokenPipelines:
+    """A pipeline source whose model cannot load."""
+
+    def get(self, job_type: object) -> Pipeline:
+        raise FileNotFoundError("model folder var/models/nowhere does not exist (run `make models`)")
+
+
+def test_a_pipeline_that_cannot_load_fails_the_job_with_the_reason(runtime_for) -> None:
+    rt = runtime_for(StepPipeline())
+    rt.pipelines = BrokenPipelines()
+    job = submit(rt.store)
+    run_job(job.id, rt)
+    record = rt.store.get(job.id)
+    assert record.status == JobStatus.FAILED
+    assert "make models" in record.error.message
