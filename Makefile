@@ -58,7 +58,22 @@ bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask basel
 
 stresstest: ## hey against /health of a running API (watch the HPA add pods when deployed)
 	@command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)"; exit 1; }
-	hey -z 60s -c 50 $${URL:-http://127.0.0.1:$(PORT)}/health
+	hey -z 60s -c 50 $${URL:-$$(deploy/minikube.sh url 2>/dev/null || echo http://127.0.0.1:$(PORT))}/health
 
 clean: ## remove job data and logs under var/ (keeps the built models)
 	rm -rf var/redis var/objects var/logs var/ready
+
+# Kubernetes on minikube: deploy/minikube.sh does the work; docs/DEPLOYMENT.md explains each step.
+.PHONY: deploy undeploy status
+deploy: ## build the images in minikube, install KEDA, create Secrets, apply k8s/overlays/minikube
+	deploy/minikube.sh deploy
+
+undeploy: ## delete the minikube deployment (namespace llmb with its volumes and Secrets)
+	deploy/minikube.sh undeploy
+
+status: ## pods, HPA, ScaledObjects and queue lengths of the minikube deployment
+	deploy/minikube.sh status
+
+.PHONY: scaling-sim
+scaling-sim: $(VENV)/.dev-deps ## replay a 2,000-job burst through KEDA and the HPAs of k8s/overlays/minikube; writes docs/scaling.md
+	$(BIN)/python -m devtools.scaling_sim --overlay k8s/overlays/minikube --out-md docs/scaling.md --out-png docs/scaling.png

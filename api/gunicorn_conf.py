@@ -19,3 +19,5 @@ keepalive = 5
 wsgi_app = "api:create_app()"
 # No control socket: several APIs may share a host, and the root filesystem may be read-only.
 control_socket_disable = True
+# Worker heartbeat files in memory: no disk stalls, and nothing written to the root filesystem.
+worker_tmp_dir = "/dev/shm"

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# LLM Backend on minikube: `deploy`, `undeploy`, `status`, or `url` (the API's URL; fails when not deployed).
+# Called by `make deploy`, `make undeploy`, `make status` and `make stresstest`; docs/DEPLOYMENT.md walks
+# through the same steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NAMESPACE=llmb
+OVERLAY=k8s/overlays/minikube
+NODE_PORT=30080
+KEDA_VERSION=${KEDA_VERSION:-2.20.0}
+KEDA_MANIFEST=https://github.com/kedacore/keda/releases/download/v${KEDA_VERSION}/keda-${KEDA_VERSION}.yaml
+# Calico enforces the NetworkPolicies; minikube's default network plugin ignores them.
+MINIKUBE_START_ARGS=${MINIKUBE_START_ARGS:---cni=calico --cpus=4 --memory=8g}
+
+say() { printf '\n==> %s\n' "$*"; }
+
+need() {
+  command -v "$1" >/dev/null && return
+  echo "error: $1 is not installed. $2" >&2
+  exit 1
+}
+
+random_value() {  # $1 letters and digits from the kernel's random source
+  LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "$1" || true  # tr ends on SIGPIPE, by design
+}
+
+ensure_secrets() {
+  if ! kubectl -n "$NAMESPACE" get secret llmb-redis >/dev/null 2>&1; then
+    local password
+    password=$(random_value 32)
+    kubectl -n "$NAMESPACE" create secret generic llmb-redis \
+      --from-literal=password="$password" \
+      --from-literal=url="redis://:${password}@llmb-redis:6379/0" >/dev/null
+    echo "created Secret llmb-redis (random password)"
+  fi
+  if ! kubectl -n "$NAMESPACE" get secret llmb-s3 >/dev/null 2>&1; then
+    kubectl -n "$NAMESPACE" create secret generic llmb-s3 \
+      --from-literal=access-key="llmb-$(random_value 8)" \
+      --from-literal=secret-key="$(random_value 40)" >/dev/null
+    echo "created Secret llmb-s3 (random MinIO credentials)"
+  fi
+}
+
+api_url() { echo "http://$(minikube ip):${NODE_PORT}"; }
+
+deploy() {
+  need minikube "Install it: https://minikube.sigs.k8s.io/docs/start/"
+  need kubectl "Install it: https://kubernetes.io/docs/tasks/tools/"
+  say "1. minikube is running"
+  # shellcheck disable=SC2086  # the arguments are meant to split into words
+  minikube status >/dev/null 2>&1 || minikube start $MINIKUBE_START_ARGS
+  if ! kubectl -n kube-system get daemonset calico-node >/dev/null 2>&1; then
+    echo "warning: no Calico in this cluster, so the NetworkPolicies are not enforced" \
+         "(recreate it with: minikube delete && make deploy)" >&2
+  fi
+  say "2. metrics-server (CPU metrics for the API's HPA)"
+  minikube addons enable metrics-server
+  say "3. KEDA v${KEDA_VERSION} (scales the workers)"
+  if ! kubectl get crd scaledobjects.keda.sh >/dev/null 2>&1; then
+    kubectl apply --server-side -f "$KEDA_MANIFEST"
+  fi
+  kubectl -n keda rollout status deployment/keda-operator --timeout=5m
+  kubectl -n keda rollout status deployment/keda-operator-metrics-apiserver --timeout=5m
+  say "4. images, built inside minikube (the worker bakes the small models: no download at run time)"
+  minikube image build -t llmb-api:dev -f docker/api.Dockerfile .
+  minikube image build -t llmb-worker-cpu:dev -f docker/worker-cpu.Dockerfile .
+  say "5. namespace and Secrets (random values, created once, never written to the repository)"
+  kubectl apply -f k8s/base/namespace.yaml
+  ensure_secrets
+  say "6. the minikube overlay"
+  # A Job's pod template cannot change in place; the bucket Job is idempotent, so it simply runs again.
+  kubectl -n "$NAMESPACE" delete job llmb-minio-bucket --ignore-not-found
+  kubectl apply -k "$OVERLAY"
+  say "7. waiting for the rollouts"
+  kubectl -n "$NAMESPACE" rollout status statefulset/llmb-redis --timeout=5m
+  kubectl -n "$NAMESPACE" rollout status statefulset/llmb-minio --timeout=5m
+  kubectl -n "$NAMESPACE" wait --for=condition=complete job/llmb-minio-bucket --timeout=5m
+  for deployment in llmb-api llmb-worker-image llmb-worker-chat llmb-worker-embed; do
+    kubectl -n "$NAMESPACE" rollout status "deployment/$deployment" --timeout=10m
+  done
+  say "8. the API"
+  local url
+  url=$(api_url)
+  cat <<MSG
+LLM Backend answers on ${url}   (if that address is unreachable, e.g. minikube's docker driver on
+macOS, run: minikube service llmb-api -n ${NAMESPACE} --url)
+
+  curl -X POST ${url}/v1/jobs \\
+       -d '{"type":"image","input":{"prompt":"a red fox","width":128,"height":96,"steps":2}}'
+  curl '${url}/v1/jobs/<id>?wait=30'
+  curl -o fox.png ${url}/v1/jobs/<id>/result
+
+make status shows pods, autoscalers and queue lengths; make stresstest loads the API; make undeploy removes it.
+MSG
+}
+
+undeploy() {
+  need kubectl "Install it: https://kubernetes.io/docs/tasks/tools/"
+  # The namespace holds everything: workloads, Secrets and the Redis and MinIO volumes. KEDA stays.
+  kubectl delete -k "$OVERLAY" --ignore-not-found --wait=false
+  kubectl delete namespace "$NAMESPACE" --ignore-not-found
+}
+
+status() {
+  need kubectl "Install it: https://kubernetes.io/docs/tasks/tools/"
+  kubectl -n "$NAMESPACE" get pods -o wide
+  echo
+  kubectl -n "$NAMESPACE" get hpa
+  echo
+  kubectl -n "$NAMESPACE" get scaledobjects.keda.sh
+  echo
+  local url
+  url=$(api_url)
+  echo "queues (${url}/v1/queues; load = waiting + running, what KEDA scales on):"
+  curl -fsS --max-time 5 "${url}/v1/queues" | python3 -m json.tool || echo "the API did not answer"
+}
+
+url() {
+  command -v minikube >/dev/null && command -v kubectl >/dev/null || exit 1
+  minikube status >/dev/null 2>&1 || exit 1
+  kubectl -n "$NAMESPACE" get service llmb-api >/dev/null 2>&1 || exit 1
+  api_url
+}
+
+case "${1:-}" in
+  deploy | undeploy | status | url) "$1" ;;
+  *) echo "usage: $0 deploy|undeploy|status|url" >&2; exit 2 ;;
+esac

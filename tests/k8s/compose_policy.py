@@ -1,0 +1,83 @@
+"""The policy for docker/compose.yaml: known settings, no literal credentials, health, durable Redis."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from shared.settings import Settings
+from tests.k8s.cluster_policies import SENSITIVE, redis_args_problems, unknown_settings
+from tests.k8s.manifests import Obj
+
+SERVICES = {"redis", "minio", "minio-bucket", "api", "worker"}
+ONE_SHOT = {"minio-bucket"}
+DURATION = re.compile(r"(\d+)(h|m|s)")
+SECONDS = {"h": 3600, "m": 60, "s": 1}
+
+
+def compose_problems(compose: Obj) -> list[str]:
+    """Everything docker/compose.yaml gets wrong against the deployment policy."""
+    services: dict[str, Obj] = compose.get("services", {})
+    problems = [f"compose: no service {name}" for name in sorted(SERVICES - services.keys())]
+    problems += unknown_settings(
+        (f"compose service {name}", key) for name, svc in services.items() for key in environment(svc)
+    )
+    problems += [
+        f"compose service {name}: {key} is a literal credential; interpolate it from docker/.env"
+        for name, svc in services.items()
+        for key, value in environment(svc).items()
+        if SENSITIVE.search(key) and "${" not in value
+    ]
+    problems += [
+        f"compose service {name}: no healthcheck"
+        for name, svc in services.items()
+        if name not in ONE_SHOT and "healthcheck" not in svc
+    ]
+    problems += [
+        f"compose service redis: {p}" for p in redis_args_problems(command(services.get("redis", {})))
+    ]
+    return problems + _worker_problems(services.get("worker", {}))
+
+
+def _worker_problems(worker: Obj) -> list[str]:
+    env = environment(worker)
+    check = " ".join(command(worker.get("healthcheck", {}), key="test"))
+    problems = [
+        f"compose service worker: the healthcheck does not read {setting} ({env.get(setting)})"
+        for setting in ("LLMB_READY_FILE", "LLMB_ALIVE_FILE")
+        if setting not in env or env[setting] not in check
+    ]
+    limit = int(env.get("LLMB_JOB_TIME_LIMIT_S", Settings.model_fields["job_time_limit_s"].default))
+    hard = Settings.model_construct(job_time_limit_s=limit).hard_time_limit_s
+    grace = seconds(str(worker.get("stop_grace_period", "10s")))
+    if grace <= hard:
+        problems.append(
+            f"compose service worker: stop_grace_period {grace} s is not above the hard limit {hard} s"
+        )
+    return problems
+
+
+def environment(service: Obj) -> dict[str, str]:
+    """A service's environment, whether written as a mapping or as KEY=VALUE lines."""
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def command(service: Obj, *, key: str = "command") -> list[str]:
+    """A service's command (or healthcheck test) as a list of words."""
+    value = service.get(key, [])
+    return value.split() if isinstance(value, str) else [str(v) for v in value]
+
+
+def seconds(duration: str) -> int:
+    """A compose duration such as `12m` or `1m30s` in seconds."""
+    return sum(int(n) * SECONDS[unit] for n, unit in DURATION.findall(duration))
+
+
+def env_items(compose: Obj) -> Iterator[tuple[str, str, str]]:
+    """(service, name, value) for every environment entry in the file."""
+    for name, svc in compose.get("services", {}).items():
+        for key, value in environment(svc).items():
+            yield name, key, value
