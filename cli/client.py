@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypedDict, cast
@@ -10,6 +12,8 @@ from urllib.parse import quote
 import httpx
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
+# The events stream is quiet between events, but for a comment every 15 s; allow that much more.
+STREAM_GRACE_S = 30.0
 
 
 class Progress(TypedDict):
@@ -137,21 +141,50 @@ class ApiClient:
         response = self._send("GET", path, follow_redirects=True)
         return ResultBody(response.headers.get("content-type", "application/octet-stream"), response.content)
 
+    @contextmanager
+    def events(self, job_id: str, *, last_id: str | None = None) -> Iterator[httpx.Response]:
+        """The job's open Server-Sent Events stream, after event `last_id` when given.
+
+        Failures to connect, error answers and failures while reading the stream raise ApiError.
+        """
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        if last_id:
+            headers["Last-Event-ID"] = last_id
+        timeout = httpx.Timeout(self.timeout, read=self.timeout + STREAM_GRACE_S)
+        path = f"v1/jobs/{_seg(job_id)}/events"
+        try:
+            with self.http.stream("GET", path, headers=headers, timeout=timeout) as response:
+                if response.is_error:
+                    raise problem_error(response)
+                kind = response.headers.get("content-type", "")
+                if not kind.startswith("text/event-stream"):
+                    raise ApiError(
+                        f"the events of job {job_id} came as {kind or 'no media type'}, "
+                        "not text/event-stream",
+                        status=0,
+                        code="protocol",
+                    )
+                yield response
+        except httpx.RequestError as exc:
+            raise self._failure(exc) from exc
+
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self.http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise ApiError(f"no answer from {_origin(exc, self.base_url)} in time", code="timeout") from exc
-        except httpx.TransportError as exc:
-            where = _origin(exc, self.base_url)
-            raise ApiError(f"the server at {where} is unreachable ({exc})", code="unreachable") from exc
         except httpx.RequestError as exc:
-            raise ApiError(
-                f"the request to {_origin(exc, self.base_url)} failed: {exc}", code="request"
-            ) from exc
+            raise self._failure(exc) from exc
         if response.is_error:
             raise problem_error(response)
         return response
+
+    def _failure(self, exc: httpx.RequestError) -> ApiError:
+        """The ApiError for a request that got no (whole) answer."""
+        where = _origin(exc, self.base_url)
+        if isinstance(exc, httpx.TimeoutException):
+            return ApiError(f"no answer from {where} in time", code="timeout")
+        if isinstance(exc, httpx.TransportError):
+            return ApiError(f"the server at {where} is unreachable ({exc})", code="unreachable")
+        return ApiError(f"the request to {where} failed: {exc}", code="request")
 
     def _keep_key_home(self, request: httpx.Request) -> None:
         # httpx strips Authorization on cross-origin redirects except http -> https on the same

@@ -1,4 +1,5 @@
-"""One function per subcommand: call the API, print the outcome, return the exit code."""
+"""One function per job subcommand (submit, status, wait, cancel, list, result): call the API, print
+the outcome, return the exit code; `chat` and `embed` live in their own modules."""
 
 from __future__ import annotations
 
@@ -7,24 +8,13 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from cli.client import TERMINAL, ApiClient, Job, ResultBody
+from cli.client import TERMINAL, ApiClient, ApiError, Job, ResultBody
 from cli.exits import ExitCode
+from cli.options import INPUTS
 from cli.output import Output, job_failure, job_summary, jobs_table
 from cli.progress import follow
-from cli.watch import SnapshotSource, long_wait
-
-# CLI option -> field of the image input; only options the user gave are sent.
-IMAGE_FIELDS = {
-    "width": "width",
-    "height": "height",
-    "steps": "steps",
-    "seed": "seed",
-    "guidance": "guidance_scale",
-    "negative": "negative_prompt",
-    "num_images": "num_images",
-}
+from cli.watch import SnapshotSource, event_stream
 
 
 @dataclass
@@ -33,17 +23,13 @@ class Context:
 
     client: ApiClient
     out: Output
-    source: SnapshotSource = long_wait
+    source: SnapshotSource = event_stream
+    cancel_on_interrupt: str | None = None  # the id of a job that Ctrl-C should cancel
 
 
-def submit_image(args: argparse.Namespace, ctx: Context) -> int:
-    """Submit a text-to-image job; with --wait follow it to the end and save its images."""
-    job_input: dict[str, Any] = {"prompt": args.prompt}
-    for option, name in IMAGE_FIELDS.items():
-        value = getattr(args, option)
-        if value is not None:
-            job_input[name] = value
-    job = ctx.client.submit("image", job_input)
+def submit(args: argparse.Namespace, ctx: Context) -> int:
+    """Submit a job of type `args.kind`; with --wait or -o follow it to the end and save its result."""
+    job = ctx.client.submit(args.kind, INPUTS[args.kind](args))
     if args.wait or args.output:
         return finish(ctx, job["id"], first=job, output=args.output)
     if ctx.out.json:
@@ -121,16 +107,35 @@ def finish(
     output: str | None = None,
 ) -> int:
     """Follow a job to its end with a live bar, then report how it ended."""
+    last = track(ctx, job_id, first=first, timeout=timeout)
+    if last is None:
+        ctx.out.error(f"no news of job {job_id}")
+        return ExitCode.UNAVAILABLE
+    return report_end(ctx, last, timeout=timeout, output=output)
+
+
+def track(ctx: Context, job_id: str, *, first: Job | None = None, timeout: float | None = None) -> Job | None:
+    """Follow a job until it ends or `timeout` passes, with a bar when someone watches; the last snapshot."""
     snapshots: Iterator[Job] = iter(())
     if first is None or first["status"] not in TERMINAL:
         snapshots = ctx.source(ctx.client, job_id, timeout=timeout)
     if first is not None:
         snapshots = itertools.chain([first], snapshots)
-    last = follow(snapshots, console=ctx.out.bar_console())
-    if last is None:
-        ctx.out.error(f"no news of job {job_id}")
-        return ExitCode.UNAVAILABLE
-    return report_end(ctx, last, timeout=timeout, output=output)
+    return follow(snapshots, console=ctx.out.bar_console())
+
+
+def interrupted(ctx: Context) -> str:
+    """What Ctrl-C did: cancel the job the command owns (`chat`, `embed`), or leave the job running."""
+    if ctx.cancel_on_interrupt is None:
+        return "interrupted; a submitted job goes on (see `llmb list`)"
+    job_id = ctx.cancel_on_interrupt
+    try:
+        job = ctx.client.cancel(job_id)
+    except ApiError as exc:
+        return f"interrupted; job {job_id} was not canceled: {exc}"
+    except KeyboardInterrupt:  # a second Ctrl-C: stop trying
+        return f"interrupted; job {job_id} may go on"
+    return f"interrupted; job {job_id} {job['status']}"
 
 
 def report_end(ctx: Context, last: Job, *, timeout: float | None, output: str | None) -> int:

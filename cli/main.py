@@ -11,7 +11,7 @@ from typing import TextIO
 import httpx
 
 from cli.client import ApiClient, ApiError
-from cli.commands import Context
+from cli.commands import Context, interrupted
 from cli.exits import ExitCode, exit_code_for
 from cli.output import Output
 from cli.parser import build_parser
@@ -56,7 +56,7 @@ def run(handler: Handler, args: argparse.Namespace, ctx: Context) -> int:
         ctx.out.error(str(exc), exc.errors)
         return exit_code_for(exc)
     except KeyboardInterrupt:
-        ctx.out.error("interrupted; a submitted job goes on (see `llmb list`)")
+        ctx.out.error(interrupted(ctx))
         return ExitCode.INTERRUPTED
     except OSError as exc:
         ctx.out.error(f"cannot write {exc.filename or 'the output'}: {exc.strerror or exc}")

@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 
-from cli import commands
+from cli import chat, commands, embed
+from cli.options import (
+    INDEX,
+    POSITIVE_INT,
+    POSITIVE_SECONDS,
+    SECONDS,
+    add_chat_options,
+    add_embed_options,
+    add_image_options,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -25,33 +34,17 @@ exit codes:
   7  `wait --timeout` passed before the job ended
   8  the API key is missing or refused (401, 403)
   9  a local file could not be written
-  130 interrupted (Ctrl-C); the job itself goes on
+  130 interrupted (Ctrl-C); `chat` and `embed` cancel their job, other commands leave it running
 
 examples:
+  llmb chat "Write a haiku about queues" --max-tokens 64 --seed 1
+  llmb embed "a cat" "a kitten" "tax law"
   llmb submit image "a red fox in snow" --steps 20 --wait -o fox.png
   llmb status 1f6e...; llmb wait 1f6e... --timeout 60; llmb result 1f6e... -o fox.png
+
+`wait` and `--wait` follow the job's event stream (GET /v1/jobs/ID/events), reconnecting where it
+left off if the connection drops; servers without that endpoint are long-polled instead.
 """
-
-
-def number(kind: Callable[[str], float], *, low: float, what: str) -> Callable[[str], float]:
-    """An argparse type accepting `kind` values of at least `low`."""
-
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from exc
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-        return value
-
-    return parse
-
-
-POSITIVE_INT = number(int, low=1, what="a positive integer")
-INDEX = number(int, low=0, what="an index (0, 1, ...)")
-SECONDS = number(float, low=0, what="a number of seconds")
-POSITIVE_SECONDS = number(float, low=0.001, what="a positive number of seconds")
 
 
 def common_options(env: Mapping[str, str], *, suppress: bool) -> argparse.ArgumentParser:
@@ -95,6 +88,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     after = [common_options(env, suppress=True)]
+    add_run_commands(sub, after)
     add_submit(sub, after)
     add_follow_commands(sub, after)
     add_job_commands(sub, after)
@@ -102,35 +96,66 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 
 def add_submit(sub: argparse._SubParsersAction, after: list[argparse.ArgumentParser]) -> None:
-    """`submit image PROMPT ...`."""
-    submit = sub.add_parser("submit", help="submit a job", description="Submit a job.")
+    """`submit image|chat|embed ...`: submit without following, unless --wait."""
+    submit = sub.add_parser("submit", help="submit a job", description="Submit a job; print its id.")
     kinds = submit.add_subparsers(dest="kind", required=True, metavar="TYPE")
     image = kinds.add_parser(
         "image", parents=after, help="text-to-image", description="Submit a text-to-image job; print its id."
     )
-    image.add_argument("prompt", help="what to draw")
-    image.add_argument(
-        "--width", type=int, metavar="N", help="width in pixels, a multiple of 8 (server default 512)"
-    )
-    image.add_argument(
-        "--height", type=int, metavar="N", help="height in pixels, a multiple of 8 (server default 512)"
-    )
-    image.add_argument("--steps", type=int, metavar="N", help="denoising steps (server default 20)")
-    image.add_argument("--seed", type=int, metavar="N", help="random seed, for repeatable images")
-    image.add_argument(
-        "--guidance", type=float, metavar="X", help="guidance scale: how closely to follow the prompt"
-    )
-    image.add_argument("--negative", metavar="TEXT", help="negative prompt: what to avoid")
-    image.add_argument("--num-images", type=int, metavar="N", help="how many images to make (default 1)")
-    image.add_argument("--wait", action="store_true", help="follow the job with a progress bar until it ends")
-    image.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="save the image(s) there (implies --wait); with several images the first goes to FILE "
+    add_image_options(image)
+    add_follow_options(
+        image,
+        output="save the image(s) there (implies --wait); with several images the first goes to FILE "
         "and the others to FILE's name plus -1, -2, ... (out.png, out-1.png, out-2.png)",
     )
-    image.set_defaults(handler=commands.submit_image)
+    chat_job = kinds.add_parser(
+        "chat", parents=after, help="a chat reply", description="Submit a chat job; print its id."
+    )
+    add_chat_options(chat_job)
+    add_follow_options(chat_job, output="save the result JSON there (implies --wait)")
+    embed_job = kinds.add_parser(
+        "embed", parents=after, help="text embeddings", description="Submit an embed job; print its id."
+    )
+    add_embed_options(embed_job)
+    add_follow_options(embed_job, output="save the result JSON there (implies --wait)")
+    for kind in (image, chat_job, embed_job):
+        kind.set_defaults(handler=commands.submit)
+
+
+def add_follow_options(parser: argparse.ArgumentParser, *, output: str) -> None:
+    """--wait and -o for `submit TYPE`."""
+    parser.add_argument(
+        "--wait", action="store_true", help="follow the job with a progress bar until it ends"
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help=output)
+
+
+def add_run_commands(sub: argparse._SubParsersAction, after: list[argparse.ArgumentParser]) -> None:
+    """`chat` and `embed`: submit a job, wait for it and print what it made."""
+    chat_cmd = sub.add_parser(
+        "chat",
+        parents=after,
+        help="chat with the model, the reply streamed as it is written",
+        description="Send one message to the chat model and print the reply on stdout as it is written, "
+        "then the finish reason and token usage on stderr. With --json print only the finished job. "
+        "Ctrl-C cancels the job and exits 130.",
+    )
+    add_chat_options(chat_cmd)
+    chat_cmd.add_argument(
+        "--no-stream", action="store_true", help="print the reply once it is complete, not as it comes"
+    )
+    chat_cmd.set_defaults(handler=chat.chat)
+
+    embed_cmd = sub.add_parser(
+        "embed",
+        parents=after,
+        help="embed texts as vectors",
+        description="Embed the texts and print one row per text: a preview, the dimensions, the first "
+        'values and the norm. With --json print {"model", "dimensions", "embeddings"}. '
+        "Ctrl-C cancels the job and exits 130.",
+    )
+    add_embed_options(embed_cmd)
+    embed_cmd.set_defaults(handler=embed.embed)
 
 
 def add_job_commands(sub: argparse._SubParsersAction, after: list[argparse.ArgumentParser]) -> None:

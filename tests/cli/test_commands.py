@@ -8,9 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli.client import Job
 from cli.main import main
-from tests.cli.fakes import JOB_ID, Recorder, job, replies, run_cli, streams, succeeded
+from tests.cli.fakes import (
+    JOB_ID,
+    Recorder,
+    job,
+    run_cli,
+    streams,
+    succeeded,
+)
 
 
 def test_submit_sends_only_the_given_fields_and_prints_the_id() -> None:
@@ -114,46 +120,6 @@ def test_list_shows_a_table_with_full_ids() -> None:
     assert lines[2].split()[:3] == [other["id"], "image", "failed"]
 
 
-def test_wait_long_waits_until_the_job_ends() -> None:
-    recorder = Recorder(
-        replies(
-            job("queued", queue_position=2),
-            job("running", attempts=1, progress={"step": 1, "total": 3}),
-            succeeded(),
-        )
-    )
-
-    run = run_cli(recorder, "wait", JOB_ID)
-
-    assert (run.code, run.out, run.err) == (0, f"{JOB_ID} succeeded\n", "")
-    assert [r.url.params.get("wait") for r in recorder.requests] == ["1", "1", "1"]
-
-
-@pytest.mark.parametrize(
-    ("ending", "message"),
-    [
-        (
-            job("failed", error={"code": "oom", "message": "out of memory"}),
-            f"error: job {JOB_ID} failed: oom: out of memory",
-        ),
-        (job("canceled"), f"error: job {JOB_ID} canceled"),
-    ],
-)
-def test_wait_exits_1_when_the_job_did_not_succeed(ending: Job, message: str) -> None:
-    run = run_cli(replies(job("running"), ending), "wait", JOB_ID)
-    assert (run.code, run.err) == (1, message + "\n")
-
-
-def test_wait_gives_up_after_its_timeout() -> None:
-    recorder = Recorder(replies(job("running")))
-
-    run = run_cli(recorder, "wait", JOB_ID, "--timeout", "0")
-
-    assert run.code == 7
-    assert run.err.startswith(f"error: job {JOB_ID} is still running after 0 s")
-    assert [r.url.params.get("wait") for r in recorder.requests] == [None]
-
-
 def test_submit_wait_saves_every_image_with_numbered_names(tmp_path: Path) -> None:
     def handle(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
@@ -174,13 +140,6 @@ def test_submit_wait_saves_every_image_with_numbered_names(tmp_path: Path) -> No
         "out-2.png": b"png 2",
     }
     assert f"wrote {tmp_path / 'out-2.png'} (5 bytes, image/png)" in run.out
-
-
-def test_submit_that_already_finished_does_not_wait_again() -> None:
-    recorder = Recorder(lambda r: httpx.Response(200, json=succeeded()))
-    run = run_cli(recorder, "submit", "image", "p", "--wait")
-    assert run.code == 0
-    assert [r.method for r in recorder.requests] == ["POST"]
 
 
 def test_result_prints_json_results_and_refuses_bytes_without_a_file() -> None:

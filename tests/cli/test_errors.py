@@ -12,7 +12,7 @@ import pytest
 
 from cli.main import main
 from devtools.stack import REPO
-from tests.cli.fakes import JOB_ID, Recorder, problem, run_cli, streams
+from tests.cli.fakes import JOB_ID, Recorder, dropped, job, problem, run_cli, status_frame, streams
 
 
 @pytest.mark.parametrize(
@@ -85,6 +85,11 @@ def test_an_unwritable_output_is_reported(tmp_path: Path) -> None:
         ["list", "--limit", "0"],
         ["submit", "image", "p", "--width", "wide"],
         ["--url", "api.test", "list"],
+        ["chat"],
+        ["chat", "hi", "--max-tokens", "many"],
+        ["chat", "--stop", "x", "hi"],  # --stop takes every word after it: the prompt is missing
+        ["embed"],
+        ["submit", "embed"],
     ],
 )
 def test_bad_usage_exits_2_without_calling_the_api(
@@ -103,6 +108,48 @@ def test_bad_usage_exits_2_without_calling_the_api(
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["submit", "image", "--help"], env={}) == 0
     assert "out-1.png" in capsys.readouterr().out
+    assert main(["chat", "--help"], env={}) == 0
+    assert "Ctrl-C cancels the job" in capsys.readouterr().out
+
+
+def test_following_an_unknown_job_exits_3() -> None:
+    run = run_cli(lambda r: problem(404, f"no job {JOB_ID}", code="not_found"), "wait", JOB_ID)
+    assert (run.code, run.err) == (3, f"error: no job {JOB_ID}\n")
+
+
+@pytest.mark.parametrize(
+    ("events", "exit_code", "message"),
+    [
+        (problem(401, "a valid API key is required", code="unauthorized"), 8, "a valid API key is required"),
+        (problem(422, "Last-Event-ID must be an event id", code="invalid_input"), 4, "Last-Event-ID must be"),
+        (
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            5,
+            "the server at http://api.test is unreachable",
+        ),
+    ],
+)
+def test_event_stream_failures_exit_with_their_code(
+    events: httpx.Response | Exception, exit_code: int, message: str
+) -> None:
+    opened = False
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal opened
+        if not request.url.path.endswith("/events"):
+            return httpx.Response(200, json=job("running"))
+        if not opened:  # the first stream works, then breaks off: the CLI reconnects
+            opened = True
+            return dropped(status_frame("running", 1))
+        if isinstance(events, Exception):
+            raise events
+        return events
+
+    run = run_cli(handle, "wait", JOB_ID)
+
+    assert run.code == exit_code
+    assert run.err.startswith(f"error: {message}")
+    assert "Traceback" not in run.err
 
 
 def test_the_cli_imports_no_server_code() -> None:

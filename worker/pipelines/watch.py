@@ -46,6 +46,8 @@ class ReplyWatcher(StoppingCriteria):
             self._send(reply, delta)
         if reply.finish is not None:
             self._send(reply, reply.text.flush())
+            # The last tokens may have added no text; the finished count is the whole reply.
+            reply.item.ctx.progress(len(reply.tokens), len(reply.tokens))
 
     @staticmethod
     def _send(reply: Reply, delta: str) -> None:
