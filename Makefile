@@ -56,6 +56,10 @@ format: $(VENV)/.dev-deps ## apply ruff's formatting and safe fixes
 bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask baseline; writes docs/BENCHMARKS.md
 	$(BIN)/python -m devtools.bench_api --out docs/BENCHMARKS.md
 
+.PHONY: bench-models
+bench-models: $(VENV)/.dev-deps system-deps ## image and chat throughput, direct vs through the system (BENCH_MODELS_ARGS='--shapes real' on a GPU)
+	$(BIN)/python -m devtools.bench_models --out docs/BENCHMARKS.md $(BENCH_MODELS_ARGS)
+
 stresstest: ## hey against /health of a running API (watch the HPA add pods when deployed)
 	@command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)"; exit 1; }
 	hey -z 60s -c 50 $${URL:-$$(deploy/minikube.sh url 2>/dev/null || echo http://127.0.0.1:$(PORT))}/health
