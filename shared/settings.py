@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     embed_model: str | None = None
     embed_pipeline: str = "worker.pipelines.embed:SentenceEmbedPipeline"
     batch_max: int = 8
-    batch_wait_ms: int = 20
+    batch_wait_ms: int = 25
+    event_interval_ms: int = 50
     ready_file: Path | None = None
     alive_file: Path | None = None
 

@@ -26,20 +26,28 @@ _POLL_S = 0.002
 def gather(rt: WorkerRuntime, first: JobRecord, pipeline: Pipeline, key: str) -> list[JobRecord]:
     """`first` plus up to batch_max - 1 compatible waiting jobs, claimed for this worker.
 
-    A job alone in its queue runs at once; with others waiting, the batch may wait up to
-    batch_wait_ms for more to arrive.
+    A job alone in its queue runs at once. With others waiting, gathering goes on while
+    compatible jobs keep arriving: it stops once none came for batch_wait_ms (or after four
+    times that in all), so a burst posted over some milliseconds becomes one batch.
     """
     batch = [first]
-    seen: set[str] = {first.id}
-    deadline = time.monotonic() + rt.settings.batch_wait_ms / 1000
+    quiet_s = rt.settings.batch_wait_ms / 1000
+    started = last_growth = time.monotonic()
+    after: float | None = None  # the arrival order (waiting-set score) looked at so far
     while len(batch) < rt.settings.batch_max:
-        waiting = _waiting_ids(rt, first.type.value, (rt.settings.batch_max - len(batch)) * _LOOKAHEAD)
-        fresh = [job_id for job_id in waiting if job_id not in seen]
-        if not waiting and len(batch) == 1:
+        room = rt.settings.batch_max - len(batch)
+        waiting = _waiting_after(rt, first.type.value, after, room * _LOOKAHEAD)
+        if not waiting and after is None:
             break  # nobody else waits: no reason to delay this job
-        seen.update(fresh)
-        batch += _claim_compatible(rt, fresh, pipeline, key, room=rt.settings.batch_max - len(batch))
-        if time.monotonic() >= deadline:
+        if waiting:
+            after = waiting[-1][1]
+        fresh = [job_id for job_id, _ in waiting if job_id != first.id]
+        claimed = _claim_compatible(rt, fresh, pipeline, key, room=room)
+        now = time.monotonic()
+        if claimed:
+            batch += claimed
+            last_growth = now
+        if now - last_growth >= quiet_s or now - started >= 4 * quiet_s:
             break
         time.sleep(_POLL_S)
     if len(batch) > 1:
@@ -47,10 +55,17 @@ def gather(rt: WorkerRuntime, first: JobRecord, pipeline: Pipeline, key: str) ->
     return batch
 
 
-def _waiting_ids(rt: WorkerRuntime, queue: str, count: int) -> list[str]:
+def _waiting_after(rt: WorkerRuntime, queue: str, after: float | None, count: int) -> list[tuple[str, float]]:
+    """Up to `count` waiting job ids that arrived after `after`, oldest first, with their order."""
+    low = "-inf" if after is None else f"({after}"
     with redis_errors():
-        ids = cast(list[bytes], rt.store.redis.zrange(keys.waiting(queue), 0, count - 1))
-    return [i.decode() for i in ids]
+        rows = cast(
+            list[tuple[bytes, float]],
+            rt.store.redis.zrangebyscore(
+                keys.waiting(queue), low, "+inf", start=0, num=count, withscores=True
+            ),
+        )
+    return [(job_id.decode(), score) for job_id, score in rows]
 
 
 def _claim_compatible(

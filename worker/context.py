@@ -27,7 +27,9 @@ class RunContext:
         self.holder = holder
         self.deadline = deadline
         self.stop: StopReason | None = None
-        self.pending: list[Report] = []
+        self._text: list[str] = []
+        self._index = 0
+        self._progress: dict[str, int] | None = None
 
     @property
     def wanted(self) -> bool:
@@ -35,17 +37,27 @@ class RunContext:
         return self.stop is None
 
     def progress(self, step: int, total: int) -> None:
-        """Queue a progress report (sent at the batch's next sync)."""
-        done = {"step": step, "total": total}
-        self._queue("progress", done, progress=done)
+        """Note how far the job is (sent at the batch's next flush; only the latest counts)."""
+        if self.stop is None:
+            self._progress = {"step": step, "total": total}
 
     def token(self, text: str, index: int, total: int) -> None:
-        """Queue a piece of generated text, `index` tokens of at most `total` in (sent at the next sync)."""
-        self._queue("token", {"text": text, "index": index}, progress={"step": index, "total": total})
-
-    def _queue(self, event: str, data: dict[str, Any], *, progress: dict[str, int]) -> None:
+        """Add generated text, `index` tokens of at most `total` in (sent, joined, at the next flush)."""
         if self.stop is None:
-            self.pending.append(Report(self.job_id, self.holder, event, data, progress))
+            self._text.append(text)
+            self._index = index
+            self._progress = {"step": index, "total": total}
+
+    def take_reports(self) -> list[Report]:
+        """What to send since the last flush: one token event, or one progress event, or nothing."""
+        reports = []
+        if self._text:
+            data: dict[str, Any] = {"text": "".join(self._text), "index": self._index}
+            reports.append(Report(self.job_id, self.holder, "token", data, self._progress))
+        elif self._progress is not None:
+            reports.append(Report(self.job_id, self.holder, "progress", dict(self._progress), self._progress))
+        self._text, self._progress = [], None
+        return reports
 
     def learn(self, status: str) -> None:
         """Take in what the store said about the job at the last report."""
@@ -69,26 +81,34 @@ class JobItem:
 
 @dataclass
 class Batch:
-    """Jobs a pipeline runs together; `sync` sends their reports in one Redis round trip."""
+    """Jobs a pipeline runs together; their reports go to Redis in one round trip per flush.
+
+    Pipelines call `sync` every step; it flushes at most every `interval_s`, coalescing a job's
+    tokens into one event, so a fast decoder is not slowed by a round trip per token.
+    """
 
     items: list[JobItem]
     leases: Leases
-    syncs: int = field(default=0)
+    interval_s: float = 0.0
+    flushes: int = field(default=0)
+    _last_flush: float = field(default=float("-inf"))
 
-    def sync(self) -> None:
-        """Send every queued report and learn which jobs must stop (canceled, lost, late)."""
+    def sync(self, *, force: bool = False) -> None:
+        """Check deadlines; send the queued reports if due and learn which jobs must stop."""
         now = time.monotonic()
         contexts = [item.ctx for item in self.items]
         for ctx in contexts:
             ctx.check_deadline(now)
-        reports = [r for ctx in contexts for r in ctx.pending]
-        owners = [ctx for ctx in contexts for _ in ctx.pending]
-        for ctx in contexts:
-            ctx.pending = []
+        if not force and now - self._last_flush < self.interval_s:
+            return
+        self._last_flush = now
+        batches = [(ctx, ctx.take_reports()) for ctx in contexts]
+        reports = [r for _, rs in batches for r in rs]
+        owners = [ctx for ctx, rs in batches for _ in rs]
         statuses = self.leases.report_many(reports) if reports else []
         for ctx, status in zip(owners, statuses, strict=True):
             ctx.learn(status)
-        self.syncs += 1
+        self.flushes += 1
 
     @property
     def any_wanted(self) -> bool:
@@ -98,4 +118,7 @@ class Batch:
     def split(self) -> tuple[Batch, Batch]:
         """Two halves, for a retry after the device ran out of memory."""
         half = len(self.items) // 2
-        return Batch(self.items[:half], self.leases), Batch(self.items[half:], self.leases)
+        return (
+            Batch(self.items[:half], self.leases, self.interval_s),
+            Batch(self.items[half:], self.leases, self.interval_s),
+        )

@@ -63,8 +63,10 @@ def run_batch(rt: WorkerRuntime, pipeline: Pipeline, items: list[tuple[JobRecord
     """Run claimed jobs of one type in one pipeline call and finish each on its own."""
     for record, _ in items:
         rt.keeper.track(record.id, record.type.value)
+    batch = Batch([item for _, item in items], rt.leases, rt.settings.event_interval_ms / 1000)
     try:
-        outputs = _run(pipeline, Batch([item for _, item in items], rt.leases))
+        outputs = _run(pipeline, batch)
+        batch.sync(force=True)  # the last tokens and progress land before each job's final status
         for (record, item), output in zip(items, outputs, strict=True):
             _finish(rt, record, item.ctx, output)
     finally:

@@ -37,8 +37,13 @@ def test_the_alive_file_is_touched_only_while_consuming(redis_client: Redis, tmp
     alive = tmp_path / "alive"
     w = watch(redis_client)
     keeper = Housekeeper(
-        Leases(redis_client, lease_ttl_s=30), worker_id="w", queues=["image"],
-        message=lambda job_id, q: b"{}", interval_s=1, watch=w, alive_file=alive,
+        Leases(redis_client, lease_ttl_s=30),
+        worker_id="w",
+        queues=["image"],
+        message=lambda job_id, q: b"{}",
+        interval_s=1,
+        watch=w,
+        alive_file=alive,
     )
     keeper.tick()
     assert alive.exists()

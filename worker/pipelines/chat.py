@@ -95,7 +95,7 @@ class TransformersChatPipeline:
             seeds=[c.seed if c.seed is not None else _random_seed() for c in chats],  # type: ignore[union-attr]
             prompt_len=width,
         )
-        watcher = ReplyWatcher(batch, replies, eos=set(self._eos_ids()))
+        watcher = ReplyWatcher(batch, replies, eos=set(self._eos_ids()), tokenizer=self.tokenizer)
         self._generate(
             prompts,
             max_new_tokens=max(r.max_tokens for r in replies),

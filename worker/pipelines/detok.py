@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+Windows = tuple[list[int], list[int]]
+
 
 class TextStream:
-    """One reply's text as tokens arrive: new text to stream, and where a stop string cut it."""
+    """One reply's text as tokens arrive: new text to stream, and where a stop string cut it.
+
+    Each new token is decoded together with the tokens since the last printable piece, so a
+    character split over several byte tokens, or a space merged into a word, comes out whole.
+    Callers with many streams decode all their windows in one `batch_decode` (see `advance`).
+    """
 
     def __init__(self, tokenizer: Any, stops: list[str]) -> None:
         self.tokenizer = tokenizer
@@ -19,11 +26,15 @@ class TextStream:
         self.sent = 0
         self.stopped = False
 
-    def push(self, token_id: int) -> str:
-        """Add a token; returns the text now safe to stream (may be empty)."""
+    def add(self, token_id: int) -> Windows:
+        """Take a token; returns the two id windows whose texts `accept` needs."""
         self.ids.append(token_id)
-        known = self._decode(self.ids[self.prefix : self.read])
-        full = self._decode(self.ids[self.prefix :])
+        return self.ids[self.prefix : self.read], self.ids[self.prefix :]
+
+    def accept(self, known: str, full: str) -> str:
+        """Given the decoded windows, the text now safe to stream (may be empty)."""
+        if self.stopped:
+            return ""
         if len(full) <= len(known) or full.endswith("\ufffd"):
             return ""  # nothing printable yet, or half a multi-byte character: wait for more
         self.text += full[len(known) :]
@@ -34,6 +45,11 @@ class TextStream:
             self.stopped = True
             return self._send(len(self.text))
         return self._send(len(self.text) - self.hold)
+
+    def push(self, token_id: int) -> str:
+        """`add` then `accept`, decoding here: for a single stream."""
+        known, full = self.add(token_id)
+        return self.accept(*decode_all(self.tokenizer, [known, full]))
 
     def flush(self) -> str:
         """The rest of the text, once the reply is over."""
@@ -51,6 +67,8 @@ class TextStream:
         self.sent = end
         return delta
 
-    def _decode(self, ids: list[int]) -> str:
-        text: str = self.tokenizer.decode(ids, skip_special_tokens=True)
-        return text
+
+def decode_all(tokenizer: Any, windows: list[list[int]]) -> list[str]:
+    """Every window decoded in one call (the Rust tokenizer does the loop)."""
+    texts: list[str] = tokenizer.batch_decode(windows, skip_special_tokens=True)
+    return texts

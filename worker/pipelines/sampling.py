@@ -40,16 +40,27 @@ class SeededSampler(LogitsProcessor):
         self.top_ps = torch.tensor(top_ps, dtype=torch.float32)
         self.seeds = torch.tensor(seeds, dtype=torch.int64)
         self.prompt_len = prompt_len
+        self.sampled = [i for i, t in enumerate(temperatures) if t > 0]
+        # The sort for the nucleus is the costly part; skip it when no sampled row narrows it.
+        self.nucleus = any(top_ps[i] < 1 for i in self.sampled)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> Any:
-        device = scores.device
-        temps, top_ps = self.temperatures.to(device), self.top_ps.to(device)
-        greedy = temps == 0
-        logits = scores.float() / torch.where(greedy, 1.0, temps)[:, None]
-        ordered, order = logits.sort(dim=-1, descending=True)
-        probs = ordered.softmax(dim=-1)
-        outside = (probs.cumsum(dim=-1) - probs) > top_ps[:, None]
-        logits = logits.masked_fill(outside.scatter(1, order, outside), float("-inf"))
+        if not self.sampled:
+            return scores  # every row greedy: plain argmax
+        rows = torch.tensor(self.sampled, device=scores.device)
+        logits = scores[rows].float() / self.temperatures.to(scores.device)[rows, None]
+        if self.nucleus:
+            logits = _nucleus(logits, self.top_ps.to(scores.device)[rows])
         step = input_ids.shape[1] - self.prompt_len
-        gumbel = -torch.log(-torch.log(uniform_noise(self.seeds.to(device), step, scores.shape[-1])))
-        return torch.where(greedy[:, None], scores.float(), logits + gumbel)
+        noise = uniform_noise(self.seeds.to(scores.device)[rows], step, scores.shape[-1])
+        out = scores.float().clone()
+        out[rows] = logits - torch.log(-torch.log(noise))
+        return out
+
+
+def _nucleus(logits: torch.Tensor, top_ps: torch.Tensor) -> torch.Tensor:
+    """`logits` with every token outside each row's top-p nucleus set to -inf."""
+    ordered, order = logits.sort(dim=-1, descending=True)
+    probs = ordered.softmax(dim=-1)
+    outside = (probs.cumsum(dim=-1) - probs) > top_ps[:, None]
+    return logits.masked_fill(outside.scatter(1, order, outside), float("-inf"))

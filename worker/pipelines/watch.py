@@ -8,6 +8,7 @@ import torch
 from transformers import StoppingCriteria
 
 from worker.context import Batch
+from worker.pipelines.detok import decode_all
 
 if TYPE_CHECKING:
     from worker.pipelines.chat import Reply
@@ -16,16 +17,24 @@ if TYPE_CHECKING:
 class ReplyWatcher(StoppingCriteria):
     """Called by `generate` after each new token: True for rows that are done."""
 
-    def __init__(self, batch: Batch, replies: list[Reply], *, eos: set[int]) -> None:
+    def __init__(self, batch: Batch, replies: list[Reply], *, eos: set[int], tokenizer: Any) -> None:
         self.batch = batch
         self.replies = replies
         self.eos = eos
+        self.tokenizer = tokenizer
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         newest = input_ids[:, -1].tolist()
+        growing = []
         for reply, token in zip(self.replies, newest, strict=True):
-            if reply.finish is None:
-                self._advance(reply, token)
+            if reply.finish is not None:
+                continue
+            if token in self.eos:
+                self._finish(reply, "stop")
+            else:
+                reply.tokens.append(token)
+                growing.append(reply)
+        self._stream(growing)
         self.batch.sync()
         for reply in self.replies:
             if reply.finish is None and not reply.item.ctx.wanted:
@@ -33,21 +42,22 @@ class ReplyWatcher(StoppingCriteria):
         done = [reply.finish is not None for reply in self.replies]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
-    def _advance(self, reply: Reply, token: int) -> None:
-        if token in self.eos:
-            reply.finish = "stop"
-        else:
-            reply.tokens.append(token)
-            delta = reply.text.push(token)
+    def _stream(self, growing: list[Reply]) -> None:
+        """Decode every growing reply's new piece in one call, then stream it and apply limits."""
+        windows = [w for reply in growing for w in reply.text.add(reply.tokens[-1])]
+        texts = decode_all(self.tokenizer, windows) if windows else []
+        for i, reply in enumerate(growing):
+            self._send(reply, reply.text.accept(texts[2 * i], texts[2 * i + 1]))
             if reply.text.stopped:
-                reply.finish = "stop"
+                self._finish(reply, "stop")
             elif len(reply.tokens) >= reply.max_tokens:
-                reply.finish = "length"
-            self._send(reply, delta)
-        if reply.finish is not None:
-            self._send(reply, reply.text.flush())
-            # The last tokens may have added no text; the finished count is the whole reply.
-            reply.item.ctx.progress(len(reply.tokens), len(reply.tokens))
+                self._finish(reply, "length")
+
+    def _finish(self, reply: Reply, reason: str) -> None:
+        reply.finish = reason
+        self._send(reply, reply.text.flush())
+        # The last tokens may have added no text; the finished count is the whole reply.
+        reply.item.ctx.progress(len(reply.tokens), len(reply.tokens))
 
     @staticmethod
     def _send(reply: Reply, delta: str) -> None:
