@@ -105,12 +105,16 @@ class Held:
         wake = f"{pct(self.wake_ms, 50):.1f} / {pct(self.wake_ms, 99):.1f} ms" if self.wake_ms else "n/a"
         return [
             Row(
-                "  long-waits in flight before / after it (client); subscribed in the API (Redis)",
+                "  long-waits in flight before / after the /health runs (client); subscribed in the API",
                 f"{self.before} / {self.after}; {self.subscribed}",
                 f"{n} / {n}; {n}",
                 ok=self.before == self.after == self.subscribed == n,
             ),
-            Row("  Redis clients connected during them (XREAD-blocked)", f"{clients} ({blocked})"),
+            Row(
+                "  Redis clients connected during them (XREAD-blocked)",
+                f"{clients} ({blocked})",
+                "expected: a few per API process (1 here)",
+            ),
             Row(
                 "  long-wait answers after cancelling their jobs",
                 answers,
