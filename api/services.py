@@ -10,7 +10,7 @@ from shared.events import EventLog
 from shared.hub import EventHub
 from shared.redis_conn import connect, connect_blocking
 from shared.settings import Settings
-from shared.storage import ObjectStore, open_storage
+from shared.storage import ObjectReader, open_reader
 from shared.store import JobStore
 
 
@@ -22,18 +22,18 @@ class Services:
     store: JobStore
     events: EventLog
     hub: EventHub
-    storage: ObjectStore
+    storage: ObjectReader
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """Connect to Redis and the object store the settings name (lazily: nothing dials yet)."""
-        client = connect(settings.redis_url, max_connections=settings.api_connections)
+        client = connect(settings.redis_url, max_connections=settings.redis_max_connections)
         return cls(
             settings=settings,
             store=JobStore(client, job_ttl_s=settings.job_ttl_s),
             events=EventLog(client),
             hub=EventHub(client, connect_blocking(settings.redis_url)),
-            storage=open_storage(settings),
+            storage=open_reader(settings),
         )
 
 

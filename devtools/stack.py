@@ -8,7 +8,17 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.servers import Service, free_port, port_open, spawn, start_redis, start_s3, wait_until
+from devtools.servers import (
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    Service,
+    free_port,
+    port_open,
+    spawn,
+    start_redis,
+    start_s3,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,8 +52,8 @@ class Stack:
             LLMB_STORAGE="s3",
             LLMB_S3_ENDPOINT_URL=url,
             LLMB_S3_BUCKET=bucket,
-            LLMB_S3_ACCESS_KEY="llmb",
-            LLMB_S3_SECRET_KEY="llmb-secret",
+            LLMB_S3_ACCESS_KEY=S3_ACCESS_KEY,
+            LLMB_S3_SECRET_KEY=S3_SECRET_KEY,
         )
         return self.s3
 

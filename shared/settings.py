@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     )
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_max_connections: int = 32
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     public_url: str | None = Field(

@@ -101,15 +101,18 @@ class JobStore:
         incr_attempts: bool = False,
         lease_until: float = 0.0,
         queue: str | None = None,
+        only_from: JobStatus | None = None,
     ) -> Transition:
         """Change the job's status if the table allows it and the holder matches (compare-and-set).
 
-        `queue` (the job's type) saves a read when the caller knows it.
+        `queue` (the job's type) saves a read when the caller knows it; `only_from` narrows the
+        statuses the table allows the change from to that one.
         """
+        sources = [s for s in sources_of(new) if only_from is None or s == only_from]
         args: list[Any] = [
             new.value,
             time.time(),
-            " ".join(s.value for s in sources_of(new)),
+            " ".join(s.value for s in sources),
             expect_holder,
             TIMESTAMP_FIELD.get(new, ""),
             self.job_ttl_s if new.terminal else 0,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from devtools.servers import Service, start_redis, start_s3, wait_until
+from devtools.servers import S3_ACCESS_KEY, S3_SECRET_KEY, Service, start_redis, start_s3, wait_until
 from shared.errors import StorageError
 from shared.redis_conn import connect
 from shared.settings import Settings, load_settings
@@ -69,7 +69,7 @@ def s3_settings_for(svc: Service, data_dir: Path, redis_url: str, **overrides: o
         data_dir=data_dir,
         storage="s3",
         s3_endpoint_url=f"http://127.0.0.1:{svc.port}",
-        s3_access_key="llmb",
-        s3_secret_key="llmb-secret",
+        s3_access_key=S3_ACCESS_KEY,
+        s3_secret_key=S3_SECRET_KEY,
         **overrides,
     )

@@ -11,7 +11,7 @@ from celery import Celery, signals
 from shared.celery_config import make_celery
 from shared.jobs import JobType
 from shared.leases import Leases
-from shared.queues import TASK_NAME, task_message
+from shared.queues import QUEUES, TASK_NAME, task_message
 from shared.redis_conn import connect
 from shared.settings import Settings
 from worker.claim import new_holder_id
@@ -82,9 +82,11 @@ def create_worker_app(settings: Settings) -> Celery:
     app = make_celery(settings, name="llmb-worker")
     state = ProcessState(settings, app)
 
-    @app.task(name=TASK_NAME)
-    def run_job_task(job_id: str) -> None:
-        run_job(job_id, state.runtime())
+    @app.task(name=TASK_NAME, bind=True)
+    def run_job_task(self: Any, job_id: str) -> None:
+        # The queue the message came from is the job's type: it saves the claim a read.
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        run_job(job_id, state.runtime(), queue=queue if queue in QUEUES else None)
 
     def on_process_init(**_: Any) -> None:
         # Celery waits only a few seconds for a new pool process, so loading runs beside it.

@@ -56,8 +56,25 @@ def decide(record: JobRecord, *, me: str, max_attempts: int, now: float) -> Deci
     return Decision.START if record.attempts < max_attempts else Decision.FAIL_LOST
 
 
-def claim(store: JobStore, leases: Leases, job_id: str, *, me: str, max_attempts: int) -> JobRecord | None:
-    """Take the job for this worker, or None when it is not ours to run."""
+def claim(
+    store: JobStore, leases: Leases, job_id: str, *, me: str, max_attempts: int, queue: str | None = None
+) -> JobRecord | None:
+    """Take the job for this worker, or None when it is not ours to run.
+
+    With its queue known, a still-queued job (the usual case) is taken in one round trip.
+    """
+    if queue is not None:
+        started = store.transition(
+            job_id,
+            JobStatus.RUNNING,
+            only_from=JobStatus.QUEUED,
+            fields={"holder": me, "progress": None},
+            incr_attempts=True,
+            lease_until=leases.deadline(),
+            queue=queue,
+        )
+        if started.ok:
+            return started.record
     for _ in range(3):  # a concurrent change makes us look again
         try:
             record = store.get(job_id)

@@ -21,9 +21,11 @@ from worker.runtime import WorkerRuntime
 log = logging.getLogger(__name__)
 
 
-def run_job(job_id: str, rt: WorkerRuntime) -> None:
+def run_job(job_id: str, rt: WorkerRuntime, *, queue: str | None = None) -> None:
     """Run one delivered job (with compatible waiting jobs), or nothing when it is not ours to run."""
-    record = claim(rt.store, rt.leases, job_id, me=rt.holder, max_attempts=rt.settings.max_attempts)
+    record = claim(
+        rt.store, rt.leases, job_id, me=rt.holder, max_attempts=rt.settings.max_attempts, queue=queue
+    )
     if record is None:
         log.info("job %s: nothing to do (finished, or held by a live worker)", job_id)
         return

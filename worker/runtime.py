@@ -77,7 +77,7 @@ class WorkerRuntime:
     @classmethod
     def build(cls, settings: Settings) -> WorkerRuntime:
         """Connect and prepare one process; pipelines load later, on warm-up or first job."""
-        client = connect(settings.redis_url)
+        client = connect(settings.redis_url, max_connections=settings.redis_max_connections)
         leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
         holder = new_holder_id()
         storage = open_storage(settings)

@@ -1,4 +1,4 @@
-"""The interface every object store offers, and the deterministic result key scheme."""
+"""The interfaces of object storage, and the deterministic result key scheme."""
 
 from __future__ import annotations
 
@@ -10,11 +10,8 @@ def result_key(job_id: str, name: str) -> str:
     return f"results/{job_id}/{name}"
 
 
-class ObjectStore(Protocol):
-    """Stores result objects; a write is all-or-nothing for readers."""
-
-    def put(self, key: str, data: bytes, *, content_type: str) -> None:
-        """Store `data` under `key`, replacing any earlier object."""
+class ObjectReader(Protocol):
+    """Reads result objects and hands out download URLs (all the API needs)."""
 
     def get(self, key: str) -> bytes:
         """The object's bytes, or NotFoundError."""
@@ -24,6 +21,13 @@ class ObjectStore(Protocol):
 
     def check(self) -> None:
         """Raise StorageError unless the store answers."""
+
+
+class ObjectStore(ObjectReader, Protocol):
+    """Also stores result objects; a write is all-or-nothing for readers."""
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Store `data` under `key`, replacing any earlier object."""
 
     def prepare(self) -> None:
         """Make the store ready to take writes (create the bucket or folder)."""

@@ -11,7 +11,7 @@ from api.services import Services
 from devtools.servers import Service
 from shared.jobs import JobStatus
 from shared.settings import Settings
-from shared.storage import result_key
+from shared.storage import open_storage, result_key
 from tests.conftest import s3_settings_for
 
 IMAGE = '{"type":"image","input":{"prompt":"a red fox","width":64,"height":64,"steps":1,"num_images":2}}'
@@ -22,7 +22,7 @@ def finish(services: Services, job_id: str, files: list[bytes]) -> None:
     entries = []
     for i, data in enumerate(files):
         key = result_key(job_id, f"{i}.png")
-        services.storage.put(key, data, content_type="image/png")
+        open_storage(services.settings).put(key, data, content_type="image/png")
         entries.append({"key": key, "content_type": "image/png", "width": 64, "height": 64})
     services.store.transition(job_id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
     assert services.store.transition(

@@ -2,26 +2,35 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devtools.servers import Service, free_port
 from shared.errors import NotFoundError, StorageError
-from shared.settings import load_settings
-from shared.storage import ObjectStore, open_storage, result_key
+from shared.settings import Settings, load_settings
+from shared.storage import ObjectReader, ObjectStore, open_reader, open_storage, result_key
 from shared.storage.local import LocalStore
 from tests.conftest import s3_settings_for
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
-    if request.param == "local":
-        yield open_storage(load_settings(data_dir=tmp_path))
-        return
+def settings_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if kind == "local":
+        return load_settings(data_dir=tmp_path)
     svc: Service = request.getfixturevalue("s3_service")
-    yield open_storage(s3_settings_for(svc, tmp_path, "redis://127.0.0.1:1/0"))
+    return s3_settings_for(svc, tmp_path, "redis://127.0.0.1:1/0")
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    return open_storage(settings_for(request.param, request, tmp_path))
+
+
+@pytest.fixture(params=["local", "s3"])
+def written_and_read(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[ObjectStore, ObjectReader]:
+    """The workers' store and the API's reader over the same objects."""
+    settings = settings_for(request.param, request, tmp_path)
+    return open_storage(settings), open_reader(settings)
 
 
 def test_put_then_get_returns_the_bytes(storage: ObjectStore) -> None:
@@ -29,6 +38,16 @@ def test_put_then_get_returns_the_bytes(storage: ObjectStore) -> None:
     storage.put(key, b"first", content_type="image/png")
     storage.put(key, b"second", content_type="image/png")
     assert storage.get(key) == b"second"
+
+
+def test_the_api_reader_sees_what_a_worker_wrote(written_and_read: tuple[ObjectStore, ObjectReader]) -> None:
+    store, reader = written_and_read
+    key = result_key(f"job {time.time_ns()}", "0.png")
+    store.put(key, b"\x89PNG-bytes", content_type="image/png")
+    assert reader.get(key) == b"\x89PNG-bytes"
+    reader.check()
+    with pytest.raises(NotFoundError):
+        reader.get("results/none/0.png")
 
 
 def test_missing_object_is_not_found(storage: ObjectStore) -> None:
@@ -40,11 +59,12 @@ def test_check_passes_on_a_working_store(storage: ObjectStore) -> None:
     storage.check()
 
 
-def test_s3_presigned_url_serves_the_object(s3_service: Service, tmp_path: Path) -> None:
-    store = open_storage(s3_settings_for(s3_service, tmp_path, "redis://127.0.0.1:1/0"))
+@pytest.mark.parametrize("opener", [open_storage, open_reader])
+def test_s3_presigned_url_serves_the_object(s3_service: Service, tmp_path: Path, opener) -> None:  # type: ignore[no-untyped-def]
+    settings = s3_settings_for(s3_service, tmp_path, "redis://127.0.0.1:1/0")
     key = result_key("presigned", "0.png")
-    store.put(key, b"\x89PNG-bytes", content_type="image/png")
-    url = store.presigned_url(key, content_type="image/png")
+    open_storage(settings).put(key, b"\x89PNG-bytes", content_type="image/png")
+    url = opener(settings).presigned_url(key, content_type="image/png")
     assert url is not None
     assert "X-Amz-Expires=900" in url
     with urllib.request.urlopen(url) as response:
@@ -69,12 +89,13 @@ def test_s3_down_fails_fast_with_storage_error(tmp_path: Path) -> None:
         s3_access_key="a",
         s3_secret_key="b",
     )
-    store = open_storage(settings)
+    store, reader = open_storage(settings), open_reader(settings)
     started = time.monotonic()
     with pytest.raises(StorageError):
         store.put("results/j/0.png", b"x", content_type="image/png")
-    with pytest.raises(StorageError):
-        store.check()
+    for check in (store.check, reader.check, lambda: reader.get("results/j/0.png")):
+        with pytest.raises(StorageError):
+            check()
     assert time.monotonic() - started < 30
 
 

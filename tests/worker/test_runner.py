@@ -260,3 +260,23 @@ def test_a_pipeline_that_cannot_load_fails_the_job_with_the_reason(runtime_for) 
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
     assert "make models" in record.error.message
+
+
+def test_the_queue_hint_takes_a_queued_job_and_falls_back_for_others(runtime_for) -> None:
+    rt = runtime_for(StepPipeline(), batch_max=1)
+    queued = submit(rt.store)
+    run_job(queued.id, rt, queue="image")
+    assert (rt.store.get(queued.id).status, rt.store.get(queued.id).attempts) == (JobStatus.SUCCEEDED, 1)
+    lapsed = submit(rt.store)
+    rt.store.transition(
+        lapsed.id,
+        JobStatus.RUNNING,
+        fields={"holder": "gone:1:x"},
+        incr_attempts=True,
+        lease_until=time.time() - 1,
+    )
+    run_job(lapsed.id, rt, queue="image")
+    assert (rt.store.get(lapsed.id).status, rt.store.get(lapsed.id).attempts) == (JobStatus.SUCCEEDED, 2)
+    finished = rt.store.get(queued.id)
+    run_job(queued.id, rt, queue="image")
+    assert rt.store.get(queued.id) == finished
