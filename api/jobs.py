@@ -40,10 +40,11 @@ def create_job(body: JobCreate, *, wait_s: int) -> tuple[JobRecord, int | None]:
         input=job_input.model_dump(mode="json", exclude_none=True),
         created_at=time.time(),
     )
-    record, position = svc.store.create(record, task_message(job_id, body.type.value))
+    created = svc.store.create(record, task_message(job_id, body.type.value))
     if not wait_s:
-        return record, position
-    record = wait_for_terminal(svc.store, svc.events, svc.hub, job_id, wait_s)
+        return created.record, created.position
+    since = (created.record, created.event_id)
+    record = wait_for_terminal(svc.store, svc.events, svc.hub, job_id, wait_s, since=since)
     return record, svc.store.position(record)
 
 

@@ -64,10 +64,19 @@ class EventLog:
 
 
 def wait_for_terminal(
-    store: JobStore, log: EventLog, hub: EventHub, job_id: str, timeout_s: float
+    store: JobStore,
+    log: EventLog,
+    hub: EventHub,
+    job_id: str,
+    timeout_s: float,
+    *,
+    since: tuple[JobRecord, str] | None = None,
 ) -> JobRecord:
-    """The job once it is terminal, or as it is when the timeout passes; wakes on its events."""
-    record, last = log.snapshot(store, job_id)
+    """The job once it is terminal, or as it is when the timeout passes; wakes on its events.
+
+    `since` (a record and the id of its latest event, e.g. from `JobStore.create`) saves the read.
+    """
+    record, last = since or log.snapshot(store, job_id)
     if record.status.terminal or timeout_s <= 0:
         return record
     deadline = time.monotonic() + timeout_s

@@ -38,6 +38,15 @@ def redis_errors() -> Iterator[None]:
 
 
 @dataclass(frozen=True)
+class Created:
+    """A job just written: its record, its place in line, and the id of its first event."""
+
+    record: JobRecord
+    position: int
+    event_id: str
+
+
+@dataclass(frozen=True)
 class Transition:
     """What a status change found: whether it happened and the status it found."""
 
@@ -55,13 +64,13 @@ class JobStore:
         self._create = client.register_script(lua("create"))
         self._transition = client.register_script(lua("transition"))
 
-    def create(self, record: JobRecord, message: bytes) -> tuple[JobRecord, int]:
-        """Write a queued job and push its task message in one atomic step; returns its place in line."""
+    def create(self, record: JobRecord, message: bytes) -> Created:
+        """Write a queued job and push its task message in one atomic step."""
         q = record.type.value
         event = json.dumps({"status": record.status.value, "attempts": 0})
         fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
         with redis_errors():
-            seq, rank = self._create(
+            seq, rank, event_id = self._create(
                 keys=[
                     keys.job(record.id),
                     keys.events(record.id),
@@ -72,7 +81,7 @@ class JobStore:
                 ],
                 args=[record.id, record.created_at, self.job_ttl_s, EVENTS_MAXLEN, event, message, *fields],
             )
-        return record.model_copy(update={"seq": int(seq)}), int(rank) + 1
+        return Created(record.model_copy(update={"seq": int(seq)}), int(rank) + 1, event_id.decode())
 
     def get(self, job_id: str) -> JobRecord:
         """The job's record, or NotFoundError for an unknown or expired id."""

@@ -147,3 +147,11 @@ def test_queue_stats_count_waiting_running_and_workers(store, redis_client) -> N
     assert stats["image"] == {"waiting": 1, "running": 1, "workers": 1, "load": 2}
     assert stats["chat"] == {"waiting": 1, "running": 0, "workers": 0, "load": 1}
     assert stats["embed"]["load"] == 0
+
+
+def test_create_answers_the_first_event_id_so_a_waiter_needs_no_snapshot(store, redis_client) -> None:
+    record = new_record()
+    created = store.create(record, b"{}")
+    ((first_id, _fields),) = redis_client.xrange(keys.events(record.id))
+    assert created.event_id == first_id.decode()
+    assert created.position == 1
