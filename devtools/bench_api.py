@@ -7,13 +7,13 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 from redis import Redis
 
+from devtools.bench_overhead import job_overhead
 from devtools.bench_report import (
     HEADING,
     OtherLoad,
@@ -21,7 +21,6 @@ from devtools.bench_report import (
     cpu_seconds,
     judged,
     markdown,
-    pct,
     render_section,
     write_section,
 )
@@ -29,7 +28,6 @@ from devtools.bench_waits import JOB, health_under_waits, holding_waits
 from devtools.hey import hey
 from devtools.servers import Service, free_port, spawn, wait_until
 from devtools.stack import REPO, Stack, http_ok
-from shared import keys
 
 SCRIPTED = {"LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:ScriptedImagePipeline"}
 
@@ -113,52 +111,6 @@ def post_rate(st: Stack, body: Path, plan: Plan) -> tuple[list[Row], Service]:
     ], api
 
 
-def serial_job(client: httpx.Client, redis: Redis) -> dict[str, float]:
-    """One job submitted with `Prefer: wait=10`, split into where its client-observed time went (seconds)."""
-    wall, t0 = time.time(), time.perf_counter()
-    reply = client.post("/v1/jobs", json=JOB, headers={"Prefer": "wait=10"})
-    total = time.perf_counter() - t0
-    if reply.status_code != 200 or reply.json()["status"] != "succeeded":
-        raise RuntimeError(f"job did not finish within the wait: {reply.status_code} {reply.text}")
-    # The record's raw epoch floats: the JSON view rounds them to milliseconds.
-    raw = redis.hmget(keys.job(reply.json()["id"]), "created_at", "started_at", "finished_at")
-    created, started, finished = (float(v) for v in raw)  # type: ignore[arg-type]
-    return {
-        "overhead": total - (finished - started),
-        "submit → record created": created - wall,
-        "queue wait (started − created)": started - created,
-        "run (finished − started)": finished - started,
-        "finish → response": wall + total - finished,
-    }
-
-
-def job_overhead(url: str, redis: Redis, plan: Plan) -> list[Row]:
-    """p50 and p99 of client-observed job time minus the worker's run time over serial jobs."""
-    with httpx.Client(base_url=url, timeout=30) as client:
-        for _ in range(5):
-            serial_job(client, redis)  # warm-up: the worker's first job loads its pipeline
-        samples = [serial_job(client, redis) for _ in range(plan.serial_jobs)]
-        floor = get_round_trips(client, plan.serial_jobs)
-    ms = {k: [s[k] * 1000 for s in samples] for k in samples[0]}
-    p50, p99 = pct(ms["overhead"], 50), pct(ms["overhead"], 99)
-    metric = f"job overhead p50 ({plan.serial_jobs} serial jobs, Prefer: wait=10, 1 worker)"
-    rows = [judged(metric, p50, "ms", "< 5"), judged("job overhead p99", p99, "ms", "< 20")]
-    parts = list(ms.items())[1:]
-    parts.append(("GET /v1/jobs/{id} round trip, finished job, no wait", floor))
-    return rows + [Row(f"  {k} p50 / p99", f"{pct(v, 50):.1f} / {pct(v, 99):.1f} ms") for k, v in parts]
-
-
-def get_round_trips(client: httpx.Client, n: int) -> list[float]:
-    """`n` serial GETs of a finished job (ms each): the floor under the finish → response time."""
-    job_id = client.post("/v1/jobs", json=JOB, headers={"Prefer": "wait=10"}).json()["id"]
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        client.get(f"/v1/jobs/{job_id}").raise_for_status()
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
-
-
 def worker_rss_mib(master: Service) -> float:
     """The largest VmRSS among the gunicorn master's worker processes, in MiB."""
     rss = []
@@ -215,7 +167,7 @@ def run_all(plan: Plan, root: Path) -> list[Row]:
         bare.stop()
         rows.append(rss_row("/health load (1 worker, local storage)", ours, bare_mib))
         worker = st.start_worker(queues="image", env=SCRIPTED)
-        rows += job_overhead(base(ours), redis, plan)
+        rows += job_overhead(base(ours), redis, plan.serial_jobs)
         worker.stop()  # from here on, jobs stay queued
         rows += health_under_waits(base(ours), redis, plan.waiters, plan.health_n)
         rows.append(rss_row(f"{plan.waiters} long-waits (1 worker, local storage)", ours, bare_mib))
