@@ -9,8 +9,8 @@ import uuid
 from pathlib import Path
 
 from devtools.stack import Stack
+from shared import keys
 from shared.celery_config import make_celery
-from shared.jobs import JobRecord, JobStatus, JobType
 from shared.queues import TASK_NAME
 from shared.redis_conn import connect
 from shared.settings import load_settings
@@ -108,26 +108,18 @@ def test_cancel_running_job_stops_it_and_frees_the_worker(stack: Stack) -> None:
 
 def test_a_pickled_message_is_refused_and_runs_nothing(stack: Stack) -> None:
     api = Api(stack.start_api().port)
-    stack.start_worker(env=SCRIPTED)
+    worker = stack.start_worker(env=SCRIPTED)
     client = connect(stack.env["LLMB_REDIS_URL"])
     pickler = make_celery(load_settings(redis_url=stack.env["LLMB_REDIS_URL"]))
-    record = JobRecord(
-        id=str(uuid.uuid4()),
-        type=JobType.IMAGE,
-        owner="anonymous",
-        status=JobStatus.QUEUED,
-        input={"prompt": "ok", "steps": 1, "width": 64, "height": 64},
-        created_at=time.time(),
-    )
-    pickler.send_task(TASK_NAME, args=[record.id], task_id=record.id, queue="pickled", serializer="pickle")
-    pickled = client.rpop("pickled")
-    assert pickled is not None
-    assert b"application/x-python-serialize" in pickled
-    JobStore(client, job_ttl_s=60).create(record, pickled)
+    job_id = str(uuid.uuid4())
+    # What an attacker with access to Redis could push: a pickle-serialized task for the queue.
+    pickler.send_task(TASK_NAME, args=[job_id], task_id=job_id, queue="image", serializer="pickle")
     after = api.submit("ok")
     assert api.finished(after["id"])["status"] == "succeeded"
-    assert api.job(record.id)["status"] == "queued"
     assert client.llen("image") == 0
+    assert not client.exists(keys.job(job_id))
+    assert "Refusing to deserialize untrusted content of type pickle" in worker.log()
+    assert api.http.get(f"/v1/jobs/{job_id}").status_code == 404
 
 
 def test_redis_outage_answers_503_fast_then_recovers(stack: Stack, tmp_path: Path) -> None:
