@@ -15,8 +15,9 @@ from devtools.bench_models_plan import Plan, plan_for
 from devtools.bench_models_plot import plot
 from devtools.bench_models_report import KindResults, Results
 from devtools.bench_models_saved import merge_saved
-from devtools.bench_models_section import PLOT, render, write_section
+from devtools.bench_models_section import HEADING, PLOT, render
 from devtools.bench_models_system import SystemBench
+from devtools.bench_report import write_section
 from devtools.shapes import Shapes, ensure_shapes
 from worker.device import pick_device
 
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(res, plot=plotted)
     print(section)
     if args.out:
-        write_section(args.out, section)
+        write_section(args.out, section, HEADING)
         print(f"wrote {args.out}" + (f" and {args.out.parent / PLOT}" if plotted else ""))
     return 0
 

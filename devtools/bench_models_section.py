@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata
-from pathlib import Path
 
 from devtools.bench_models_chat import ChatResults
 from devtools.bench_models_direct import ImageResults
 from devtools.bench_models_plan import TEMPERATURE, TOP_P, Plan
 from devtools.bench_models_report import Results, direct_table, ratios_table, stages_table, system_table
-from devtools.bench_report import INTRO, commit, machine
+from devtools.bench_report import commit, machine
 
 HEADING = "## Models (make bench-models)"
 GPU_COMMAND = "python -m devtools.bench_models --shapes real --out docs/BENCHMARKS.md"
@@ -127,16 +126,3 @@ def render(res: Results, *, plot: bool) -> str:
         parts.append(f"![throughput by batch size]({PLOT})")
     parts.append(notes(res))
     return "\n\n".join(parts) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of `path` (other sections untouched), creating the file if missing."""
-    text = path.read_text() if path.exists() else INTRO
-    start = text.find(HEADING)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)

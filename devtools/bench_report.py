@@ -155,14 +155,14 @@ def render_section(command: str, table: str, other_cores: float) -> str:
     return "\n".join([HEADING, "", "  \n".join(facts), "", table, "", NOTES, ""])
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the benchmark's section of `path`, creating the file with its intro when missing."""
+def write_section(path: Path, section: str, heading: str = HEADING) -> None:
+    """Replace the section under `heading` in `path` (others untouched), creating the file when missing."""
     text = path.read_text() if path.exists() else INTRO
-    start = text.find(HEADING)
+    start = text.find(heading)
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + section
     else:
-        end = text.find("\n## ", start + len(HEADING))
+        end = text.find("\n## ", start + len(heading))
         text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import string
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-from worker.tinymodels.chat import BOS, CHAT_TEMPLATE, CONTEXT, EOT, PAD, SPECIAL_TOKENS
+from worker.tinymodels.chat import CONTEXT, SPECIAL_TOKENS, wrap_tokenizer
 
 # Letters and the byte-level space ("Ġ"): every regular id decodes to one to three printable characters, so
 # a random-weight model's replies stream as text the way a real model's do (about three characters a token).
@@ -22,19 +22,7 @@ def build_wide_tokenizer(vocab_size: int, *, context: int = CONTEXT) -> PreTrain
     tokenizer.add_special_tokens(list(SPECIAL_TOKENS))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", pair=f"{BOS} $A {BOS}:1 $B:1", special_tokens=[(BOS, vocab[BOS])]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token=BOS,
-        eos_token=EOT,
-        pad_token=PAD,
-        chat_template=CHAT_TEMPLATE,
-        model_max_length=context,
-        padding_side="left",
-        clean_up_tokenization_spaces=False,
-    )
+    return wrap_tokenizer(tokenizer, context=context)
 
 
 def _vocab(vocab_size: int) -> tuple[dict[str, int], list[tuple[str, str]]]:

@@ -64,17 +64,9 @@ def claim(
     With its queue known, a still-queued job (the usual case) is taken in one round trip.
     """
     if queue is not None:
-        started = store.transition(
-            job_id,
-            JobStatus.RUNNING,
-            only_from=JobStatus.QUEUED,
-            fields={"holder": me, "progress": None},
-            incr_attempts=True,
-            lease_until=leases.deadline(),
-            queue=queue,
-        )
-        if started.ok:
-            return started.record
+        started = _start(store, leases, job_id, me=me, queue=queue, only_from=JobStatus.QUEUED)
+        if started is not None:
+            return started
     for _ in range(3):  # a concurrent change makes us look again
         try:
             record = store.get(job_id)
@@ -91,15 +83,31 @@ def claim(
                 job_id, JobStatus.FAILED, expect_holder=record.holder, error=error, queue=record.type.value
             )
             return None
-        started = store.transition(
-            job_id,
-            JobStatus.RUNNING,
-            expect_holder=record.holder,
-            fields={"holder": me, "progress": None},
-            incr_attempts=True,
-            lease_until=leases.deadline(),
-            queue=record.type.value,
-        )
-        if started.ok:
-            return started.record
+        started = _start(store, leases, job_id, me=me, queue=record.type.value, expect_holder=record.holder)
+        if started is not None:
+            return started
     return None
+
+
+def _start(
+    store: JobStore,
+    leases: Leases,
+    job_id: str,
+    *,
+    me: str,
+    queue: str,
+    expect_holder: str = "*",
+    only_from: JobStatus | None = None,
+) -> JobRecord | None:
+    """The job running under this worker's lease (one more attempt), or None if its state moved on."""
+    started = store.transition(
+        job_id,
+        JobStatus.RUNNING,
+        expect_holder=expect_holder,
+        only_from=only_from,
+        fields={"holder": me, "progress": None},
+        incr_attempts=True,
+        lease_until=leases.deadline(),
+        queue=queue,
+    )
+    return started.record if started.ok else None

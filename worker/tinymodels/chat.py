@@ -96,6 +96,11 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
         show_progress=False,
     )
     tokenizer.train_from_iterator(CORPUS.splitlines(keepends=True), trainer=trainer)
+    return wrap_tokenizer(tokenizer, context=CONTEXT)
+
+
+def wrap_tokenizer(tokenizer: Tokenizer, *, context: int) -> PreTrainedTokenizerFast:
+    """A transformers tokenizer around a byte-level BPE: BOS first, the chat template, left padding."""
     # Plain encodes start with BOS as Llama's do; chat templates write BOS themselves and skip this.
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A",
@@ -108,7 +113,7 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
         eos_token=EOT,
         pad_token=PAD,
         chat_template=CHAT_TEMPLATE,
-        model_max_length=CONTEXT,
+        model_max_length=context,
         # Decoder-only batches must pad on the left so every row's next token follows its own prompt.
         padding_side="left",
         clean_up_tokenization_spaces=False,
