@@ -36,7 +36,8 @@ def test_renders_into_one_namespace(rendered: dict[str, list[Obj]], name: str) -
 def test_keeps_the_names_others_rely_on(
     rendered: dict[str, list[Obj]], name: str, kind: str, object_name: str
 ) -> None:
-    one(rendered[name], kind, object_name)
+    found = one(rendered[name], kind, object_name)
+    assert (found["kind"], found["metadata"]["name"]) == (kind, object_name)
 
 
 @pytest.mark.parametrize("name", NAMES)
