@@ -19,10 +19,20 @@ def _mix(x: torch.Tensor) -> torch.Tensor:
 
 def uniform_noise(seeds: torch.Tensor, step: int, vocab: int) -> torch.Tensor:
     """Uniform (0, 1) noise of shape [rows, vocab], a pure function of (seed, step, token)."""
-    idx = torch.arange(vocab, device=seeds.device, dtype=torch.int64)
-    base = _mix((seeds & _M31) ^ _mix((seeds >> 31) + 0x1234567))
-    row = _mix((base + step * 0x3C6EF35) & _M31)
-    bits = _mix((row[:, None] ^ ((idx[None, :] * 0x27D4EB2D) & _M31)) & _M31)
+    return _noise(_seed_keys(seeds), _token_keys(vocab, seeds.device), step)
+
+
+def _seed_keys(seeds: torch.Tensor) -> torch.Tensor:
+    return _mix((seeds & _M31) ^ _mix((seeds >> 31) + 0x1234567))
+
+
+def _token_keys(vocab: int, device: torch.device) -> torch.Tensor:
+    return (torch.arange(vocab, device=device, dtype=torch.int64) * 0x27D4EB2D) & _M31
+
+
+def _noise(seed_keys: torch.Tensor, token_keys: torch.Tensor, step: int) -> torch.Tensor:
+    row = _mix((seed_keys + step * 0x3C6EF35) & _M31)
+    bits = _mix(row[:, None] ^ token_keys[None, :])
     return ((bits.to(torch.float32) + 0.5) / 2**31).clamp(1e-7, 1 - 1e-7)
 
 
@@ -36,25 +46,34 @@ class SeededSampler(LogitsProcessor):
     def __init__(
         self, *, temperatures: list[float], top_ps: list[float], seeds: list[int], prompt_len: int
     ) -> None:
-        self.temperatures = torch.tensor(temperatures, dtype=torch.float32)
-        self.top_ps = torch.tensor(top_ps, dtype=torch.float32)
-        self.seeds = torch.tensor(seeds, dtype=torch.int64)
-        self.prompt_len = prompt_len
         self.sampled = [i for i, t in enumerate(temperatures) if t > 0]
+        self.temperatures = torch.tensor([temperatures[i] for i in self.sampled], dtype=torch.float32)
+        self.top_ps = torch.tensor([top_ps[i] for i in self.sampled], dtype=torch.float32)
+        self.seed_keys = _seed_keys(torch.tensor([seeds[i] for i in self.sampled], dtype=torch.int64))
+        self.every_row = len(self.sampled) == len(temperatures)
+        self.prompt_len = prompt_len
         # The sort for the nucleus is the costly part; skip it when no sampled row narrows it.
         self.nucleus = any(top_ps[i] < 1 for i in self.sampled)
+        self.token_keys: torch.Tensor | None = None
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> Any:
         if not self.sampled:
             return scores  # every row greedy: plain argmax
-        rows = torch.tensor(self.sampled, device=scores.device)
-        logits = scores[rows].float() / self.temperatures.to(scores.device)[rows, None]
+        device = scores.device
+        if self.token_keys is None or self.token_keys.device != device:
+            self.token_keys = _token_keys(scores.shape[-1], device)
+            self.temperatures, self.top_ps = self.temperatures.to(device), self.top_ps.to(device)
+            self.seed_keys = self.seed_keys.to(device)
+        rows = None if self.every_row else torch.tensor(self.sampled, device=device)
+        logits = (scores if rows is None else scores[rows]).float() / self.temperatures[:, None]
         if self.nucleus:
-            logits = _nucleus(logits, self.top_ps.to(scores.device)[rows])
-        step = input_ids.shape[1] - self.prompt_len
-        noise = uniform_noise(self.seeds.to(scores.device)[rows], step, scores.shape[-1])
+            logits = _nucleus(logits, self.top_ps)
+        noise = _noise(self.seed_keys, self.token_keys, input_ids.shape[1] - self.prompt_len)
+        sampled = logits - torch.log(-torch.log(noise))
+        if rows is None:
+            return sampled
         out = scores.float().clone()
-        out[rows] = logits - torch.log(-torch.log(noise))
+        out[rows] = sampled
         return out
 
 
