@@ -72,26 +72,35 @@ def _claim_compatible(
     rt: WorkerRuntime, job_ids: list[str], pipeline: Pipeline, key: str, *, room: int
 ) -> list[JobRecord]:
     claimed: list[JobRecord] = []
-    for job_id in job_ids:
+    for job_id, (job_type, job_key) in zip(job_ids, _keys_of(rt, job_ids, pipeline), strict=True):
         if len(claimed) >= room:
             break
-        if _key_of(rt, job_id, pipeline) != key:
+        if job_key != key:
             continue
-        record = claim(rt.store, rt.leases, job_id, me=rt.holder, max_attempts=rt.settings.max_attempts)
+        record = claim(
+            rt.store, rt.leases, job_id, me=rt.holder, max_attempts=rt.settings.max_attempts, queue=job_type
+        )
         if record is not None:
             claimed.append(record)
     return claimed
 
 
-def _key_of(rt: WorkerRuntime, job_id: str, pipeline: Pipeline) -> str | None:
+def _keys_of(rt: WorkerRuntime, job_ids: list[str], pipeline: Pipeline) -> list[tuple[str, str | None]]:
+    """Each job's type and batch key (None when it vanished or its input is invalid), read at once."""
+    pipe = rt.store.redis.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hmget(keys.job(job_id), ["type", "input"])
     with redis_errors():
-        job_type, raw_input = cast(
-            list[bytes | None], rt.store.redis.hmget(keys.job(job_id), ["type", "input"])
-        )
-    if job_type is None or raw_input is None:
-        return None
-    try:
-        job_input = parse_input(JobType(job_type.decode()), json.loads(raw_input), rt.settings.limits)
-    except InputError:
-        return None  # its own delivery fails it, with the reason
-    return pipeline.batch_key(job_input)
+        rows = cast(list[list[bytes | None]], pipe.execute())
+    out: list[tuple[str, str | None]] = []
+    for job_type, raw_input in rows:
+        if job_type is None or raw_input is None:
+            out.append(("", None))
+            continue
+        try:
+            job_input = parse_input(JobType(job_type.decode()), json.loads(raw_input), rt.settings.limits)
+        except InputError:
+            out.append((job_type.decode(), None))  # its own delivery fails it, with the reason
+            continue
+        out.append((job_type.decode(), pipeline.batch_key(job_input)))
+    return out
