@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, request, url_for
 
 from api.http import base_url, owned, owner, prefer_wait, read_body, wait_query
 from api.schemas import JobCreate, JobList, render_job
@@ -22,9 +22,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 def _job_response(record: JobRecord, status: int, position: int | None = None) -> Response:
     svc = services()
     view = render_job(record, base=base_url(svc.settings.public_url), position=position)
-    response = jsonify(view.model_dump(mode="json"))
-    response.status_code = status
-    return response
+    return Response(view.model_dump_json(), status=status, mimetype="application/json")
 
 
 def create_job(body: JobCreate, *, wait_s: int) -> tuple[JobRecord, int | None]:
@@ -32,7 +30,8 @@ def create_job(body: JobCreate, *, wait_s: int) -> tuple[JobRecord, int | None]:
     svc = services()
     job_input = parse_input(body.type, body.input, svc.settings.limits)
     job_id = str(uuid.uuid4())
-    record = JobRecord(
+    # Every field is ours or already validated: no need to validate the record again.
+    record = JobRecord.model_construct(
         id=job_id,
         type=body.type,
         owner=owner(),
@@ -99,4 +98,4 @@ def list_jobs() -> Response:
     if len(records) == limit:
         next_url = f"{base}/v1/jobs?limit={limit}&before={records[-1].created_at!r}"
     page = JobList(jobs=[render_job(r, base=base) for r in records], next=next_url)
-    return jsonify(page.model_dump(mode="json"))
+    return Response(page.model_dump_json(), mimetype="application/json")
