@@ -1,4 +1,4 @@
-"""What the views use (store, events, storage, task messages), built once per app from the settings."""
+"""What the views use (settings, job store, events, event hub, result reader), built once per app."""
 
 from __future__ import annotations
 

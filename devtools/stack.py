@@ -13,7 +13,6 @@ from devtools.servers import (
     S3_SECRET_KEY,
     Service,
     free_port,
-    port_open,
     spawn,
     start_redis,
     start_s3,
@@ -105,8 +104,3 @@ class Stack:
         for svc in reversed(self.services):
             svc.stop()
         self.services.clear()
-
-
-def api_ready(port: int) -> bool:
-    """True once the API on `port` answers /health."""
-    return port_open(port)() and http_ok(f"http://127.0.0.1:{port}/health")

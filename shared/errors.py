@@ -65,24 +65,6 @@ class StorageError(UnavailableError):
     code = "storage_unavailable"
 
 
-class JobCanceledError(ServiceError):
-    """The running job was canceled; the worker stops at this step."""
-
-    code = "canceled"
-
-
-class JobTimeoutError(ServiceError):
-    """The running job passed its time limit."""
-
-    code = "timeout"
-
-
-class LeaseLostError(ServiceError):
-    """Another worker took over this job; this execution must stop without writing."""
-
-    code = "lease_lost"
-
-
 class ResourceExhaustedError(ServiceError):
     """The job cannot fit in the device's memory even alone."""
 

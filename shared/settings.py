@@ -8,8 +8,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-QueueName = Literal["image", "chat", "embed"]
-
 
 class Limits(BaseModel):
     """Every cap on what a client may ask for, in one place (the API rejects, the worker re-checks)."""

@@ -107,5 +107,4 @@ def create_worker_app(settings: Settings) -> Celery:
     signals.worker_ready.connect(on_ready, weak=False)
     signals.task_received.connect(on_received, weak=False)
     signals.worker_shutdown.connect(on_shutdown, weak=False)
-    app.llmb_state = state  # type: ignore[attr-defined]
     return app

@@ -90,7 +90,6 @@ class Batch:
     items: list[JobItem]
     leases: Leases
     interval_s: float = 0.0
-    flushes: int = field(default=0)
     _last_flush: float = field(default=float("-inf"))
 
     def sync(self, *, force: bool = False) -> None:
@@ -108,7 +107,6 @@ class Batch:
         statuses = self.leases.report_many(reports) if reports else []
         for ctx, status in zip(owners, statuses, strict=True):
             ctx.learn(status)
-        self.flushes += 1
 
     @property
     def any_wanted(self) -> bool:

@@ -23,8 +23,14 @@ class ObjectReader(Protocol):
         """Raise StorageError unless the store answers."""
 
 
-class ObjectStore(ObjectReader, Protocol):
-    """Also stores result objects; a write is all-or-nothing for readers."""
+class ObjectStore(Protocol):
+    """Stores result objects (what the workers need); a write is all-or-nothing for readers."""
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes, or NotFoundError."""
+
+    def check(self) -> None:
+        """Raise StorageError unless the store answers."""
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         """Store `data` under `key`, replacing any earlier object."""

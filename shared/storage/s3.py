@@ -1,4 +1,4 @@
-"""S3 object storage through boto3, with settings MinIO and other S3 servers accept."""
+"""The workers' S3 object store through boto3, with settings MinIO and other S3 servers accept."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from shared.settings import Settings
 _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 
 
-def _client(session: boto3.session.Session, endpoint: str, settings: Settings) -> Any:
+def _client(endpoint: str, settings: Settings) -> Any:
     config = Config(
         s3={"addressing_style": "path"},
         signature_version="s3v4",
@@ -26,7 +26,7 @@ def _client(session: boto3.session.Session, endpoint: str, settings: Settings) -
         read_timeout=10,
     )
     key, secret = settings.s3_access_key, settings.s3_secret_key
-    return session.client(
+    return boto3.session.Session().client(
         "s3",
         endpoint_url=endpoint,
         region_name=settings.s3_region,
@@ -37,34 +37,17 @@ def _client(session: boto3.session.Session, endpoint: str, settings: Settings) -
 
 
 class S3Store:
-    """Objects in one private bucket; clients download through short-lived presigned URLs."""
+    """Objects in one private bucket, written by the workers (the API reads through `S3Reader`)."""
 
-    def __init__(
-        self, client: Any, public_client: Any, *, bucket: str, presign_ttl_s: int, redirect: bool
-    ) -> None:
+    def __init__(self, client: Any, *, bucket: str) -> None:
         self.client = client
-        self.public_client = public_client
         self.bucket = bucket
-        self.presign_ttl_s = presign_ttl_s
-        self.redirect = redirect
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
-        """Clients for the internal endpoint and, for presigning, the one clients reach."""
+        """A client for the endpoint the workers reach."""
         assert settings.s3_endpoint_url is not None
-        # One session: a second client from it shares the loaded service model (~12 MiB less).
-        session = boto3.session.Session()
-        client = _client(session, settings.s3_endpoint_url, settings)
-        public = settings.s3_public_url
-        # A presigned URL signs the host, so it must be minted for the host clients use.
-        public_client = _client(session, public, settings) if public else client
-        return cls(
-            client,
-            public_client,
-            bucket=settings.s3_bucket,
-            presign_ttl_s=settings.presign_ttl_s,
-            redirect=settings.s3_redirect,
-        )
+        return cls(_client(settings.s3_endpoint_url, settings), bucket=settings.s3_bucket)
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         try:
@@ -81,15 +64,6 @@ class S3Store:
             raise StorageError(f"cannot read {key}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
-
-    def presigned_url(self, key: str, *, content_type: str) -> str | None:
-        if not self.redirect:
-            return None
-        params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type}
-        url: str = self.public_client.generate_presigned_url(
-            "get_object", Params=params, ExpiresIn=self.presign_ttl_s
-        )
-        return url
 
     def check(self) -> None:
         try:
