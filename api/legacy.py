@@ -4,27 +4,36 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from api.http import read_body
-from api.jobs import create_job
-from api.problems import problem
-from api.schemas import JobCreate, LegacyGenerate
+from api.http import owner, read_body
+from api.schemas import LegacyGenerate
 from api.services import services
+from api.spec import Answer, documented
+from api.submit import submit_job
+from shared.errors import GatewayTimeoutError, JobFailedError
+from shared.inputs import ImageInput
 from shared.jobs import JobStatus, JobType
 
 bp = Blueprint("legacy", __name__)
 
 
 @bp.post("/model/generate")
+@documented(
+    {200: Answer("the image", {"image/png": None}, {"X-Job-Id": "the job that made it"})},
+    problems=(400, 413, 422, 502, 503, 504),
+    body="LegacyGenerate",
+)
 def generate() -> Response:
+    """A 512x512 PNG for `text`, synchronously; 400, 413, 422, 502 when the job failed, 503, 504."""
     svc = services()
-    body = read_body(LegacyGenerate, svc.settings.limits)
-    job = JobCreate(type=JobType.IMAGE, input={"prompt": body.text})
-    record, _ = create_job(job, wait_s=svc.settings.limits.max_wait_s)
+    body: LegacyGenerate = read_body(LegacyGenerate, svc.settings.limits)
+    wait_s = svc.settings.limits.max_wait_s
+    record = submit_job(svc, JobType.IMAGE, ImageInput(prompt=body.text), owner=owner(), wait_s=wait_s).record
     if record.status == JobStatus.SUCCEEDED and record.result:
         key = record.result["files"][0]["key"]
         return Response(svc.storage.get(key), mimetype="image/png", headers={"X-Job-Id": record.id})
     if record.status.terminal:
         detail = record.error.message if record.error else f"the job ended {record.status}"
-        return problem(502, "job_failed", "Generation failed", detail, job_id=record.id)
-    detail = f"the image was not ready within {svc.settings.limits.max_wait_s} s; job {record.id} goes on"
-    return problem(504, "timeout", "Generation timed out", detail, job_id=record.id)
+        raise JobFailedError(detail, job_id=record.id)
+    raise GatewayTimeoutError(
+        f"the image was not ready within {wait_s} s; job {record.id} goes on", job_id=record.id
+    )

@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 document, generated from the wire schemas, and a viewer for it at /docs."""
+"""The OpenAPI 3.1 document, built from the app's routes, their docstrings and `@documented`, and /docs.
+
+apispec assembles the document and turns Flask rules into paths; the schemas come from the pydantic
+wire types, with every cap written in from the running settings' `Limits`.
+"""
 
 from __future__ import annotations
 
@@ -6,246 +10,141 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
-from pydantic import BaseModel
+from flask import Blueprint, Flask, Response, current_app
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
+from werkzeug.routing import Rule
 
-from api.schemas import JobList, JobView, LegacyGenerate, QueuesView
+from api.schemas import JobCreate, JobList, JobView, LegacyGenerate, Problem, QueuesView
 from api.services import services
+from api.spec import ATTRIBUTE, Answer, Operation
 from shared.caps import apply_caps
-from shared.inputs import ChatInput, EmbedInput, ImageInput
 from shared.settings import Limits
 
 bp = Blueprint("openapi", __name__)
 
 REF = "#/components/schemas/{model}"
-PROBLEM: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "code": {"type": "string"},
-        "job_id": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "message": {"type": "string"},
-                    "type": {"type": "string"},
-                },
-            },
-        },
-    },
+PATH_PARAMS = {"job_id": "the job's id", "index": "which result file, counting from 0"}
+_TITLES = {
+    "jobs": "Jobs",
+    "events": "Jobs",
+    "results": "Jobs",
+    "ops": "Operations",
+    "legacy": "Original backend",
 }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": REF.format(model=name)}
+def _schemas() -> dict[str, Any]:
+    """Every component schema, caps still marked (see shared.caps)."""
+    models: list[type[BaseModel]] = [LegacyGenerate, JobView, JobList, QueuesView, Problem]
+    pairs = [(m, "validation") for m in models]
+    _, defs = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
+    schemas = dict(defs.get("$defs", {}))
+    create = TypeAdapter(JobCreate).json_schema(ref_template=REF)
+    schemas.update(create.pop("$defs", {}))
+    schemas["JobCreate"] = {"description": "Body of POST /v1/jobs: a job of one type.", **create}
+    return schemas
 
 
-def _json(name: str) -> dict[str, Any]:
-    return {"application/json": {"schema": _ref(name)}}
-
-
-def _problems(*statuses: int) -> dict[str, Any]:
+def _content(content: dict[str, str | None]) -> dict[str, Any]:
     return {
-        str(s): {
-            "description": "problem",
-            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+        media: {
+            "schema": {"$ref": REF.format(model=name)} if name else {"type": "string", "format": "binary"}
         }
-        for s in statuses
+        for media, name in content.items()
     }
 
 
-def _job_create_schema() -> dict[str, Any]:
-    variants = [
+def _answer(answer: Answer) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": answer.description}
+    if answer.content:
+        out["content"] = _content(answer.content)
+    if answer.headers:
+        out["headers"] = {
+            name: {"description": d, "schema": {"type": "string"}} for name, d in answer.headers.items()
+        }
+    return out
+
+
+def _operation(view: Any, op: Operation, rule: Rule) -> dict[str, Any]:
+    summary, _, rest = (view.__doc__ or "").strip().partition("\n")
+    out: dict[str, Any] = {
+        "operationId": rule.endpoint.replace(".", "_"),
+        "summary": summary,
+        "tags": list(op.tags) or [_TITLES.get(rule.endpoint.split(".")[0], "API")],
+        "responses": {str(s): _answer(a) for s, a in op.answers.items()}
+        | {
+            str(s): {"description": "problem", "content": _content({"application/problem+json": "Problem"})}
+            for s in op.problems
+        },
+    }
+    if rest.strip():
+        out["description"] = " ".join(rest.split())
+    params = [
         {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["type", "input"],
-            "properties": {"type": {"const": kind}, "input": _ref(model)},
+            "name": a,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0} if a == "index" else {"type": "string"},
+            "description": PATH_PARAMS.get(a, a),
         }
-        for kind, model in (("image", "ImageInput"), ("chat", "ChatInput"), ("embed", "EmbedInput"))
+        for a in sorted(rule.arguments)
+    ] + [
+        {
+            "name": p.name,
+            "in": p.where,
+            "required": p.required,
+            "schema": p.schema,
+            "description": p.description,
+        }
+        for p in op.params
     ]
-    return {"oneOf": variants}
+    if params:
+        out["parameters"] = params
+    if op.body:
+        out["requestBody"] = {"required": True, "content": _content({"application/json": op.body})}
+    return out
 
 
-def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema}
+def document(app: Flask, limits: Limits) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of this app's documented routes."""
+    from apispec import APISpec
+    from apispec_webframeworks.flask import FlaskPlugin
 
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
-def _paths(limits: Limits) -> dict[str, Any]:
-    max_wait = limits.max_wait_s
-    job_id = _path_param("job_id", {"type": "string"})
-    wait = _query("wait", {"type": "integer", "minimum": 0, "maximum": max_wait}, "long-wait seconds")
-    prefer = {
-        "name": "Prefer",
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": f"wait=N (N <= {max_wait}) answers with the finished job if it ends within N s",
-    }
-    job = {"description": "the job", "content": _json("JobView")}
-    binary = {"schema": {"type": "string", "format": "binary"}}
-    return {
-        "/v1/jobs": {
-            "post": {
-                "summary": "Submit a job",
-                "parameters": [prefer],
-                "requestBody": {"required": True, "content": _json("JobCreate")},
-                "responses": {"200": job, "202": job, **_problems(400, 413, 422, 503)},
-            },
-            "get": {
-                "summary": "The caller's jobs, newest first",
-                "parameters": [
-                    _query(
-                        "limit",
-                        {"type": "integer", "minimum": 1, "maximum": limits.list_max_page},
-                        "page size",
-                    ),
-                    _query("before", {"type": "number"}, "cursor from a `next` link"),
-                ],
-                "responses": {
-                    "200": {"description": "a page", "content": _json("JobList")},
-                    **_problems(422, 503),
-                },
-            },
-        },
-        "/v1/jobs/{job_id}": {
-            "get": {
-                "summary": "One job",
-                "parameters": [job_id, wait],
-                "responses": {"200": job, **_problems(404, 422, 503)},
-            },
-        },
-        "/v1/jobs/{job_id}/events": {
-            "get": {
-                "summary": "The job's events as Server-Sent Events: status, progress, token, then done",
-                "parameters": [
-                    job_id,
-                    {
-                        "name": "Last-Event-ID",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "pattern": "^[0-9]+-[0-9]+$"},
-                        "description": "resume after this event",
-                    },
-                    _query(
-                        "after", {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}, "resume after this event"
-                    ),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "an event stream",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-                    },
-                    **_problems(404, 422, 503),
-                },
-            },
-        },
-        "/v1/jobs/{job_id}/cancel": {
-            "post": {
-                "summary": "Cancel a job",
-                "parameters": [job_id],
-                "responses": {"200": job, **_problems(404, 409, 503)},
-            },
-        },
-        "/v1/jobs/{job_id}/result": {
-            "get": {
-                "summary": "The first result file (or the JSON result)",
-                "parameters": [job_id],
-                "responses": {
-                    "200": {
-                        "description": "the result",
-                        "content": {"image/png": binary, "application/json": {}},
-                    },
-                    "302": {"description": "redirect to a short-lived presigned URL"},
-                    **_problems(404, 409, 503),
-                },
-            },
-        },
-        "/v1/jobs/{job_id}/result/{index}": {
-            "get": {
-                "summary": "One result file by index",
-                "parameters": [job_id, _path_param("index", {"type": "integer", "minimum": 0})],
-                "responses": {
-                    "200": {
-                        "description": "the file",
-                        "content": {"image/png": binary, "application/json": {}},
-                    },
-                    "302": {"description": "redirect to a short-lived presigned URL"},
-                    **_problems(404, 409, 503),
-                },
-            },
-        },
-        "/v1/queues": {
-            "get": {
-                "summary": "Per-queue load (the autoscaling signal)",
-                "responses": {
-                    "200": {"description": "loads", "content": _json("QueuesView")},
-                    **_problems(503),
-                },
-            },
-        },
-        "/model/generate": {
-            "post": {
-                "summary": "The original backend's synchronous text-to-image",
-                "requestBody": {"required": True, "content": _json("LegacyGenerate")},
-                "responses": {
-                    "200": {"description": "the image", "content": {"image/png": binary}},
-                    **_problems(400, 413, 422, 502, 503, 504),
-                },
-            },
-        },
-        "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
-        "/ready": {
-            "get": {
-                "summary": "Readiness: Redis and the object store answer",
-                "responses": {"200": {"description": "ready"}, **_problems(503)},
-            }
-        },
-    }
+    spec = APISpec(
+        title="LLM Backend",
+        version="1",
+        openapi_version="3.1.0",
+        plugins=[FlaskPlugin()],
+        info={"description": "Generative models as asynchronous jobs."},
+    )
+    for name, schema in _schemas().items():
+        spec.components.schema(name, schema)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions[rule.endpoint]
+        op = getattr(view, ATTRIBUTE, None)
+        if op is not None:
+            methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+            spec.path(view=view, app=app, operations={m.lower(): _operation(view, op, rule) for m in methods})
+    filled: dict[str, Any] = apply_caps(spec.to_dict(), limits)
+    return filled
 
 
 @cache
-def document(limits: Limits) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of this API."""
-    inputs: list[type[BaseModel]] = [ImageInput, ChatInput, EmbedInput, LegacyGenerate]
-    outputs: list[type[BaseModel]] = [JobView, JobList, QueuesView]
-    pairs = [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs]
-    _, defs = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
-    schemas = dict(defs.get("$defs", {}))
-    apply_caps(schemas, limits)
-    schemas["JobCreate"] = _job_create_schema()
-    schemas["Problem"] = PROBLEM
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "LLM Backend",
-            "version": "1",
-            "description": "Generative models as asynchronous jobs.",
-        },
-        "paths": _paths(limits),
-        "components": {"schemas": schemas},
-    }
+def _document_json(app: Flask, limits: Limits) -> bytes:
+    return current_app.json.dumps(document(app, limits)).encode()
 
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    return jsonify(document(services().settings.limits))
+    """This document."""
+    body = _document_json(current_app._get_current_object(), services().settings.limits)  # type: ignore[attr-defined]
+    return Response(body, mimetype="application/json")
 
 
 @bp.get("/docs")
+@bp.get("/docs/")
 def docs() -> Response:
+    """A viewer for this document."""
     page = resources.files("api").joinpath("static/docs.html").read_text()
     return Response(page, mimetype="text/html")

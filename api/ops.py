@@ -4,37 +4,44 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from api.problems import problem
 from api.schemas import QueueStats, QueuesView
 from api.services import services
-from shared.errors import ServiceError
-from shared.leases import HEARTBEAT_TTL_S
-from shared.queues import QUEUES
-from shared.store import redis_errors
+from api.spec import Answer, documented, json_answer
+from shared.errors import NotReadyError, ServiceError
+from shared.store import HEARTBEAT_TTL_S
 
 bp = Blueprint("ops", __name__)
 
 
 @bp.get("/health")
+@documented({200: Answer("alive")})
 def health() -> Response:
-    # Liveness only: the process answers. Dependencies belong to /ready.
+    """Liveness: the process answers; no dependency is checked (they belong to /ready)."""
     return jsonify(status="ok")
 
 
 @bp.get("/ready")
+@documented({200: Answer("ready")}, problems=(503,))
 def ready() -> Response:
+    """Readiness: Redis and the object store answer; 503 otherwise."""
     svc = services()
     try:
-        with redis_errors():
-            svc.store.redis.ping()
+        svc.store.ping()
         svc.storage.check()
     except ServiceError as exc:
-        return problem(503, "not_ready", "Not ready", str(exc))
+        raise NotReadyError(str(exc)) from exc
     return jsonify(status="ready")
 
 
 @bp.get("/v1/queues")
+@documented({200: json_answer("every queue's load", "QueuesView")}, problems=(503,))
 def queues() -> Response:
-    stats = services().store.queue_stats(QUEUES, worker_ttl_s=HEARTBEAT_TTL_S)
-    view = QueuesView(queues={q: QueueStats(**s) for q, s in stats.items()})
+    """Per queue: jobs waiting, running, live workers and their load (the autoscaling signal); 503."""
+    loads = services().store.queue_loads(worker_ttl_s=HEARTBEAT_TTL_S)
+    view = QueuesView(
+        queues={
+            q.value: QueueStats(waiting=s.waiting, running=s.running, workers=s.workers, load=s.load)
+            for q, s in loads.items()
+        }
+    )
     return jsonify(view.model_dump(mode="json"))

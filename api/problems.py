@@ -8,16 +8,17 @@ from typing import Any
 from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import ServiceError, UnavailableError
+from shared.errors import BodyTooLargeError, ServiceError, UnavailableError
+from shared.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "urn:llmb:problem:{code}"
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
-    """A problem+json response."""
-    body = {
+def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The members of a problem answer: RFC 9457's, plus `code` and any `extra` (e.g. `errors`)."""
+    return {
         "type": PROBLEM_TYPE.format(code=code),
         "title": title,
         "status": status,
@@ -26,15 +27,17 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
         "code": code,
         **extra,
     }
-    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def _answer(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), status=body["status"], mimetype="application/problem+json")
 
 
 def _service_error(exc: ServiceError) -> Response:
-    extra: dict[str, Any] = {}
-    errors = getattr(exc, "errors", None)
-    if errors:
-        extra["errors"] = errors
-    response = problem(exc.status, exc.code, exc.title, str(exc), **extra)
+    extra: dict[str, Any] = dict(exc.extra)
+    if exc.errors:
+        extra["errors"] = exc.errors
+    response = _answer(problem_body(exc.status, exc.code, exc.title, str(exc), **extra))
     if isinstance(exc, UnavailableError):
         response.headers["Retry-After"] = "1"
     return response
@@ -42,17 +45,19 @@ def _service_error(exc: ServiceError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     code = (exc.name or "error").lower().replace(" ", "_")
-    return problem(exc.code or 500, code, exc.name or "Error", exc.description or "")
+    return _answer(problem_body(exc.code or 500, code, exc.name or "Error", exc.description or ""))
 
 
 def _too_large(exc: RequestEntityTooLarge) -> Response:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    return problem(413, "body_too_large", "Body too large", f"the body is over the limit of {limit} bytes")
+    return _service_error(BodyTooLargeError(f"the body is over the limit of {limit} bytes"))
 
 
 def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return problem(500, "internal", "Internal error", "the server failed; the error is logged")
+    return _answer(
+        problem_body(500, ErrorCode.INTERNAL, "Internal error", "the server failed; the error is logged")
+    )
 
 
 def register(app: Flask) -> None:

@@ -6,15 +6,39 @@ from flask import Blueprint, Response, json
 
 from api.http import owned
 from api.services import services
+from api.spec import Answer, documented
 from shared.errors import ConflictError, NotFoundError
 from shared.jobs import JobStatus
 
 bp = Blueprint("results", __name__, url_prefix="/v1/jobs")
 
+_ANSWERS = {
+    200: Answer(
+        "the file's bytes, or the JSON result of a job without files",
+        {"image/png": None, "application/json": None},
+    ),
+    302: Answer(
+        "a short-lived presigned URL of the file (S3 storage)", headers={"Location": "the presigned URL"}
+    ),
+}
+_PROBLEMS = (404, 409, 503)
+
 
 @bp.get("/<job_id>/result")
+@documented(_ANSWERS, problems=_PROBLEMS)
+def result(job_id: str) -> Response:
+    """The job's first result file, or its JSON result; 404, 409 until it succeeded, 503."""
+    return _result(job_id, 0)
+
+
 @bp.get("/<job_id>/result/<int:index>")
-def result(job_id: str, index: int = 0) -> Response:
+@documented(_ANSWERS, problems=_PROBLEMS)
+def result_file(job_id: str, index: int) -> Response:
+    """One of the job's result files by index; 404, 409 until it succeeded, 503."""
+    return _result(job_id, index)
+
+
+def _result(job_id: str, index: int) -> Response:
     svc = services()
     record = owned(svc.store.get(job_id))
     if record.status != JobStatus.SUCCEEDED or record.result is None:
@@ -29,10 +53,8 @@ def result(job_id: str, index: int = 0) -> Response:
     entry = files[index]
     url = svc.storage.presigned_url(entry["key"], content_type=entry["content_type"])
     if url is not None:
-        response = Response(status=302, headers={"Location": url})
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
     data = svc.storage.get(entry["key"])
-    response = Response(data, mimetype=entry["content_type"])
-    response.headers["Cache-Control"] = "private, max-age=3600, immutable"
-    return response
+    return Response(
+        data, mimetype=entry["content_type"], headers={"Cache-Control": "private, max-age=3600, immutable"}
+    )

@@ -36,6 +36,11 @@ class Services:
             storage=open_reader(settings),
         )
 
+    def close(self) -> None:
+        """Stop the event hub's reader and close every connection (tests build many apps)."""
+        self.hub.close()
+        self.storage.close()
+
 
 def services() -> Services:
     """The current app's services."""

@@ -1,1 +1,5 @@
-"""Developer tooling: local services for `make run`, the tests and the benchmarks."""
+"""Developer tooling: local processes for `make run` and the tests, benchmarks, the scaling simulation."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements/base.txt requirements/api.txt /tmp/requirements/
+COPY requirements/api.txt /tmp/requirements/
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install -r /tmp/requirements/api.txt
 

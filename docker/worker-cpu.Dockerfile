@@ -8,7 +8,7 @@ RUN python -m venv /opt/venv
 # PyPI's torch wheel is a CUDA build (gigabytes of CUDA libraries); the CPU wheel comes from PyTorch's
 # own index. It goes in first, so requirements/worker.txt finds torch==2.13.0 already satisfied.
 RUN /opt/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
-COPY requirements/base.txt requirements/worker.txt /tmp/requirements/
+COPY requirements/worker.txt /tmp/requirements/
 RUN /opt/venv/bin/pip install -r /tmp/requirements/worker.txt \
  && /opt/venv/bin/python -c "import torch; assert not torch.version.cuda, torch.__version__"
 WORKDIR /app

@@ -7,7 +7,7 @@ ARG BASE_IMAGE=pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime
 
 FROM ${BASE_IMAGE}
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements/base.txt requirements/worker.txt /tmp/requirements/
+COPY requirements/worker.txt /tmp/requirements/
 # The base image's torch satisfies the torch==2.13.0 pin, so pip keeps its CUDA build.
 RUN python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__" \
  && pip install -r /tmp/requirements/worker.txt \

@@ -1,87 +1,79 @@
-"""The caps on job inputs, as one table that both validation and the OpenAPI document read."""
+"""Caps as metadata on the fields they bound; the values live in `Limits`, the rules here.
+
+`Annotated[int, Cap(maximum="image_max_steps")]` checks the field against the request's `Limits`
+(passed as validation context) and marks its JSON Schema, which `apply_caps` fills with the values.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
+
 from shared.settings import Limits
+
+# The JSON Schema member that carries a cap until `apply_caps` writes its value.
+MARK = "x-llmb-cap"
+_KEYWORDS = {"minimum": "minimum", "maximum": "maximum", "max_length": "maxLength", "max_items": "maxItems"}
+
+
+def limits_of(info: ValidationInfo) -> Limits:
+    """The limits a validation runs under: the context's, else the defaults."""
+    limits = (info.context or {}).get("limits")
+    return limits if isinstance(limits, Limits) else Limits()
 
 
 @dataclass(frozen=True)
 class Cap:
-    """One bound: a JSON Schema keyword and the `Limits` field holding its value."""
+    """Bounds of one field, each naming the `Limits` attribute that holds its value."""
 
-    keyword: str  # minimum, maximum, maxLength (of a text or of each text in a list), maxItems
-    limit: str
+    minimum: str | None = None
+    maximum: str | None = None
+    max_length: str | None = None
+    max_items: str | None = None
 
+    def bounds(self, limits: Limits) -> dict[str, Any]:
+        """JSON Schema keyword -> value under `limits`."""
+        return {
+            _KEYWORDS[f.name]: getattr(limits, name)
+            for f in fields(self)
+            if (name := getattr(self, f.name)) is not None
+        }
 
-_SIDE = [Cap("minimum", "image_min_side"), Cap("maximum", "image_max_side")]
+    def check(self, value: Any, info: ValidationInfo) -> Any:
+        """Raise ValueError naming the bound `value` breaks."""
+        for keyword, bound in self.bounds(limits_of(info)).items():
+            if keyword == "minimum" and value < bound:
+                raise ValueError(f"must be at least {bound}")
+            if keyword == "maximum" and value > bound:
+                raise ValueError(f"must be at most {bound}")
+            if keyword == "maxLength" and len(value) > bound:
+                raise ValueError(f"must be at most {bound} characters long")
+            if keyword == "maxItems" and len(value) > bound:
+                raise ValueError(f"must hold at most {bound} items")
+        return value
 
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_after_validator_function(self.check, handler(source))
 
-CAPS: dict[str, dict[str, list[Cap]]] = {
-    "ImageInput": {
-        "prompt": [Cap("maxLength", "prompt_max_chars")],
-        "negative_prompt": [Cap("maxLength", "prompt_max_chars")],
-        "width": _SIDE,
-        "height": _SIDE,
-        "steps": [Cap("maximum", "image_max_steps")],
-        "guidance_scale": [Cap("maximum", "image_max_guidance")],
-        "num_images": [Cap("maximum", "image_max_count")],
-    },
-    "ChatInput": {
-        "messages": [Cap("maxItems", "chat_max_messages")],
-        "max_tokens": [Cap("maximum", "chat_max_tokens")],
-        "stop": [Cap("maxItems", "chat_max_stops")],
-    },
-    "EmbedInput": {
-        "input": [Cap("maxItems", "embed_max_inputs"), Cap("maxLength", "embed_max_chars")],
-    },
-    "LegacyGenerate": {"text": [Cap("maxLength", "prompt_max_chars")]},
-}
-
-
-def check_caps(model: str, field: str, value: Any, limits: Limits) -> None:
-    """Raise ValueError naming the bound when `value` breaks one of the field's caps."""
-    for cap in CAPS.get(model, {}).get(field, []):
-        bound = getattr(limits, cap.limit)
-        if cap.keyword == "minimum" and value < bound:
-            raise ValueError(f"must be at least {bound}")
-        if cap.keyword == "maximum" and value > bound:
-            raise ValueError(f"must be at most {bound}")
-        if cap.keyword == "maxItems" and isinstance(value, list) and len(value) > bound:
-            raise ValueError(f"must hold at most {bound} items")
-        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        if cap.keyword == "maxLength" and any(isinstance(t, str) and len(t) > bound for t in texts):
-            raise ValueError(f"texts must be at most {bound} characters long")
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema[MARK] = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+        return json_schema
 
 
-def apply_caps(schemas: dict[str, Any], limits: Limits) -> None:
-    """Write the caps into JSON Schemas of the capped models, in place."""
-    for model, fields in CAPS.items():
-        properties = schemas.get(model, {}).get("properties", {})
-        for field, caps in fields.items():
-            for cap in caps:
-                for branch in _branches(properties.get(field, {})):
-                    _apply(branch, cap.keyword, getattr(limits, cap.limit))
-
-
-def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
-
-
-# Which schema type each keyword constrains.
-_APPLIES_TO = {
-    "minimum": ("integer", "number"),
-    "maximum": ("integer", "number"),
-    "maxItems": ("array",),
-    "maxLength": ("string",),
-}
-
-
-def _apply(branch: dict[str, Any], keyword: str, bound: int | float) -> None:
-    kind = branch.get("type")
-    if kind in _APPLIES_TO[keyword]:
-        branch[keyword] = bound
-    elif keyword == "maxLength" and kind == "array" and branch.get("items", {}).get("type") == "string":
-        branch["items"][keyword] = bound
+def apply_caps(schema: Any, limits: Limits) -> Any:
+    """A copy of a JSON Schema with every cap mark replaced by its bounds under `limits`."""
+    if isinstance(schema, list):
+        return [apply_caps(item, limits) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: apply_caps(v, limits) for k, v in schema.items() if k != MARK}
+    if MARK in schema:
+        out.update(Cap(**schema[MARK]).bounds(limits))
+    return out

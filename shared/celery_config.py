@@ -20,8 +20,8 @@ def make_celery(settings: Settings, *, name: str = "llmb") -> Celery:
         "health_check_interval": 10,
     }
     app.conf.update(
-        task_queues=[Queue(q, routing_key=q) for q in QUEUES],
-        task_default_queue=QUEUES[0],
+        task_queues=[Queue(q.value, routing_key=q.value) for q in QUEUES],
+        task_default_queue=QUEUES[0].value,
         task_serializer="json",
         accept_content=["json"],
         result_accept_content=["json"],

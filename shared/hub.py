@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -14,7 +15,9 @@ from redis import Redis
 
 from shared import keys
 from shared.events import Entries, Event, decode_event
+from shared.jobs import JobRecord
 from shared.redis_conn import BLOCK_CHUNK_S
+from shared.store import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +66,23 @@ class EventHub:
     """Multiplexes every local subscription onto one XREAD BLOCK, so a wait costs no connection."""
 
     def __init__(self, client: Redis, blocking: Redis) -> None:
-        self.redis = client
-        self.blocking = blocking
+        self._redis = client
+        self._blocking = blocking
         self.wake_key = keys.hub_wake(uuid.uuid4().hex)
         self._subs: dict[str, list[Subscription]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """Stop the reader (within one blocked read) and close both connections."""
+        self._closed.set()
+        with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+            self._redis.xadd(self.wake_key, {"job": ""}, maxlen=_WAKE_MAXLEN, approximate=True)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._blocking.close()
+        self._redis.close()
 
     def subscribe(self, job_id: str, after: str) -> Subscription:
         """Start receiving the job's events with ids after `after`."""
@@ -80,7 +94,7 @@ class EventHub:
                 self._thread.start()
         # Wake the reader so its next XREAD includes this job; a failure only delays delivery.
         try:
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = self._redis.pipeline(transaction=False)
             pipe.xadd(self.wake_key, {"job": job_id}, maxlen=_WAKE_MAXLEN, approximate=True)
             pipe.expire(self.wake_key, 86400)
             pipe.execute()
@@ -106,14 +120,14 @@ class EventHub:
     def _run(self) -> None:
         wake_last = "0-0"  # the wake stream is this process's own, so read it from the start
         outage = False
-        while True:
+        while not self._closed.is_set():
             try:
-                reply = self.blocking.xread(self._streams(wake_last), block=_BLOCK_MS, count=512)  # type: ignore[arg-type]
+                reply = self._blocking.xread(self._streams(wake_last), block=_BLOCK_MS, count=512)  # type: ignore[arg-type]
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if not outage:  # once per outage; waiters time out on their own meanwhile
                     log.warning("event hub lost Redis, retrying every 0.5 s: %s", exc)
                 outage = True
-                time.sleep(0.5)
+                self._closed.wait(0.5)
                 continue
             if outage:
                 log.warning("event hub reconnected to Redis")
@@ -132,3 +146,27 @@ class EventHub:
             event = decode_event(entry_id, fields)
             for sub in subs:
                 sub.deliver(event)
+
+
+def wait_for_terminal(
+    store: JobStore,
+    hub: EventHub,
+    job_id: str,
+    timeout_s: float,
+    *,
+    since: tuple[JobRecord, str] | None = None,
+) -> JobRecord:
+    """The job once it is terminal, or as it is when `timeout_s` passes; wakes on its events.
+
+    `since` (a record and the id of its latest event, e.g. from `JobStore.create`) saves the read.
+    Raises NotFoundError for an unknown job, UnavailableError when Redis is down.
+    """
+    record, last = since or store.snapshot(job_id)
+    if record.status.terminal or timeout_s <= 0:
+        return record
+    deadline = time.monotonic() + timeout_s
+    with hub.subscribe(job_id, last) as sub:
+        while (event := sub.next(deadline - time.monotonic())) is not None:
+            if event.terminal:
+                break
+    return store.get(job_id)

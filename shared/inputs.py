@@ -1,28 +1,22 @@
-"""Wire schemas of job inputs, with every cap read from `Limits` so they live in one place."""
+"""Wire schemas of job inputs; each field carries its rules, caps included (values in `Limits`)."""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from shared.caps import check_caps
+from shared.caps import Cap, limits_of
 from shared.errors import InputError
-from shared.jobs import JobType
 from shared.settings import Limits
+from shared.vocabulary import JobType
 
 
-def _limits(info: ValidationInfo) -> Limits:
-    context = info.context or {}
-    limits = context.get("limits")
-    return limits if isinstance(limits, Limits) else Limits()
+class InputSchema(BaseModel):
+    """A strict wire schema: "512" is not a width and true is not a step count; the client is told."""
 
-
-class CappedInput(BaseModel):
-    """A wire schema whose fields are checked against the caps table with the request's limits."""
-
-    # Strict: "512" is not a width and true is not a step count; the client gets told.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     @field_validator("*", mode="before")
@@ -33,58 +27,84 @@ class CappedInput(BaseModel):
             return int(value)
         return value
 
-    @field_validator("*")
-    @classmethod
-    def _caps(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is not None and info.field_name is not None:
-            check_caps(cls.__name__, info.field_name, value, _limits(info))
-        return value
-
 
 @cache
 def _int_fields(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(
-        name for name, field in model.model_fields.items() if field.annotation in (int, int | None)
-    )
+    return frozenset(name for name, field in model.model_fields.items() if _is_int(field.annotation))
 
 
-class ImageInput(CappedInput):
+def _is_int(annotation: Any) -> bool:
+    # int, Annotated[int, ...], and either of those or None
+    if get_origin(annotation) is Annotated:
+        return _is_int(get_args(annotation)[0])
+    if annotation is int:
+        return True
+    return get_origin(annotation) in (Union, UnionType) and any(_is_int(a) for a in get_args(annotation))
+
+
+Prompt = Annotated[str, Field(min_length=1), Cap(max_length="prompt_max_chars")]
+Side = Annotated[int, Field(multiple_of=8), Cap(minimum="image_min_side", maximum="image_max_side")]
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
+
+
+class ImageInput(InputSchema):
     """Text-to-image: what to draw and how."""
 
-    prompt: str = Field(min_length=1)
-    negative_prompt: str | None = None
-    width: int = Field(default=512, multiple_of=8)
-    height: int = Field(default=512, multiple_of=8)
-    steps: int = Field(default=20, ge=1)
-    guidance_scale: float = Field(default=7.5, ge=0)
-    seed: int | None = Field(default=None, ge=0, lt=2**32)
-    num_images: int = Field(default=1, ge=1)
+    prompt: Prompt = Field(description="what to draw")
+    negative_prompt: Annotated[str, Cap(max_length="prompt_max_chars")] | None = Field(
+        default=None, description="what to keep out of the image"
+    )
+    width: Side = Field(default=512, description="pixels, a multiple of 8")
+    height: Side = Field(default=512, description="pixels, a multiple of 8")
+    steps: Annotated[int, Field(ge=1), Cap(maximum="image_max_steps")] = Field(
+        default=20, description="denoising steps"
+    )
+    guidance_scale: Annotated[float, Field(ge=0), Cap(maximum="image_max_guidance")] = Field(
+        default=7.5, description="how closely to follow the prompt (classifier-free guidance)"
+    )
+    seed: Seed | None = Field(
+        default=None, description="image i of the job uses seed + i; the worker picks one when absent"
+    )
+    num_images: Annotated[int, Field(ge=1), Cap(maximum="image_max_count")] = Field(
+        default=1, description="images to make from this prompt"
+    )
+
+    @property
+    def batch_key(self) -> str:
+        """Jobs with equal keys can share one model call: same size, steps and guidance."""
+        return f"{self.width}x{self.height}:{self.steps}:{self.guidance_scale}"
 
 
 StopText = Annotated[str, Field(min_length=1)]
 
 
-class Message(CappedInput):
+class Message(InputSchema):
     """One turn of a conversation."""
 
-    role: Literal["system", "user", "assistant"]
-    content: str
+    role: Literal["system", "user", "assistant"] = Field(description="who speaks")
+    content: str = Field(description="what they say")
 
 
-class ChatInput(CappedInput):
+class ChatInput(InputSchema):
     """A chat completion: the conversation so far and how to continue it."""
 
-    messages: list[Message] = Field(min_length=1)
-    max_tokens: int = Field(default=256, ge=1)
-    temperature: float = Field(default=0.7, ge=0, le=2)
-    top_p: float = Field(default=1.0, gt=0, le=1)
-    seed: int | None = Field(default=None, ge=0, lt=2**32)
-    stop: StopText | list[StopText] | None = None
+    messages: Annotated[list[Message], Field(min_length=1), Cap(max_items="chat_max_messages")] = Field(
+        description="the conversation so far, rendered by the model's chat template"
+    )
+    max_tokens: Annotated[int, Field(ge=1), Cap(maximum="chat_max_tokens")] = Field(
+        default=256, description="most tokens to generate"
+    )
+    temperature: float = Field(default=0.7, ge=0, le=2, description="sampling temperature; 0 is greedy")
+    top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling: keep this much probability")
+    seed: Seed | None = Field(default=None, description="the same seed gives the same reply")
+    stop: StopText | Annotated[list[StopText], Cap(max_items="chat_max_stops")] | None = Field(
+        default=None, description="text that ends the reply (not included in it)"
+    )
 
     @field_validator("messages")
     @classmethod
     def _total_length(cls, value: list[Message], info: ValidationInfo) -> list[Message]:
-        cap = _limits(info).chat_max_chars
+        cap = limits_of(info).chat_max_chars
         if sum(len(m.content) for m in value) > cap:
             raise ValueError(f"the messages' content must total at most {cap} characters")
         return value
@@ -94,39 +114,55 @@ class ChatInput(CappedInput):
         """The stop strings as a list, whichever form the client sent."""
         return [] if self.stop is None else [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
+    @property
+    def batch_key(self) -> str:
+        """Any chats can share one decode: sampling settings, stops and lengths are per row."""
+        return "chat"
 
-class EmbedInput(CappedInput):
+
+EmbedText = Annotated[str, Field(min_length=1), Cap(max_length="embed_max_chars")]
+
+
+class EmbedInput(InputSchema):
     """Texts to turn into vectors."""
 
-    input: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
+    input: EmbedText | Annotated[list[EmbedText], Field(min_length=1), Cap(max_items="embed_max_inputs")] = (
+        Field(description="a text, or a list of texts")
+    )
 
     @property
     def texts(self) -> list[str]:
         """The input as a list, whichever form the client sent."""
         return [self.input] if isinstance(self.input, str) else list(self.input)
 
+    @property
+    def batch_key(self) -> str:
+        """Any embeddings can share one encode."""
+        return "embed"
 
-INPUT_SCHEMAS: dict[JobType, type[CappedInput]] = {
+
+JobInput = ImageInput | ChatInput | EmbedInput
+
+INPUT_SCHEMAS: dict[JobType, type[JobInput]] = {
     JobType.IMAGE: ImageInput,
     JobType.CHAT: ChatInput,
     JobType.EMBED: EmbedInput,
 }
 
-JobInput = ImageInput | ChatInput | EmbedInput
-
 
 def parse_input(job_type: JobType, data: object, limits: Limits, *, prefix: str = "input") -> JobInput:
-    """Validate a job's input against its schema and the caps, or raise InputError."""
-    schema = INPUT_SCHEMAS[job_type]
+    """Validate a job's input against its schema and the caps, or raise InputError naming each field."""
     try:
-        return schema.model_validate(data, context={"limits": limits})  # type: ignore[return-value]
+        return INPUT_SCHEMAS[job_type].model_validate(data, context={"limits": limits})
     except ValidationError as exc:
-        raise InputError(f"the {job_type} input is invalid", validation_errors(exc, prefix=prefix)) from exc
+        raise InputError(
+            f"the {job_type} input is invalid", errors=validation_errors(exc, prefix=prefix)
+        ) from exc
 
 
-def validation_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[str, object]]:
+def validation_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[str, Any]]:
     """Flatten pydantic's errors into problem+json `errors` entries naming each field."""
-    by_field: dict[str, dict[str, object]] = {}
+    by_field: dict[str, dict[str, Any]] = {}
     for err in exc.errors(include_url=False, include_input=False):
         parts = [prefix] if prefix else []
         parts += [str(p) for p in err["loc"] if not _is_union_tag(p)]
@@ -140,7 +176,7 @@ def validation_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[st
 
 
 def _is_union_tag(part: str | int) -> bool:
-    # pydantic names the union member it tried ("str", "list[str]") inside the location.
+    # pydantic names the union member it tried ("str", "list[str]", a function validator) in the location.
     return isinstance(part, str) and (part in _TYPE_TAGS or "[" in part or "-" in part)
 
 

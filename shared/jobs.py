@@ -1,60 +1,65 @@
-"""The job schema and its state machine: one table of allowed status changes."""
+"""The job record and its state machine: every rule about status changes lives here.
+
+The store's one compare-and-set script (shared/store/lua/transition.lua) knows no rule of its
+own: it is told, per change, which statuses it may come from and what else it does (see `Change`).
+"""
 
 from __future__ import annotations
 
 import json
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.errors import InvalidTransitionError
+from shared.vocabulary import ErrorCode, JobStatus, JobType
 
+__all__ = ["ErrorInfo", "JobRecord", "JobStatus", "JobType", "Progress", "change_into", "check_transition"]
 
-class JobStatus(StrEnum):
-    """Where a job is in its life."""
+TERMINAL = frozenset(s for s in JobStatus if s.terminal)
 
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-    @property
-    def terminal(self) -> bool:
-        """True for the statuses that never change again."""
-        return self in TERMINAL
-
-
-class JobType(StrEnum):
-    """The kind of work, which is also the name of its queue."""
-
-    IMAGE = "image"
-    CHAT = "chat"
-    EMBED = "embed"
-
-
-TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
-
-# The one table of allowed changes. running -> running is the redelivery of a job whose
-# worker was lost; the store only allows it together with attempts + 1.
+# The one table of allowed changes.
+# running -> running: a redelivery after the worker was lost (always one more attempt);
+# running -> queued: handed back by a stopping worker, or freed by the reaper after its lease lapsed.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELED}),
     JobStatus.RUNNING: frozenset(
-        {JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
+        {JobStatus.RUNNING, JobStatus.QUEUED, JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
     ),
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELED: frozenset(),
 }
 
-# Which timestamp a change into each status stamps.
-TIMESTAMP_FIELD: dict[JobStatus, str] = {
-    JobStatus.RUNNING: "started_at",
-    JobStatus.SUCCEEDED: "finished_at",
-    JobStatus.FAILED: "finished_at",
-    JobStatus.CANCELED: "finished_at",
-}
+
+@dataclass(frozen=True)
+class Change:
+    """What a change into `status` does besides setting it, as the store's script is told.
+
+    `stamp` is the timestamp field it writes; `counts_attempt` adds one to `attempts` (every start
+    does, so a redelivery can never reuse an attempt); a running job holds a lease and sits in its
+    queue's running index, a queued one in the waiting index; a terminal one gets the record's TTL.
+    """
+
+    status: JobStatus
+    sources: frozenset[JobStatus]
+    stamp: str | None
+    counts_attempt: bool
+
+    @property
+    def terminal(self) -> bool:
+        """True when the change ends the job."""
+        return self.status.terminal
+
+
+def change_into(status: JobStatus, *, only_from: JobStatus | None = None) -> Change:
+    """The rules of a change into `status`, narrowed to one source status when given."""
+    sources = frozenset(s for s, targets in TRANSITIONS.items() if status in targets)
+    if only_from is not None:
+        sources &= {only_from}
+    stamp = "started_at" if status == JobStatus.RUNNING else "finished_at" if status.terminal else None
+    return Change(status=status, sources=sources, stamp=stamp, counts_attempt=status == JobStatus.RUNNING)
 
 
 def check_transition(current: JobStatus, new: JobStatus) -> None:
@@ -63,30 +68,38 @@ def check_transition(current: JobStatus, new: JobStatus) -> None:
         raise InvalidTransitionError(f"a {current} job cannot become {new}")
 
 
-def sources_of(new: JobStatus) -> list[JobStatus]:
-    """The statuses from which the table allows a change into `new`."""
-    return [s for s, targets in TRANSITIONS.items() if new in targets]
+def after_lost_worker(attempts: int, *, max_attempts: int) -> JobStatus:
+    """What a job whose worker was lost becomes: run again (queued) until the attempt cap, then failed."""
+    return JobStatus.QUEUED if attempts < max_attempts else JobStatus.FAILED
 
 
 class ErrorInfo(BaseModel):
     """Why a job failed, as data."""
 
-    code: str
+    code: ErrorCode
     message: str
 
 
+def worker_lost(attempts: int) -> ErrorInfo:
+    """The error of a job whose worker was lost on every one of its attempts."""
+    return ErrorInfo(
+        code=ErrorCode.WORKER_LOST, message=f"the worker was lost {attempts} times running this job"
+    )
+
+
 class Progress(BaseModel):
-    """How far a running job has come."""
+    """How far a running job has come: `step` of `total` (diffusion steps, or tokens)."""
 
     step: int
     total: int
 
 
 _JSON_FIELDS = ("input", "progress", "result", "error")
+_TEXT_FIELDS = ("holder", "batch_key")
 
 
 class JobRecord(BaseModel):
-    """The job as stored in its Redis hash."""
+    """The job as stored in its Redis hash; times are epoch seconds."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -112,7 +125,7 @@ class JobRecord(BaseModel):
     def _from_redis(cls, value: Any, info: Any) -> Any:
         if isinstance(value, bytes):
             value = value.decode()
-        if value == "" and info.field_name not in ("holder", "batch_key"):
+        if value == "" and info.field_name not in _TEXT_FIELDS:
             return None
         if info.field_name in _JSON_FIELDS and isinstance(value, str):
             return json.loads(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.vocabulary import JobType
+
 PREFIX = "llmb"
 
 
@@ -15,19 +17,19 @@ def events(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:events"
 
 
-def waiting(queue: str) -> str:
+def waiting(job_type: JobType) -> str:
     """Sorted set of a queue's waiting job ids, scored by arrival order."""
-    return f"{PREFIX}:queue:{queue}:waiting"
+    return f"{PREFIX}:queue:{job_type.value}:waiting"
 
 
-def running(queue: str) -> str:
+def running(job_type: JobType) -> str:
     """Sorted set of a queue's running job ids, scored by lease expiry."""
-    return f"{PREFIX}:queue:{queue}:running"
+    return f"{PREFIX}:queue:{job_type.value}:running"
 
 
-def workers(queue: str) -> str:
-    """Sorted set of the worker processes consuming a queue, scored by last heartbeat."""
-    return f"{PREFIX}:queue:{queue}:workers"
+def workers(job_type: JobType) -> str:
+    """Sorted set of the workers consuming a queue, scored by last heartbeat."""
+    return f"{PREFIX}:queue:{job_type.value}:workers"
 
 
 def owner_jobs(owner: str) -> str:
@@ -40,9 +42,9 @@ def sequence() -> str:
     return f"{PREFIX}:seq"
 
 
-def celery_queue(queue: str) -> str:
+def celery_queue(job_type: JobType) -> str:
     """The Redis list Celery (and KEDA) read for a queue: the queue's own name."""
-    return queue
+    return job_type.value
 
 
 def hub_wake(process: str) -> str:

@@ -13,16 +13,37 @@ import os
 import socket
 import uuid
 
-from shared.jobs import JobType
+from shared.vocabulary import JobType
 
-QUEUES: tuple[str, ...] = tuple(t.value for t in JobType)
+# One queue per job type, named as the type.
+QUEUES: tuple[JobType, ...] = tuple(JobType)
 TASK_NAME = "llmb.run_job"
 
 
-def task_message(job_id: str, queue: str) -> bytes:
-    """The Redis list entry Celery's protocol 2 defines for `run_job(job_id)` on `queue`."""
+def task_message(job_id: str, job_type: JobType) -> bytes:
+    """The Redis list entry Celery's protocol 2 defines for `run_job(job_id)` on the type's queue."""
     body = json.dumps([[job_id], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}])
-    headers: dict[str, object] = {
+    properties = {
+        "correlation_id": job_id,
+        "reply_to": "",
+        "delivery_mode": 2,
+        "delivery_info": {"exchange": "", "routing_key": job_type.value},
+        "priority": 0,
+        "body_encoding": "base64",
+        "delivery_tag": str(uuid.uuid4()),
+    }
+    envelope = {
+        "body": base64.b64encode(body.encode()).decode(),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": _headers(job_id),
+        "properties": properties,
+    }
+    return json.dumps(envelope).encode()
+
+
+def _headers(job_id: str) -> dict[str, object]:
+    return {
         "lang": "py",
         "task": TASK_NAME,
         "id": job_id,
@@ -43,23 +64,6 @@ def task_message(job_id: str, queue: str) -> bytes:
         "stamped_headers": None,
         "stamps": {},
     }
-    properties = {
-        "correlation_id": job_id,
-        "reply_to": "",
-        "delivery_mode": 2,
-        "delivery_info": {"exchange": "", "routing_key": queue},
-        "priority": 0,
-        "body_encoding": "base64",
-        "delivery_tag": str(uuid.uuid4()),
-    }
-    envelope = {
-        "body": base64.b64encode(body.encode()).decode(),
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": headers,
-        "properties": properties,
-    }
-    return json.dumps(envelope).encode()
 
 
 _ORIGIN = f"{os.getpid()}@{socket.gethostname()}"

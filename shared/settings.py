@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.vocabulary import JobType
+
 
 class Limits(BaseModel):
     """Every cap on what a client may ask for, in one place (the API rejects, the worker re-checks)."""
@@ -81,6 +83,7 @@ class Settings(BaseSettings):
     batch_max: int = 8
     batch_wait_ms: int = 25
     event_interval_ms: int = 50
+    stop_mode: Literal["hand_back", "finish"] = "hand_back"
     ready_file: Path | None = None
     alive_file: Path | None = None
 
@@ -90,15 +93,19 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.storage == "s3" and not self.s3_endpoint_url:
             raise ValueError("LLMB_S3_ENDPOINT_URL is required when LLMB_STORAGE=s3")
-        unknown = set(self.queue_list) - {"image", "chat", "embed"}
+        unknown = set(self._queue_names) - {t.value for t in JobType}
         if unknown:
             raise ValueError(f"LLMB_QUEUES names unknown queues: {sorted(unknown)}")
         return self
 
     @property
-    def queue_list(self) -> list[str]:
-        """The queues this worker consumes, in the order given."""
+    def _queue_names(self) -> list[str]:
         return [q.strip() for q in self.queues.split(",") if q.strip()]
+
+    @property
+    def job_types(self) -> list[JobType]:
+        """The job types (queues) this worker consumes, in the order given."""
+        return [JobType(q) for q in self._queue_names]
 
     @property
     def objects_dir(self) -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from devtools.servers import S3_ACCESS_KEY, S3_SECRET_KEY, Service, start_redis, start_s3, wait_until
+from devtools.stack.process import Service, wait_until
+from devtools.stack.servers import S3_ACCESS_KEY, S3_SECRET_KEY, start_redis, start_s3
 from shared.errors import StorageError
 from shared.redis_conn import connect
 from shared.settings import Settings, load_settings

@@ -1,34 +1,41 @@
-"""The worker's Celery app: the thin task, and what each process sets up when it starts."""
+"""The worker's Celery app: the thin task, and what each process sets up when it starts and stops."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 import threading
 from typing import Any
 
+import billiard.process
 from celery import Celery, signals
 
 from shared.celery_config import make_celery
-from shared.jobs import JobType
-from shared.leases import Leases
-from shared.queues import QUEUES, TASK_NAME, task_message
+from shared.queues import TASK_NAME
 from shared.redis_conn import connect
 from shared.settings import Settings
-from worker.claim import new_holder_id
-from worker.keeper import Housekeeper
+from shared.store import JobStore, Leases
+from shared.vocabulary import JobType
+from worker.holder import new_holder_id
+from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import ConsumeWatch
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
+from worker.steps import HAND_BACK
 
 log = logging.getLogger(__name__)
+
+# The main process asks its pool processes to hand their running jobs back with this signal.
+HAND_BACK_SIGNAL = signal.SIGUSR2
 
 
 class ProcessState:
     """The per-process runtime (built after fork) and the main process's housekeeper."""
 
-    def __init__(self, settings: Settings, celery: Celery) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.celery = celery
         self._runtime: WorkerRuntime | None = None
         self.housekeeper: Housekeeper | None = None
         self.watch: ConsumeWatch | None = None
@@ -44,51 +51,66 @@ class ProcessState:
         """Load every pipeline this worker serves, then report ready through the ready file."""
         rt = self.runtime()
         try:
-            for q in self.settings.queue_list:
-                rt.pipelines.get(JobType(q))
+            for job_type in self.settings.job_types:
+                rt.pipelines.get(job_type)
         except Exception:  # the worker stays unready (its probe says so) and logs why
             log.exception("warm-up failed, the worker is not ready")
             return
         if self.settings.ready_file:
             self.settings.ready_file.parent.mkdir(parents=True, exist_ok=True)
             self.settings.ready_file.touch()
-        log.info("warm-up done; ready for %s", ",".join(self.settings.queue_list))
+        log.info("warm-up done; ready for %s", ",".join(self.settings.job_types))
 
     def start_housekeeping(self) -> None:
         """Heartbeats, the reaper and liveness run in the main process, which outlives its children."""
         from celery.worker import state as worker_state
 
         client = connect(self.settings.redis_url)
+        store = JobStore(client, job_ttl_s=self.settings.job_ttl_s)
         self.watch = ConsumeWatch(
-            client,
-            queues=self.settings.queue_list,
+            store,
+            job_types=self.settings.job_types,
             capacity=self.settings.concurrency,
             busy=lambda: len(worker_state.active_requests) + len(worker_state.reserved_requests),
         )
-        self.housekeeper = Housekeeper(
-            Leases(client, lease_ttl_s=self.settings.lease_ttl_s),
+        plan = Housekeeping(
             worker_id=new_holder_id(),
-            queues=self.settings.queue_list,
-            message=task_message,
+            job_types=self.settings.job_types,
+            max_attempts=self.settings.max_attempts,
             interval_s=max(1.0, min(10.0, self.settings.lease_ttl_s / 3)),
             watch=self.watch,
             alive_file=self.settings.alive_file,
         )
+        self.housekeeper = Housekeeper(store, Leases(client, lease_ttl_s=self.settings.lease_ttl_s), plan)
         self.housekeeper.start()
+
+
+def hand_back_running_jobs() -> None:
+    """Ask every pool process to stop its jobs at their next step and put them back in line."""
+    for child in billiard.process.active_children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, HAND_BACK_SIGNAL)
 
 
 def create_worker_app(settings: Settings) -> Celery:
     """The Celery app with the job task registered and process set-up wired to its signals."""
     app = make_celery(settings, name="llmb-worker")
-    state = ProcessState(settings, app)
+    state = ProcessState(settings)
 
     @app.task(name=TASK_NAME, bind=True)
     def run_job_task(self: Any, job_id: str) -> None:
         # The queue the message came from is the job's type: it saves the claim a read.
-        queue = (self.request.delivery_info or {}).get("routing_key")
-        run_job(job_id, state.runtime(), queue=queue if queue in QUEUES else None)
+        routing = str((self.request.delivery_info or {}).get("routing_key"))
+        job_type = JobType(routing) if routing in set(JobType) else None
+        run_job(job_id, state.runtime(), job_type=job_type)
 
+    _connect_signals(state)
+    return app
+
+
+def _connect_signals(state: ProcessState) -> None:
     def on_process_init(**_: Any) -> None:
+        signal.signal(HAND_BACK_SIGNAL, lambda *_: HAND_BACK.set())
         # Celery waits only a few seconds for a new pool process, so loading runs beside it.
         threading.Thread(target=state.warm_up, name="warm-up", daemon=True).start()
 
@@ -99,6 +121,10 @@ def create_worker_app(settings: Settings) -> Celery:
         if state.watch is not None:
             state.watch.received()
 
+    def on_shutting_down(**_: Any) -> None:
+        if state.settings.stop_mode == "hand_back":
+            hand_back_running_jobs()
+
     def on_shutdown(**_: Any) -> None:
         if state.housekeeper:
             state.housekeeper.stop()
@@ -106,5 +132,5 @@ def create_worker_app(settings: Settings) -> Celery:
     signals.worker_process_init.connect(on_process_init, weak=False)
     signals.worker_ready.connect(on_ready, weak=False)
     signals.task_received.connect(on_received, weak=False)
+    signals.worker_shutting_down.connect(on_shutting_down, weak=False)
     signals.worker_shutdown.connect(on_shutdown, weak=False)
-    return app

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from shared.errors import UnavailableError
-from shared.leases import Leases
+from shared.jobs import JobType
+from shared.store import JobStore, Leases
 from worker.liveness import STALL_S, ConsumeWatch, touch
 
 log = logging.getLogger(__name__)
@@ -22,19 +22,22 @@ class LeaseKeeper:
     def __init__(self, leases: Leases, holder: str) -> None:
         self.leases = leases
         self.holder = holder
-        self._jobs: dict[str, str] = {}
+        self._jobs: dict[str, JobType] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
 
     def start(self) -> None:
+        """Renew every third of the lease time from now on."""
         self._thread.start()
 
-    def track(self, job_id: str, queue: str) -> None:
+    def track(self, job_id: str, job_type: JobType) -> None:
+        """Keep renewing this job's lease."""
         with self._lock:
-            self._jobs[job_id] = queue
+            self._jobs[job_id] = job_type
 
     def untrack(self, job_id: str) -> None:
+        """Stop renewing this job's lease."""
         with self._lock:
             self._jobs.pop(job_id, None)
 
@@ -43,62 +46,60 @@ class LeaseKeeper:
         while not self._stop.wait(interval):
             with self._lock:
                 jobs = list(self._jobs.items())
-            for job_id, queue in jobs:
+            for job_id, job_type in jobs:
                 try:
-                    if not self.leases.renew(job_id, queue, self.holder):
+                    if not self.leases.renew(job_id, job_type, self.holder):
                         self.untrack(job_id)
                 except UnavailableError as exc:
                     log.warning("cannot renew the lease of job %s: %s", job_id, exc)
 
 
+@dataclass
+class Housekeeping:
+    """What the worker's main process looks after, and how often (seconds)."""
+
+    worker_id: str
+    job_types: list[JobType]
+    max_attempts: int
+    interval_s: float
+    watch: ConsumeWatch | None = None
+    alive_file: Path | None = None
+
+
 class Housekeeper:
     """Beats for this worker on its queues and frees jobs whose workers were lost."""
 
-    def __init__(
-        self,
-        leases: Leases,
-        *,
-        worker_id: str,
-        queues: list[str],
-        message: Callable[[str, str], bytes],
-        interval_s: float,
-        watch: ConsumeWatch | None = None,
-        alive_file: Path | None = None,
-    ) -> None:
+    def __init__(self, store: JobStore, leases: Leases, plan: Housekeeping) -> None:
+        self.store = store
         self.leases = leases
-        self.watch = watch
-        self.alive_file = alive_file
-        self.worker_id = worker_id
-        self.queues = queues
-        self.message = message
-        self.interval_s = interval_s
+        self.plan = plan
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
 
     def start(self) -> None:
+        """Run a round every `interval_s` from now on."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop, and stop counting this worker."""
         self._stop.set()
         with contextlib.suppress(UnavailableError):  # if Redis is down, the heartbeat ages out instead
-            self.leases.leave(self.worker_id, self.queues)
+            self.leases.leave(self.plan.worker_id, self.plan.job_types)
 
     def tick(self) -> list[str]:
-        """One round: liveness, a heartbeat, then a reaper sweep; returns the job ids sent again."""
-        if self.watch is not None and self.watch.stalled():
+        """One round: liveness, a heartbeat, then a reaper sweep; returns the job ids freed."""
+        plan = self.plan
+        if plan.watch is not None and plan.watch.stalled():
             log.error("jobs wait and this worker has room, but it took none for %.0f s: not alive", STALL_S)
         else:
-            touch(self.alive_file)
-        self.leases.heartbeat(self.worker_id, self.queues)
+            touch(plan.alive_file)
+        self.leases.heartbeat(plan.worker_id, plan.job_types)
         freed: list[str] = []
-        for q in self.queues:
-            for job_id in self.leases.reap(q, functools.partial(self._message_for, queue=q)):
-                log.warning("job %s lost its worker; sent again to queue %s", job_id, q)
+        for job_type in plan.job_types:
+            for job_id in self.store.reap(job_type, max_attempts=plan.max_attempts):
+                log.warning("job %s lost its worker; freed from queue %s", job_id, job_type)
                 freed.append(job_id)
         return freed
-
-    def _message_for(self, job_id: str, *, queue: str) -> bytes:
-        return self.message(job_id, queue)
 
     def _loop(self) -> None:
         while True:
@@ -106,5 +107,5 @@ class Housekeeper:
                 self.tick()
             except UnavailableError as exc:
                 log.warning("housekeeping skipped: %s", exc)
-            if self._stop.wait(self.interval_s):
+            if self._stop.wait(self.plan.interval_s):
                 return

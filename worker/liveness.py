@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
-import redis
-from redis import Redis
-
-from shared import keys
+from shared.errors import UnavailableError
+from shared.jobs import JobType
+from shared.store import JobStore
 
 # Longer than any pause between deliveries a healthy consumer with free room would show.
 STALL_S = 60.0
@@ -19,9 +17,11 @@ STALL_S = 60.0
 class ConsumeWatch:
     """Tells a stuck consumer (celery#10205: silent after a Redis reconnect) from an idle one."""
 
-    def __init__(self, client: Redis, *, queues: list[str], capacity: int, busy: Callable[[], int]) -> None:
-        self.redis = client
-        self.queues = queues
+    def __init__(
+        self, store: JobStore, *, job_types: list[JobType], capacity: int, busy: Callable[[], int]
+    ) -> None:
+        self.store = store
+        self.job_types = job_types
         self.capacity = capacity
         self.busy = busy
         self.last_received = time.monotonic()
@@ -35,13 +35,9 @@ class ConsumeWatch:
         if self.busy() >= self.capacity or time.monotonic() - self.last_received < STALL_S:
             return False
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            for q in self.queues:
-                pipe.llen(keys.celery_queue(q))
-            backlog = sum(cast(list[int], pipe.execute()))
-        except (redis.ConnectionError, redis.TimeoutError):
+            return self.store.backlog(self.job_types) > 0
+        except UnavailableError:
             return False  # Redis is down: restarting this worker would not help
-        return backlog > 0
 
 
 def touch(path: Path | None) -> None:

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(**overrides)
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     app = create_worker_app(settings)
-    queues = ",".join(settings.queue_list)
+    queues = ",".join(settings.job_types)
     app.worker_main(
         [
             "worker",

@@ -6,15 +6,14 @@ import importlib
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.jobs import JobType
-from shared.leases import Leases
 from shared.redis_conn import connect
 from shared.settings import Settings
 from shared.storage import ObjectStore, open_storage
-from shared.store import JobStore
-from worker.claim import new_holder_id
+from shared.store import JobStore, Leases
+from worker.holder import new_holder_id
 from worker.keeper import LeaseKeeper
 from worker.pipelines.base import Pipeline
 
@@ -39,7 +38,7 @@ def load_class(path: str) -> type:
 class PipelineSource(Protocol):
     """Gives the loaded pipeline for a job type."""
 
-    def get(self, job_type: JobType) -> Pipeline:
+    def get(self, job_type: JobType) -> Pipeline[Any, Any]:
         """The pipeline that runs jobs of this type."""
 
 
@@ -48,14 +47,16 @@ class PipelineSet:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._loaded: dict[JobType, Pipeline] = {}
+        self._loaded: dict[JobType, Pipeline[Any, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, job_type: JobType) -> Pipeline:
+    def get(self, job_type: JobType) -> Pipeline[Any, Any]:
         """The loaded pipeline for a job type (loading it now if this is the first need)."""
         with self._lock:
             if job_type not in self._loaded:
-                pipeline: Pipeline = load_class(_pipeline_path(self.settings, job_type))(self.settings)
+                pipeline: Pipeline[Any, Any] = load_class(_pipeline_path(self.settings, job_type))(
+                    self.settings
+                )
                 log.info("loading the %s pipeline", job_type)
                 pipeline.load()
                 self._loaded[job_type] = pipeline

@@ -22,6 +22,9 @@ class ObjectReader(Protocol):
     def check(self) -> None:
         """Raise StorageError unless the store answers."""
 
+    def close(self) -> None:
+        """Close the reader's connections."""
+
 
 class ObjectStore(Protocol):
     """Stores result objects (what the workers need); a write is all-or-nothing for readers."""

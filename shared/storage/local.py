@@ -43,6 +43,9 @@ class LocalStore:
     def presigned_url(self, key: str, *, content_type: str) -> str | None:
         return None
 
+    def close(self) -> None:
+        pass
+
     def prepare(self) -> None:
         self.check()
 

@@ -66,6 +66,9 @@ class S3Reader:
         S3SigV4QueryAuth(self.credentials, "s3", self.region, expires=self.presign_ttl_s).add_auth(request)
         return str(request.url)
 
+    def close(self) -> None:
+        self.http.clear()
+
     def check(self) -> None:
         response = self._send("HEAD", self._url(self.endpoint))
         if response.status != 200:

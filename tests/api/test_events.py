@@ -7,8 +7,9 @@ import time
 from flask.testing import FlaskClient
 
 from api.services import Services
-from shared.jobs import JobStatus
-from shared.leases import Leases
+from shared.redis_conn import connect
+from shared.store import Leases
+from tests.fixtures.jobs import work_on
 
 IMAGE = '{"type":"image","input":{"prompt":"a red fox","width":64,"height":64,"steps":3}}'
 
@@ -27,13 +28,7 @@ def parse(stream: str) -> list[dict[str, str]]:
 def run_job(svc: Services, job_id: str, *, delay: float = 0.0) -> None:
     """Do what a worker does: start, report three steps, succeed."""
     time.sleep(delay)
-    leases = Leases(svc.store.redis, lease_ttl_s=30)
-    svc.store.transition(job_id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
-    for step in (1, 2, 3):
-        leases.report(
-            job_id, "w", "progress", {"step": step, "total": 3}, progress={"step": step, "total": 3}
-        )
-    svc.store.transition(job_id, JobStatus.SUCCEEDED, expect_holder="w", fields={"result": {"seed": 1}})
+    work_on(svc.store, Leases(connect(svc.settings.redis_url), lease_ttl_s=30), job_id, result={"seed": 1})
 
 
 def test_stream_follows_a_job_live_to_done(client: FlaskClient) -> None:

@@ -10,17 +10,27 @@ from schemathesis.checks import not_a_server_error
 
 from api import create_app
 from api.openapi import document
-from shared.settings import Limits, Settings
+from shared.settings import Limits, load_settings
+from tests.api.conftest import AppFor
 
-OPERATIONS = [(method, path) for path, ops in document(Limits())["paths"].items() for method in ops]
+
+def _operations() -> list[tuple[str, str]]:
+    app = create_app(load_settings())
+    try:
+        return [(m, path) for path, ops in document(app, Limits())["paths"].items() for m in ops]
+    finally:
+        app.extensions["llmb"].close()
+
+
+OPERATIONS = _operations()
 # With no worker running, the synchronous endpoint's documented answer is 504 once its wait runs out.
 NO_WORKER_TIMEOUT = {("post", "/model/generate"): 504}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
-def test_every_operation_answers_within_its_document(settings: Settings, method: str, path: str) -> None:
+def test_every_operation_answers_within_its_document(app_for: AppFor, method: str, path: str) -> None:
     # Short waits: a fuzzed Prefer or ?wait must not park the test for a minute.
-    app = create_app(settings.model_copy(update={"limits": Limits(max_wait_s=1)}))
+    app = app_for(limits=Limits(max_wait_s=1))
     operation = schemathesis.openapi.from_wsgi("/openapi.json", app)[path][method.upper()]
     calls: list[int] = []
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from redis import Redis
+
+from shared.settings import Limits
+from tests.api.conftest import AppFor
 
 IMAGE = {"type": "image", "input": {"prompt": "a red fox", "width": 128, "height": 96, "steps": 2}}
 
@@ -81,8 +85,11 @@ def test_wait_beyond_the_cap_is_rejected(client: FlaskClient) -> None:
     assert response.get_json()["errors"][0]["field"] == "wait"
 
 
-def test_prefer_wait_is_capped_and_reported(client: FlaskClient) -> None:
-    response = post(client, IMAGE, headers={"Prefer": "wait=1"})
+def test_prefer_wait_is_capped_and_reported(app_for: AppFor) -> None:
+    client = app_for(limits=Limits(max_wait_s=1)).test_client()
+    started = time.monotonic()
+    response = post(client, IMAGE, headers={"Prefer": "respond-async, wait=600"})
+    assert time.monotonic() - started < 30  # the cap of 1 s applied, not the 600 asked
     assert response.status_code == 202  # no worker here: still queued after the wait
     assert response.headers["Preference-Applied"] == "wait=1"
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from api import create_app
-from devtools.servers import free_port
+from devtools.stack.process import free_port
 from shared.settings import load_settings
+from tests.api.conftest import AppFor
 
 
 def test_health_and_ready_with_everything_up(client: FlaskClient) -> None:
@@ -15,9 +15,9 @@ def test_health_and_ready_with_everything_up(client: FlaskClient) -> None:
     assert client.get("/ready").get_json() == {"status": "ready"}
 
 
-def test_redis_down_fails_fast_and_health_stays_up(tmp_path: Path) -> None:
+def test_redis_down_fails_fast_and_health_stays_up(tmp_path: Path, app_for: AppFor) -> None:
     settings = load_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", data_dir=tmp_path)
-    client = create_app(settings).test_client()
+    client = app_for(settings).test_client()
     started = time.monotonic()
     response = client.post("/v1/jobs", data='{"type":"image","input":{"prompt":"x"}}')
     elapsed = time.monotonic() - started
@@ -43,6 +43,10 @@ def test_openapi_document_describes_every_route(client: FlaskClient) -> None:
     assert {"ImageInput", "ChatInput", "EmbedInput", "JobView", "Problem", "JobCreate"} <= set(
         doc["components"]["schemas"]
     )
-    page = client.get("/docs")
-    assert page.status_code == 200
-    assert b"openapi.json" in page.data
+    for path in ("/docs", "/docs/"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert b"swagger-ui-bundle.js" in page.data
+    for asset in ("/static/docs.js", "/static/vendor/swagger-ui/swagger-ui-bundle.js"):
+        with client.get(asset) as response:
+            assert response.status_code == 200

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
+import time
 import urllib.request
 from pathlib import Path
 
 from flask.testing import FlaskClient
 from redis import Redis
 
-from api import create_app
 from api.services import Services
-from devtools.servers import Service
-from shared.jobs import JobStatus
-from shared.settings import Settings
+from devtools.stack.process import Service
+from shared.jobs import JobType
 from shared.storage import open_storage, result_key
+from tests.api.conftest import AppFor
 from tests.conftest import s3_settings_for
 
 IMAGE = '{"type":"image","input":{"prompt":"a red fox","width":64,"height":64,"steps":1,"num_images":2}}'
@@ -24,10 +24,9 @@ def finish(services: Services, job_id: str, files: list[bytes]) -> None:
         key = result_key(job_id, f"{i}.png")
         open_storage(services.settings).put(key, data, content_type="image/png")
         entries.append({"key": key, "content_type": "image/png", "width": 64, "height": 64})
-    services.store.transition(job_id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
-    assert services.store.transition(
-        job_id, JobStatus.SUCCEEDED, expect_holder="w", fields={"result": {"seed": 7, "files": entries}}
-    ).ok
+    store = services.store
+    assert store.start(job_id, JobType.IMAGE, holder="w", lease_until=time.time() + 30) is not None
+    assert store.succeed(job_id, JobType.IMAGE, holder="w", result={"seed": 7, "files": entries}).ok
 
 
 def test_result_files_download_by_index_from_local_storage(client: FlaskClient) -> None:
@@ -47,16 +46,16 @@ def test_result_files_download_by_index_from_local_storage(client: FlaskClient) 
     assert client.get(f"/v1/jobs/{job['id']}/result/2").status_code == 404
 
 
-def test_public_url_setting_shapes_the_links(settings: Settings) -> None:
-    client = create_app(settings.model_copy(update={"public_url": "https://api.example.com/"})).test_client()
+def test_public_url_setting_shapes_the_links(app_for: AppFor) -> None:
+    client = app_for(public_url="https://api.example.com/").test_client()
     job = client.post("/v1/jobs", data=IMAGE).get_json()
     assert job["links"]["self"] == f"https://api.example.com/v1/jobs/{job['id']}"
 
 
 def test_s3_results_redirect_to_a_working_presigned_url(
-    s3_service: Service, tmp_path: Path, redis_url: str, redis_client: Redis
+    s3_service: Service, tmp_path: Path, redis_url: str, redis_client: Redis, app_for: AppFor
 ) -> None:
-    client = create_app(s3_settings_for(s3_service, tmp_path, redis_url)).test_client()
+    client = app_for(s3_settings_for(s3_service, tmp_path, redis_url)).test_client()
     job = client.post("/v1/jobs", data=IMAGE).get_json()
     finish(client.application.extensions["llmb"], job["id"], [b"\x89PNG s3", b"\x89PNG s3 one"])
     response = client.get(f"/v1/jobs/{job['id']}/result/1")
@@ -67,9 +66,9 @@ def test_s3_results_redirect_to_a_working_presigned_url(
 
 
 def test_s3_without_redirect_proxies_the_bytes(
-    s3_service: Service, tmp_path: Path, redis_url: str, redis_client: Redis
+    s3_service: Service, tmp_path: Path, redis_url: str, redis_client: Redis, app_for: AppFor
 ) -> None:
-    client = create_app(s3_settings_for(s3_service, tmp_path, redis_url, s3_redirect=False)).test_client()
+    client = app_for(s3_settings_for(s3_service, tmp_path, redis_url, s3_redirect=False)).test_client()
     job = client.post("/v1/jobs", data=IMAGE).get_json()
     finish(client.application.extensions["llmb"], job["id"], [b"\x89PNG proxied"])
     response = client.get(f"/v1/jobs/{job['id']}/result")

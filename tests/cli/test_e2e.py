@@ -24,7 +24,8 @@ from PIL import Image
 
 from cli.client import ApiClient
 from cli.watch import event_stream
-from devtools.stack import REPO, Stack
+from devtools import REPO
+from devtools.stack.deployment import Stack
 from tests.cli.fakes import BreakingTransport
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,7 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stack = Stack(tmp_path_factory.mktemp("stack"))
     env = {
         "LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:ScriptedImagePipeline",
+        "LLMB_CHAT_PIPELINE": "tests.fixtures.pipelines:ScriptedChatPipeline",
         "LLMB_CHAT_MODEL": str(tiny_chat_model()),
     }
     try:
@@ -100,8 +102,8 @@ def test_failed_job_exits_1_with_its_error(api_url: str) -> None:
     assert "the scripted pipeline failed on purpose" in run.stderr
 
 
-def test_cancel_stops_a_slow_job_and_list_shows_it(api_url: str) -> None:
-    job_id = llmb(api_url, "submit", "image", "slow:0.2", "--steps", "50").stdout.strip()
+def test_cancel_stops_a_held_job_and_list_shows_it(api_url: str) -> None:
+    job_id = llmb(api_url, "submit", "image", "hold:/nonexistent/never", "--steps", "50").stdout.strip()
 
     canceled = llmb(api_url, "cancel", job_id)
     status = llmb(api_url, "status", job_id, "--json")
@@ -148,7 +150,7 @@ def test_chat_with_the_same_seed_repeats_itself(api_url: str) -> None:
 
 def test_ctrl_c_cancels_a_streaming_chat(api_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMB_")}
-    cmd = [sys.executable, "-m", "cli", "--url", api_url, "chat", "go on", "--max-tokens", "2000"]
+    cmd = [sys.executable, "-m", "cli", "--url", api_url, "chat", "endless", "--max-tokens", "2000"]
     with subprocess.Popen([*cmd, "--seed", "1"], stdout=PIPE, stderr=PIPE, cwd=REPO, env=env) as proc:
         assert proc.stdout is not None
         first = proc.stdout.read1(64)  # the reply has begun
@@ -188,13 +190,13 @@ def test_embed_table_has_a_row_per_text(api_url: str) -> None:
 
 
 def test_submit_wait_follows_the_event_stream(api_url: str) -> None:
-    run = llmb(api_url, "submit", "image", "slow:0.1", "--steps", "5", "--wait")
+    run = llmb(api_url, "submit", "image", "ok", "--steps", "5", "--wait")
     assert run.returncode == 0, run.stderr
     assert run.stdout.endswith(" succeeded\n")
 
 
 def test_wait_timeout_gives_up_while_the_job_runs(api_url: str) -> None:
-    job_id = llmb(api_url, "submit", "image", "slow:0.2", "--steps", "50").stdout.strip()
+    job_id = llmb(api_url, "submit", "image", "hold:/nonexistent/never", "--steps", "50").stdout.strip()
 
     start = time.monotonic()
     run = llmb(api_url, "wait", job_id, "--timeout", "1")
@@ -210,7 +212,7 @@ def test_wait_timeout_gives_up_while_the_job_runs(api_url: str) -> None:
 def test_the_event_source_resumes_a_real_stream(api_url: str) -> None:
     transport = BreakingTransport(lines=9)  # `retry`, one whole event, and most of the next
     with ApiClient(api_url, transport=transport) as client:
-        job = client.submit("image", {"prompt": "slow:0.1", "steps": 5})
+        job = client.submit("image", {"prompt": "ok", "steps": 5})
         snapshots = list(event_stream(client, job["id"], timeout=60))
 
     first, again = transport.resumed_after

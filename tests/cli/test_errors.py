@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from cli.main import main
-from devtools.stack import REPO
+from devtools import REPO
 from tests.cli.fakes import JOB_ID, Recorder, dropped, job, problem, run_cli, status_frame, streams
 
 

@@ -4,6 +4,7 @@ import io
 from collections.abc import Iterator
 
 import httpx
+import pytest
 from rich.console import Console
 
 from cli.client import ApiClient, Job
@@ -79,9 +80,10 @@ def test_follow_draws_on_a_terminal_and_returns_the_last_job() -> None:
     assert "3/3" in drawn
 
 
-def test_follow_without_a_console_draws_nothing() -> None:
+def test_follow_without_a_console_draws_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     def snapshots() -> Iterator[Job]:
-        yield job("running")
+        yield job("running", progress={"step": 1, "total": 3})
         yield succeeded()
 
     assert follow(snapshots(), console=None) == succeeded()
+    assert capsys.readouterr() == ("", "")

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.stack import REPO, Stack
+from devtools import REPO
+from devtools.stack.deployment import Stack
 
 SCRIPTED = {"LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:ScriptedImagePipeline"}
 TERMINAL = {"succeeded", "failed", "canceled"}
@@ -38,6 +39,15 @@ def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     st.stop()
 
 
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    """Close every Api client the test opened (a module's own clients close with their fixture)."""
+    before = len(Api.opened)
+    yield
+    while len(Api.opened) > before:
+        Api.opened.pop().close()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
     report = yield
@@ -47,11 +57,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 class Api:
-    """A small HTTP client for the API under test."""
+    """A small HTTP client for the API under test; `close_clients` closes those a test opened."""
+
+    opened: list[Api] = []
 
     def __init__(self, port: int) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.http = httpx.Client(base_url=self.base, timeout=90)
+        Api.opened.append(self)
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.http.close()
 
     def submit(self, prompt: str = "ok", *, wait: int = 0, **input_: Any) -> dict[str, Any]:
         body = {"type": "image", "input": {"prompt": prompt, "steps": 1, "width": 64, "height": 64, **input_}}

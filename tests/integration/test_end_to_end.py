@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from devtools.stack import Stack
+from devtools.stack.deployment import Stack
 from tests.integration.conftest import SCRIPTED, Api
 
 
@@ -18,9 +18,10 @@ def real(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterato
     st = Stack(tmp_path_factory.mktemp("e2e"))
     try:
         st.start_redis()
-        api = st.start_api(workers=1)
+        api = Api(st.start_api(workers=1).port)
         st.start_worker(queues="image", env={"LLMB_IMAGE_MODEL": str(tiny_models / "tiny-sd")})
-        yield Api(api.port)
+        yield api
+        api.close()
     finally:
         st.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,9 +10,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from devtools.stack import Stack
+from devtools.stack.deployment import Stack
 from tests.integration.conftest import Api
+
+# How far (in levels of 255) an image batched may differ from the same seed alone: float rounding
+# in batch-dependent kernels. Measured: at most 1 level, on 0.01 % of pixels (CPU, small model).
+PIXEL_TOLERANCE = 4
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +28,16 @@ def engines(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iter
         api = st.start_api(workers=1)
         env = {
             "LLMB_IMAGE_MODEL": str(tiny_models / "tiny-sd"),
+            "LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:HoldingImagePipeline",
             "LLMB_CHAT_MODEL": str(tiny_models / "tiny-chat"),
+            "LLMB_CHAT_PIPELINE": "tests.fixtures.pipelines:ScriptedChatPipeline",
             "LLMB_BATCH_MAX": "4",
             "LLMB_BATCH_WAIT_MS": "50",
         }
         st.start_worker(queues="image,chat,embed", env=env, name="engines")
-        yield Api(api.port), st
+        client = Api(api.port)
+        yield client, st
+        client.close()
     finally:
         st.stop()
 
@@ -92,7 +102,8 @@ def test_chat_with_a_seed_is_reproducible_and_stop_strings_cut(engines: tuple[Ap
 
 def test_cancel_a_chat_mid_generation_then_the_worker_goes_on(engines: tuple[Api, Stack]) -> None:
     api, _ = engines
-    job = submit(api, "chat", {**CHAT, "max_tokens": 2000, "temperature": 1.0, "seed": 1})
+    endless = {"messages": [{"role": "user", "content": "endless"}], "max_tokens": 2000}
+    job = submit(api, "chat", endless)
     with api.http.stream("GET", f"/v1/jobs/{job['id']}/events", timeout=120) as response:
         for line in response.iter_lines():
             if line == "event: token":
@@ -134,34 +145,56 @@ def test_embeddings_are_real_384_dimensional_and_similar_sentences_score_closer(
     assert api.http.get(f"/v1/jobs/{job['id']}/result").json()["embeddings"] == job["result"]["embeddings"]
 
 
-def test_image_batch_runs_together_and_a_canceled_member_stops_alone(engines: tuple[Api, Stack]) -> None:
+def line_up_behind_a_held_job(api: Api, release: Path, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Submit `specs` while a held job keeps the worker busy, so they wait together; then release it."""
+    blocker = submit(api, "image", {"prompt": f"hold:{release}", "width": 256, "height": 256, "steps": 2})
+    api.until(blocker["id"], lambda j: j["status"] == "running", timeout=120)
+    jobs = [submit(api, "image", spec) for spec in specs]
+    release.touch()
+    assert api.finished(blocker["id"], timeout=120)["status"] == "succeeded"
+    return jobs
+
+
+def test_image_batch_runs_together_and_a_canceled_member_stops_alone(
+    engines: tuple[Api, Stack], tmp_path: Path
+) -> None:
     api, st = engines
-    blocker = submit(api, "image", {"prompt": "blocker", "width": 256, "height": 256, "steps": 30})
-    batch = [
-        submit(api, "image", {"prompt": f"fox {i}", "width": 128, "height": 96, "steps": 20, "seed": i})
-        for i in range(3)
+    size = {"width": 128, "height": 96, "steps": 20}
+    specs = [{"prompt": f"hold:{tmp_path / 'go'}", **size}] + [
+        {"prompt": f"fox {i}", **size, "seed": i} for i in range(3)
     ]
-    api.until(batch[0]["id"], lambda j: j["status"] == "running", timeout=120)
-    api.until(batch[1]["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
-    api.http.post(f"/v1/jobs/{batch[1]['id']}/cancel")
-    done = [api.finished(j["id"], timeout=120) for j in (blocker, *batch)]
+    batch = line_up_behind_a_held_job(api, tmp_path / "first", specs)  # the batch itself holds at step 1
+    api.until(batch[2]["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1, timeout=120)
+    api.http.post(f"/v1/jobs/{batch[2]['id']}/cancel")
+    (tmp_path / "go").touch()
+    done = [api.finished(j["id"], timeout=120) for j in batch]
     assert [j["status"] for j in done] == ["succeeded", "succeeded", "canceled", "succeeded"]
     assert done[1]["result"]["seed"] == 0
+    assert done[2]["result"] is None
     worker_log = next(s for s in st.services if s.name == "engines").log()
-    assert f"job {batch[0]['id']}: batched with 2 more" in worker_log
+    assert f"job {batch[0]['id']}: batched with 3 more" in worker_log
 
 
-def test_same_seed_gives_the_same_image_alone_or_batched(engines: tuple[Api, Stack]) -> None:
+def pixels(api: Api, job: dict[str, Any]) -> np.ndarray:
+    """The job's first image as an array of 0..255 integers."""
+    data = api.http.get(job["result"]["files"][0]["url"]).content
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image).astype(int)
+
+
+def test_same_seed_alone_or_batched_gives_the_same_image_within_rounding(
+    engines: tuple[Api, Stack], tmp_path: Path
+) -> None:
     api, _ = engines
-    spec = {"prompt": "a lighthouse", "width": 64, "height": 64, "steps": 3, "seed": 5}
+    spec = {"prompt": "a lighthouse", "width": 128, "height": 96, "steps": 3, "seed": 5}
     alone = submit(api, "image", spec, wait=60)
-    blocker = submit(api, "image", {"prompt": "blocker", "width": 256, "height": 256, "steps": 20})
-    pair = [submit(api, "image", {**spec, "prompt": p}) for p in ("a lighthouse", "a harbour")]
-    results = [api.finished(j["id"], timeout=120) for j in (blocker, *pair)]
+    pair = line_up_behind_a_held_job(api, tmp_path / "go", [spec, {**spec, "seed": 6}])
+    results = [api.finished(j["id"], timeout=120) for j in pair]
     assert all(j["status"] == "succeeded" for j in results)
-    png = lambda job: api.http.get(job["result"]["files"][0]["url"]).content  # noqa: E731
-    assert png(results[1]) == png(alone)
-    assert png(results[2]) != png(alone)
+    batched, lone, other = pixels(api, results[0]), pixels(api, alone), pixels(api, results[1])
+    # The README's promise: the same noise, and pixels that differ only by float rounding.
+    assert np.abs(batched - lone).max() <= PIXEL_TOLERANCE
+    assert np.abs(other - lone).max() > 10 * PIXEL_TOLERANCE  # another seed is another image
 
 
 def test_sse_resumes_from_last_event_id(engines: tuple[Api, Stack]) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 
-from devtools.stack import Stack
-from shared import keys
+from devtools.stack.deployment import Stack
 from shared.celery_config import make_celery
 from shared.queues import TASK_NAME
 from shared.redis_conn import connect
@@ -28,12 +26,14 @@ def result_files(stack: Stack, job_id: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def test_sigkill_of_the_pool_process_mid_job_reruns_it_once(stack: Stack) -> None:
+def test_sigkill_of_the_pool_process_mid_job_reruns_it_once(stack: Stack, tmp_path: Path) -> None:
     api = Api(stack.start_api().port)
     stack.start_worker(env=SCRIPTED)
-    job = api.submit("slow:0.2", steps=15)
-    api.until(job["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 2)
+    job = api.submit(f"hold:{tmp_path / 'go'}", steps=3)
+    api.until(job["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
     os.kill(holder_pid(job, stack), signal.SIGKILL)
+    api.until(job["id"], lambda j: j["attempts"] == 2)
+    (tmp_path / "go").touch()
     done = api.finished(job["id"])
     assert done["status"] == "succeeded"
     assert done["attempts"] == 2
@@ -53,13 +53,14 @@ def test_a_job_that_kills_every_worker_fails_after_the_cap_and_others_go_on(stac
     assert api.finished(after["id"])["status"] == "succeeded"
 
 
-def test_a_dead_worker_s_job_is_finished_by_another_worker(stack: Stack) -> None:
+def test_a_dead_worker_s_job_is_finished_by_another_worker(stack: Stack, tmp_path: Path) -> None:
     fast_leases = {**SCRIPTED, "LLMB_LEASE_TTL_S": "3"}
     api = Api(stack.start_api().port)
     doomed = stack.start_worker(env=fast_leases, name="doomed")
-    job = api.submit("slow:0.3", steps=10)
+    job = api.submit(f"hold:{tmp_path / 'go'}", steps=3)
     api.until(job["id"], lambda j: j["status"] == "running")
     stack.start_worker(env=fast_leases, name="survivor")
+    (tmp_path / "go").touch()  # the held job would finish now, but its worker dies first
     died_at = time.monotonic()
     doomed.stop(sig=signal.SIGKILL, group=True)
     done = api.finished(job["id"], timeout=90)
@@ -69,13 +70,32 @@ def test_a_dead_worker_s_job_is_finished_by_another_worker(stack: Stack) -> None
     assert result_files(stack, job["id"]) == ["0.png"]
 
 
-def test_sigterm_mid_job_lets_the_job_finish(stack: Stack) -> None:
+def test_sigterm_mid_job_hands_the_job_back_at_once_and_it_runs_next(stack: Stack, tmp_path: Path) -> None:
     api = Api(stack.start_api().port)
-    worker = stack.start_worker(env=SCRIPTED)
-    job = api.submit("slow:0.2", steps=10)
-    api.until(job["id"], lambda j: j["status"] == "running")
+    worker = stack.start_worker(env=SCRIPTED, name="stopping")
+    job = api.submit(f"hold:{tmp_path / 'go'}", steps=3)
+    api.until(job["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
+    backlog = [api.submit("ok") for _ in range(3)]
     worker.stop(sig=signal.SIGTERM, timeout=30)  # to the main process, as Kubernetes sends it
     assert worker.proc.returncode == 0
+    handed = api.job(job["id"])
+    assert (handed["status"], handed["attempts"], handed["queue_position"]) == ("queued", 1, 1)
+    (tmp_path / "go").touch()
+    stack.start_worker(env=SCRIPTED, name="next")
+    done = api.finished(job["id"])
+    assert (done["status"], done["attempts"]) == ("succeeded", 2)
+    assert all(api.finished(j["id"])["status"] == "succeeded" for j in backlog)
+    assert result_files(stack, job["id"]) == ["0.png"]
+
+
+def test_sigterm_with_stop_mode_finish_lets_the_job_finish(stack: Stack, tmp_path: Path) -> None:
+    api = Api(stack.start_api().port)
+    worker = stack.start_worker(env={**SCRIPTED, "LLMB_STOP_MODE": "finish"})
+    job = api.submit(f"hold:{tmp_path / 'go'}", steps=3)
+    api.until(job["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
+    os.kill(worker.proc.pid, signal.SIGTERM)
+    (tmp_path / "go").touch()
+    assert worker.proc.wait(timeout=30) == 0
     done = api.job(job["id"])
     assert (done["status"], done["attempts"]) == ("succeeded", 1)
 
@@ -83,7 +103,7 @@ def test_sigterm_mid_job_lets_the_job_finish(stack: Stack) -> None:
 def test_a_job_past_its_time_limit_fails_and_the_worker_takes_the_next(stack: Stack) -> None:
     api = Api(stack.start_api().port)
     stack.start_worker(env={**SCRIPTED, "LLMB_JOB_TIME_LIMIT_S": "2"})
-    slow = api.submit("slow:0.3", steps=30)
+    slow = api.submit("hold:/nonexistent/never", steps=3)
     after = api.submit("ok")
     done = api.finished(slow["id"])
     assert done["status"] == "failed"
@@ -94,7 +114,7 @@ def test_a_job_past_its_time_limit_fails_and_the_worker_takes_the_next(stack: St
 def test_cancel_running_job_stops_it_and_frees_the_worker(stack: Stack) -> None:
     api = Api(stack.start_api().port)
     stack.start_worker(env=SCRIPTED)
-    slow = api.submit("slow:0.2", steps=50)
+    slow = api.submit("hold:/nonexistent/never", steps=50)
     after = api.submit("ok")
     api.until(slow["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
     assert api.http.post(f"/v1/jobs/{slow['id']}/cancel").json()["status"] == "canceled"
@@ -108,18 +128,21 @@ def test_cancel_running_job_stops_it_and_frees_the_worker(stack: Stack) -> None:
 
 def test_a_pickled_message_is_refused_and_runs_nothing(stack: Stack) -> None:
     api = Api(stack.start_api().port)
-    worker = stack.start_worker(env=SCRIPTED)
     client = connect(stack.env["LLMB_REDIS_URL"])
+    # A real queued job whose only task message is a pickle-serialized one, as an attacker with
+    # access to Redis could push: were pickle accepted, the worker would run this job.
+    target = api.submit("ok", width=128)  # a size of its own: no other job's batch takes it along
+    assert client.delete("image") == 1  # its JSON message, removed before any worker runs
     pickler = make_celery(load_settings(redis_url=stack.env["LLMB_REDIS_URL"]))
-    job_id = str(uuid.uuid4())
-    # What an attacker with access to Redis could push: a pickle-serialized task for the queue.
-    pickler.send_task(TASK_NAME, args=[job_id], task_id=job_id, queue="image", serializer="pickle")
+    pickler.send_task(
+        TASK_NAME, args=[target["id"]], task_id=target["id"], queue="image", serializer="pickle"
+    )
     after = api.submit("ok")
-    assert api.finished(after["id"])["status"] == "succeeded"
+    worker = stack.start_worker(env=SCRIPTED)
+    assert api.finished(after["id"])["status"] == "succeeded"  # the worker consumed past the pickle
     assert client.llen("image") == 0
-    assert not client.exists(keys.job(job_id))
+    assert api.job(target["id"])["status"] == "queued"  # it never ran
     assert "Refusing to deserialize untrusted content of type pickle" in worker.log()
-    assert api.http.get(f"/v1/jobs/{job_id}").status_code == 404
 
 
 def test_redis_outage_answers_503_fast_then_recovers(stack: Stack, tmp_path: Path) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.k8s.manifests import KEDA_SCHEMAS, KUSTOMIZATIONS, Obj, one
 from tests.k8s.validation import KEDA_API, builtin_problem, keda_problem
 
+REPO = Path(__file__).resolve().parents[2]
 NAMES = list(KUSTOMIZATIONS)
 # What the scaling simulation and `make status` read by name.
 CONTRACT_NAMES = [
@@ -36,8 +39,17 @@ def test_renders_into_one_namespace(rendered: dict[str, list[Obj]], name: str) -
 def test_keeps_the_names_others_rely_on(
     rendered: dict[str, list[Obj]], name: str, kind: str, object_name: str
 ) -> None:
-    found = one(rendered[name], kind, object_name)
-    assert (found["kind"], found["metadata"]["name"]) == (kind, object_name)
+    named = [o for o in rendered[name] if (o["kind"], o["metadata"]["name"]) == (kind, object_name)]
+    assert len(named) == 1, f"{name} renders {len(named)} {kind} named {object_name}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_deployments_make_deploy_waits_for_exist(rendered: dict[str, list[Obj]], name: str) -> None:
+    script = (REPO / "deploy" / "minikube.sh").read_text()
+    waited = re.search(r"for deployment in ([\w\- ]+);", script)
+    assert waited is not None
+    deployments = {o["metadata"]["name"] for o in rendered[name] if o["kind"] == "Deployment"}
+    assert set(waited.group(1).split()) <= deployments
 
 
 @pytest.mark.parametrize("name", NAMES)

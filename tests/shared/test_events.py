@@ -6,12 +6,12 @@ import time
 import pytest
 from redis import Redis
 
-from shared.events import EventLog, wait_for_terminal
-from shared.hub import EventHub
-from shared.jobs import JobStatus
-from shared.leases import Leases
+from shared.events import EventLog
+from shared.hub import EventHub, wait_for_terminal
+from shared.jobs import JobStatus, JobType
 from shared.redis_conn import connect_blocking
-from shared.store import JobStore
+from shared.store import JobStore, Leases, Report
+from shared.vocabulary import EventType
 from tests.fixtures.jobs import submit
 
 
@@ -28,11 +28,11 @@ def later(delay: float, action) -> threading.Thread:  # type: ignore[no-untyped-
 
 
 def test_wait_wakes_on_the_terminal_event(parts) -> None:
-    store, log, hub = parts
+    store, _log, hub = parts
     job = submit(store)
     thread = later(0.3, lambda: store.cancel(job.id))
     started = time.monotonic()
-    record = wait_for_terminal(store, log, hub, job.id, timeout_s=20)
+    record = wait_for_terminal(store, hub, job.id, timeout_s=20)
     elapsed = time.monotonic() - started
     thread.join()
     assert record.status == JobStatus.CANCELED
@@ -40,26 +40,26 @@ def test_wait_wakes_on_the_terminal_event(parts) -> None:
 
 
 def test_wait_returns_the_job_as_it_is_when_time_runs_out(parts) -> None:
-    store, log, hub = parts
+    store, _log, hub = parts
     job = submit(store)
-    assert wait_for_terminal(store, log, hub, job.id, timeout_s=0.3).status == JobStatus.QUEUED
+    assert wait_for_terminal(store, hub, job.id, timeout_s=0.3).status == JobStatus.QUEUED
 
 
 def test_wait_on_a_finished_job_returns_at_once(parts) -> None:
-    store, log, hub = parts
+    store, _log, hub = parts
     job = submit(store)
     store.cancel(job.id)
-    assert wait_for_terminal(store, log, hub, job.id, timeout_s=30).status == JobStatus.CANCELED
+    assert wait_for_terminal(store, hub, job.id, timeout_s=30).status == JobStatus.CANCELED
 
 
 def test_many_waits_share_one_reader_and_each_wakes_on_its_own_job(parts, redis_client) -> None:
-    store, log, hub = parts
+    store, _log, hub = parts
     jobs = [submit(store) for _ in range(150)]
     results: dict[str, JobStatus] = {}
     readers_before = sum(c.get("cmd") == "xread" for c in redis_client.client_list())
 
     def wait(job_id: str) -> None:
-        results[job_id] = wait_for_terminal(store, log, hub, job_id, timeout_s=20).status
+        results[job_id] = wait_for_terminal(store, hub, job_id, timeout_s=20).status
 
     threads = [threading.Thread(target=wait, args=(j.id,)) for j in jobs]
     for t in threads:
@@ -81,16 +81,15 @@ def test_many_waits_share_one_reader_and_each_wakes_on_its_own_job(parts, redis_
 def test_subscriptions_get_new_events_in_order_and_history_resumes(parts, redis_client) -> None:
     store, log, hub = parts
     job = submit(store)
-    _, last = log.snapshot(store, job.id)
+    _, last = store.snapshot(job.id)
     leases = Leases(redis_client, lease_ttl_s=30)
 
     def run() -> None:
-        store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
+        store.start(job.id, JobType.IMAGE, holder="w", lease_until=time.time() + 30)
         for step in (1, 2):
-            leases.report(
-                job.id, "w", "progress", {"step": step, "total": 2}, progress={"step": step, "total": 2}
-            )
-        store.transition(job.id, JobStatus.SUCCEEDED, expect_holder="w")
+            data = {"step": step, "total": 2}
+            leases.report_many([Report(job.id, "w", EventType.PROGRESS, data, data)])
+        store.succeed(job.id, JobType.IMAGE, holder="w", result={})
 
     seen = []
     with hub.subscribe(job.id, last) as sub:

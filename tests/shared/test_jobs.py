@@ -5,13 +5,15 @@ import itertools
 import pytest
 
 from shared.errors import InvalidTransitionError
-from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, Progress, check_transition
+from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, Progress, change_into, check_transition
+from shared.vocabulary import ErrorCode
 
 # Written out by hand from DESIGN.md, so the table in shared/jobs.py is checked, not restated.
 ALLOWED = {
     ("queued", "running"),
     ("queued", "canceled"),
     ("running", "running"),
+    ("running", "queued"),
     ("running", "succeeded"),
     ("running", "failed"),
     ("running", "canceled"),
@@ -47,9 +49,28 @@ def test_record_round_trips_through_the_redis_encoding() -> None:
         attempts=2,
         progress=Progress(step=1, total=4),
         result={"files": [{"key": "results/j1/0.png"}]},
-        error=ErrorInfo(code="timeout", message="too slow"),
+        error=ErrorInfo(code=ErrorCode.TIMEOUT, message="too slow"),
         holder="",
     )
     raw = {k.encode(): v.encode() for k, v in record.to_redis().items()}
     assert JobRecord.from_redis(raw) == record
     assert raw[b"finished_at"] == b""
+
+
+def test_every_start_counts_an_attempt_and_stamps_started_at() -> None:
+    change = change_into(JobStatus.RUNNING)
+    assert change.counts_attempt
+    assert change.stamp == "started_at"
+    assert change.sources == {JobStatus.QUEUED, JobStatus.RUNNING}
+    assert change_into(JobStatus.RUNNING, only_from=JobStatus.QUEUED).sources == {JobStatus.QUEUED}
+
+
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED])
+def test_finishing_stamps_finished_at_and_counts_nothing(status: JobStatus) -> None:
+    change = change_into(status)
+    assert (change.stamp, change.counts_attempt, change.terminal) == ("finished_at", False, True)
+
+
+def test_going_back_in_line_stamps_nothing() -> None:
+    change = change_into(JobStatus.QUEUED)
+    assert (change.stamp, change.counts_attempt, change.sources) == (None, False, {JobStatus.RUNNING})

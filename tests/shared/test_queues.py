@@ -9,10 +9,11 @@ from kombu.serialization import dumps
 from shared.celery_config import make_celery
 from shared.queues import QUEUES, TASK_NAME, task_message
 from shared.settings import load_settings
+from shared.vocabulary import JobType
 
 
 def test_task_message_is_what_celery_itself_builds() -> None:
-    envelope = json.loads(task_message("job-1", "chat"))
+    envelope = json.loads(task_message("job-1", JobType.CHAT))
     reference = Celery(broker="redis://unused").amqp.as_task_v2(
         "job-1", TASK_NAME, args=("job-1",), origin=envelope["headers"]["origin"]
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.servers import Service, free_port
+from devtools.stack.process import Service, free_port
 from shared.errors import NotFoundError, StorageError
 from shared.settings import Settings, load_settings
 from shared.storage import ObjectReader, ObjectStore, open_reader, open_storage, result_key

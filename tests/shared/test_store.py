@@ -10,7 +10,10 @@ from shared import keys
 from shared.errors import InvalidTransitionError, NotFoundError
 from shared.jobs import ErrorInfo, JobStatus, JobType
 from shared.store import JobStore
+from shared.vocabulary import ErrorCode
 from tests.fixtures.jobs import new_record, submit
+
+IMAGE = JobType.IMAGE
 
 
 @pytest.fixture
@@ -24,13 +27,19 @@ def events_of(client: Redis, job_id: str) -> list[dict[str, object]]:
     ]
 
 
+def start(store: JobStore, job_id: str, holder: str = "w1", lease_s: float = 30) -> None:
+    assert store.start(job_id, IMAGE, holder=holder, lease_until=time.time() + lease_s) is not None
+
+
 def test_create_writes_record_index_event_and_message_together(store, redis_client) -> None:
     record = submit(store)
     assert store.get(record.id) == record
     assert record.seq >= 1
-    assert redis_client.zrank(keys.waiting("image"), record.id) == 0
+    assert record.batch_key == "64x64:1:7.5"
+    assert redis_client.zrank(keys.waiting(IMAGE), record.id) == 0
     message = json.loads(redis_client.lindex("image", 0))
     assert message["headers"]["id"] == record.id
+    assert message["properties"]["delivery_info"]["routing_key"] == "image"
     assert events_of(redis_client, record.id) == [{"status": "queued", "attempts": 0, "type": "status"}]
     assert 0 < redis_client.ttl(keys.job(record.id)) <= 3600
 
@@ -46,62 +55,95 @@ def test_positions_follow_arrival_order(store) -> None:
 def test_unknown_job_is_not_found(store) -> None:
     with pytest.raises(NotFoundError):
         store.get("no-such-job")
-    assert store.transition("no-such-job", JobStatus.RUNNING).previous is None
+    with pytest.raises(NotFoundError):
+        store.snapshot("no-such-job")
+    assert store.start("no-such-job", IMAGE, holder="w1", lease_until=0) is None
 
 
-def test_transition_stamps_time_and_moves_between_queue_indexes(store, redis_client) -> None:
+def test_start_stamps_time_counts_the_attempt_and_moves_between_indexes(store, redis_client) -> None:
     job = submit(store)
-    started = store.transition(
-        job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True, lease_until=time.time() + 30
-    )
-    assert started.ok
-    assert started.previous == JobStatus.QUEUED
-    record = store.get(job.id)
-    assert (record.status, record.attempts, record.holder) == (JobStatus.RUNNING, 1, "w1")
-    assert record.started_at is not None
-    assert redis_client.zscore(keys.running("image"), job.id) == pytest.approx(record.lease_until)
-    assert redis_client.zrank(keys.waiting("image"), job.id) is None
-    done = store.transition(job.id, JobStatus.SUCCEEDED, expect_holder="w1", fields={"result": {"files": []}})
-    assert done.ok
+    started = store.start(job.id, IMAGE, holder="w1", lease_until=time.time() + 30)
+    assert started is not None
+    assert (started.status, started.attempts, started.holder) == (JobStatus.RUNNING, 1, "w1")
+    assert started.started_at is not None
+    assert redis_client.zscore(keys.running(IMAGE), job.id) == pytest.approx(started.lease_until)
+    assert redis_client.zrank(keys.waiting(IMAGE), job.id) is None
+    assert store.succeed(job.id, IMAGE, holder="w1", result={"files": []}).ok
     record = store.get(job.id)
     assert record.finished_at is not None
     assert record.result == {"files": []}
-    assert redis_client.zscore(keys.running("image"), job.id) is None
+    assert (record.holder, record.lease_until) == ("", 0.0)
+    assert redis_client.zscore(keys.running(IMAGE), job.id) is None
     assert [e["status"] for e in events_of(redis_client, job.id)] == ["queued", "running", "succeeded"]
+
+
+def test_a_started_job_cannot_start_again_without_taking_it_over(store) -> None:
+    job = submit(store)
+    start(store, job.id, "w1")
+    assert store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30) is None
+    assert store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30, taking_over="w3") is None
+    again = store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30, taking_over="w1")
+    assert again is not None
+    assert (again.holder, again.attempts) == ("w2", 2)
 
 
 def test_terminal_jobs_never_change(store) -> None:
     job = submit(store)
-    store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True)
-    assert store.transition(job.id, JobStatus.FAILED, error=ErrorInfo(code="x", message="y")).ok
-    for new in JobStatus:
-        outcome = store.transition(job.id, new, incr_attempts=True)
-        assert not outcome.ok
-        assert outcome.previous == JobStatus.FAILED
-    assert store.get(job.id).error == ErrorInfo(code="x", message="y")
+    start(store, job.id)
+    assert store.fail(job.id, IMAGE, ErrorInfo(code=ErrorCode.TIMEOUT, message="y")).ok
+    assert not store.succeed(job.id, IMAGE, holder="*", result={}).ok
+    assert not store.fail(job.id, IMAGE, ErrorInfo(code=ErrorCode.INTERNAL, message="z")).ok
+    assert not store.hand_back(job.id, IMAGE, holder="*")
+    assert store.start(job.id, IMAGE, holder="w2", lease_until=0, taking_over="") is None
+    with pytest.raises(InvalidTransitionError):
+        store.cancel(job.id)
+    assert store.get(job.id).error == ErrorInfo(code=ErrorCode.TIMEOUT, message="y")
 
 
 def test_compare_and_set_rejects_a_stale_holder(store) -> None:
     job = submit(store)
-    store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True)
-    store.transition(
-        job.id, JobStatus.RUNNING, expect_holder="w1", fields={"holder": "w2"}, incr_attempts=True
-    )
-    late = store.transition(
-        job.id, JobStatus.SUCCEEDED, expect_holder="w1", fields={"result": {"from": "w1"}}
-    )
-    assert not late.ok
-    assert store.transition(
-        job.id, JobStatus.SUCCEEDED, expect_holder="w2", fields={"result": {"from": "w2"}}
-    ).ok
+    start(store, job.id, "w1")
+    store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30, taking_over="w1")
+    assert not store.succeed(job.id, IMAGE, holder="w1", result={"from": "w1"}).ok
+    assert not store.fail(job.id, IMAGE, ErrorInfo(code=ErrorCode.INTERNAL, message="late"), holder="w1").ok
+    assert store.succeed(job.id, IMAGE, holder="w2", result={"from": "w2"}).ok
     assert store.get(job.id).result == {"from": "w2"}
     assert store.get(job.id).attempts == 2
 
 
-def test_redelivery_must_count_an_attempt(store) -> None:
+def test_hand_back_puts_the_job_first_in_line_with_its_attempts(store, redis_client) -> None:
+    waiting = submit(store)
     job = submit(store)
-    store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w1"}, incr_attempts=True)
-    assert not store.transition(job.id, JobStatus.RUNNING, fields={"holder": "w2"}).ok
+    redis_client.delete("image")
+    start(store, job.id, "w1")
+    assert not store.hand_back(job.id, IMAGE, holder="w2")
+    assert store.hand_back(job.id, IMAGE, holder="w1")
+    record = store.get(job.id)
+    assert (record.status, record.attempts, record.holder, record.progress) == (JobStatus.QUEUED, 1, "", None)
+    assert store.position(record) == 2  # arrival order still counts: the older job is ahead
+    assert [json.loads(m)["headers"]["id"] for m in redis_client.lrange("image", -1, -1)] == [job.id]
+    assert store.position(store.get(waiting.id)) == 1
+    assert events_of(redis_client, job.id)[-1] == {"status": "queued", "attempts": 1, "type": "status"}
+
+
+def test_reap_requeues_a_lapsed_job_first_in_line_and_fails_it_past_the_cap(store, redis_client) -> None:
+    lapsed, alive, spent = submit(store), submit(store), submit(store)
+    start(store, lapsed.id, "gone", lease_s=-1)
+    start(store, alive.id, "w1")
+    for holder in ("gone-1", "gone-2"):  # two attempts already lost
+        redis_client.hset(keys.job(spent.id), mapping={"status": "queued"})
+        start(store, spent.id, holder, lease_s=-1)
+    redis_client.delete("image")
+    assert sorted(store.reap(IMAGE, max_attempts=2)) == sorted([lapsed.id, spent.id])
+    record = store.get(lapsed.id)
+    assert (record.status, record.holder, record.attempts) == (JobStatus.QUEUED, "", 1)
+    assert [json.loads(m)["headers"]["id"] for m in redis_client.lrange("image", 0, -1)] == [lapsed.id]
+    failed = store.get(spent.id)
+    assert failed.status == JobStatus.FAILED
+    assert failed.error is not None
+    assert failed.error.code == ErrorCode.WORKER_LOST
+    assert store.get(alive.id).status == JobStatus.RUNNING
+    assert store.reap(IMAGE, max_attempts=2) == []
 
 
 def test_terminal_record_and_events_keep_the_ttl(redis_client) -> None:
@@ -125,7 +167,7 @@ def test_list_pages_newest_first_and_drops_expired(store, redis_client) -> None:
     records = []
     for _ in range(5):
         record = new_record()
-        store.create(record, b"{}")
+        store.create(record)
         records.append(record)
     mine = [r.id for r in reversed(records)]
     first = store.list_for_owner("anonymous", limit=3)
@@ -138,20 +180,36 @@ def test_list_pages_newest_first_and_drops_expired(store, redis_client) -> None:
     assert store.list_for_owner("someone-else", limit=10) == []
 
 
-def test_queue_stats_count_waiting_running_and_workers(store, redis_client) -> None:
+def test_queue_loads_count_waiting_running_and_workers(store, redis_client) -> None:
     a, _b = submit(store), submit(store)
     submit(store, JobType.CHAT, messages=[{"role": "user", "content": "hi"}])
-    store.transition(a.id, JobStatus.RUNNING, fields={"holder": "w"}, incr_attempts=True)
-    redis_client.zadd(keys.workers("image"), {"w-live": time.time(), "w-dead": time.time() - 600})
-    stats = store.queue_stats(("image", "chat", "embed"), worker_ttl_s=30)
-    assert stats["image"] == {"waiting": 1, "running": 1, "workers": 1, "load": 2}
-    assert stats["chat"] == {"waiting": 1, "running": 0, "workers": 0, "load": 1}
-    assert stats["embed"]["load"] == 0
+    start(store, a.id, "w")
+    redis_client.zadd(keys.workers(IMAGE), {"w-live": time.time(), "w-dead": time.time() - 600})
+    loads = store.queue_loads(worker_ttl_s=30)
+    assert (loads[IMAGE].waiting, loads[IMAGE].running, loads[IMAGE].workers, loads[IMAGE].load) == (
+        1,
+        1,
+        1,
+        2,
+    )
+    assert (loads[JobType.CHAT].waiting, loads[JobType.CHAT].load) == (1, 1)
+    assert loads[JobType.EMBED].load == 0
 
 
 def test_create_answers_the_first_event_id_so_a_waiter_needs_no_snapshot(store, redis_client) -> None:
     record = new_record()
-    created = store.create(record, b"{}")
+    created = store.create(record)
     ((first_id, _fields),) = redis_client.xrange(keys.events(record.id))
     assert created.event_id == first_id.decode()
     assert created.position == 1
+    assert store.snapshot(record.id)[1] == first_id.decode()
+
+
+def test_batching_reads_waiting_jobs_and_their_keys(store) -> None:
+    small = submit(store, prompt="a", width=64, height=64)
+    big = submit(store, prompt="b", width=128, height=64)
+    waiting = store.waiting_after(IMAGE, None, 10)
+    assert [job_id for job_id, _ in waiting] == [small.id, big.id]
+    assert store.waiting_after(IMAGE, waiting[0][1], 10) == waiting[1:]
+    assert store.batch_keys([small.id, big.id, "gone"]) == ["64x64:20:7.5", "128x64:20:7.5", None]
+    assert store.backlog([IMAGE, JobType.CHAT]) == 2

@@ -10,7 +10,8 @@ import pytest
 
 from shared.jobs import JobStatus
 from tests.fixtures.jobs import new_record
-from worker.claim import Decision, decide, holder_is_dead, new_holder_id
+from worker.claim import Decision, decide
+from worker.holder import holder_is_dead, new_holder_id
 
 ME = new_holder_id()
 
@@ -29,9 +30,9 @@ def dead_pid() -> int:
         ("failed", "", 0, 1, Decision.SKIP),
         ("canceled", "", 0, 0, Decision.SKIP),
         ("running", "other-host:1:abc", 30, 1, Decision.SKIP),
-        ("running", "other-host:1:abc", -1, 1, Decision.START),
-        ("running", "", 60, 1, Decision.START),
-        ("running", ME, 30, 1, Decision.START),
+        ("running", "other-host:1:abc", -1, 1, Decision.TAKE_OVER),
+        ("running", "", 60, 1, Decision.TAKE_OVER),
+        ("running", ME, 30, 1, Decision.TAKE_OVER),
         ("running", "other-host:1:abc", -1, 3, Decision.FAIL_LOST),
         ("running", "", 60, 3, Decision.FAIL_LOST),
     ],
@@ -46,7 +47,7 @@ def test_decisions(status: str, holder: str, lease_in: float, attempts: int, exp
             "attempts": attempts,
         }
     )
-    assert decide(record, me=ME, max_attempts=3, now=now) is expected
+    assert decide(record, holder=ME, max_attempts=3, now=now) is expected
 
 
 def test_a_dead_pid_on_this_host_releases_its_lease_at_once() -> None:

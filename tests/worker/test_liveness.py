@@ -5,13 +5,15 @@ from pathlib import Path
 
 from redis import Redis
 
-from shared.leases import Leases
-from worker.keeper import Housekeeper
+from shared.jobs import JobType
+from shared.store import JobStore, Leases
+from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import STALL_S, ConsumeWatch
 
 
 def watch(client: Redis, busy: int = 0) -> ConsumeWatch:
-    return ConsumeWatch(client, queues=["image", "chat"], capacity=1, busy=lambda: busy)
+    store = JobStore(client, job_ttl_s=60)
+    return ConsumeWatch(store, job_types=[JobType.IMAGE, JobType.CHAT], capacity=1, busy=lambda: busy)
 
 
 def test_idle_worker_with_an_empty_queue_is_alive(redis_client: Redis) -> None:
@@ -36,15 +38,10 @@ def test_waiting_messages_and_a_free_slot_but_no_delivery_is_a_stall(redis_clien
 def test_the_alive_file_is_touched_only_while_consuming(redis_client: Redis, tmp_path: Path) -> None:
     alive = tmp_path / "alive"
     w = watch(redis_client)
-    keeper = Housekeeper(
-        Leases(redis_client, lease_ttl_s=30),
-        worker_id="w",
-        queues=["image"],
-        message=lambda job_id, q: b"{}",
-        interval_s=1,
-        watch=w,
-        alive_file=alive,
+    plan = Housekeeping(
+        worker_id="w", job_types=[JobType.IMAGE], max_attempts=3, interval_s=1, watch=w, alive_file=alive
     )
+    keeper = Housekeeper(JobStore(redis_client, job_ttl_s=60), Leases(redis_client, lease_ttl_s=30), plan)
     keeper.tick()
     assert alive.exists()
     alive.unlink()

@@ -5,17 +5,20 @@ import time
 import pytest
 from redis import Redis
 
-from shared.jobs import JobStatus
-from shared.leases import Leases
+from shared.jobs import JobStatus, JobType
 from shared.settings import Settings
 from shared.storage import ObjectStore, open_storage
-from shared.store import JobStore
+from shared.store import JobStore, Leases
+from shared.vocabulary import ErrorCode
 from tests.fixtures.doubles import FailingPipeline, FailingStorage, Pipelines, StepPipeline
-from tests.fixtures.jobs import submit
+from tests.fixtures.jobs import new_record, submit
 from worker.keeper import LeaseKeeper
 from worker.pipelines.base import Pipeline
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
+from worker.steps import HAND_BACK
+
+IMAGE = JobType.IMAGE
 
 
 def make_runtime(
@@ -39,6 +42,16 @@ def runtime_for(settings: Settings, redis_client: Redis):  # type: ignore[no-unt
         return make_runtime(settings.model_copy(update=overrides), redis_client, pipeline, storage)
 
     return build
+
+
+def run_as(
+    rt: WorkerRuntime, job_id: str, holder: str, *, lease_in: float, taking_over: str | None = None
+) -> None:
+    """Mark the job running under another (perhaps long gone) worker."""
+    started = rt.store.start(
+        job_id, IMAGE, holder=holder, lease_until=time.time() + lease_in, taking_over=taking_over
+    )
+    assert started is not None
 
 
 def test_a_job_runs_and_its_files_land_under_deterministic_keys(runtime_for) -> None:
@@ -73,17 +86,18 @@ def test_a_pipeline_error_fails_the_job_with_a_readable_error(runtime_for) -> No
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
     assert record.error is not None
-    assert record.error.code == "internal"
+    assert record.error.code == ErrorCode.INTERNAL
     assert "the model exploded" in record.error.message
 
 
 def test_the_worker_rechecks_inputs(runtime_for) -> None:
     rt = runtime_for(StepPipeline())
-    job = submit(rt.store, prompt="ok", width=4096)
+    record = new_record(prompt="ok")
+    job = rt.store.create(record.model_copy(update={"input": {**record.input, "width": 4096}})).record
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
-    assert record.error.code == "invalid_input"
+    assert record.error.code == ErrorCode.INVALID_INPUT
     assert "input.width" in record.error.message
 
 
@@ -107,14 +121,13 @@ def test_cancel_mid_run_stops_at_the_next_step_and_stores_nothing(runtime_for) -
 
 
 def test_a_job_past_its_time_limit_fails_with_timeout(runtime_for) -> None:
-    rt = runtime_for(StepPipeline(step_s=0.2), job_time_limit_s=1)
-    job = submit(rt.store, prompt="ok", steps=50)
-    started = time.monotonic()
+    rt = runtime_for(StepPipeline(), job_time_limit_s=1)
+    job = submit(rt.store, prompt="hold", steps=5)  # holds at its first step until it is stopped
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
-    assert record.error.code == "timeout"
-    assert time.monotonic() - started < 5
+    assert record.error.code == ErrorCode.TIMEOUT
+    assert record.progress.step == 1
 
 
 def test_storage_down_fails_after_bounded_retries(runtime_for) -> None:
@@ -124,7 +137,7 @@ def test_storage_down_fails_after_bounded_retries(runtime_for) -> None:
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
-    assert record.error.code == "storage_unavailable"
+    assert record.error.code == ErrorCode.STORAGE_UNAVAILABLE
     assert storage.tries == 3
     assert record.result is None
 
@@ -133,13 +146,7 @@ def test_a_job_held_by_a_live_worker_is_left_alone(runtime_for) -> None:
     pipeline = StepPipeline()
     rt = runtime_for(pipeline)
     job = submit(rt.store)
-    rt.store.transition(
-        job.id,
-        JobStatus.RUNNING,
-        fields={"holder": "elsewhere:1:x"},
-        incr_attempts=True,
-        lease_until=time.time() + 30,
-    )
+    run_as(rt, job.id, "elsewhere:1:x", lease_in=30)
     run_job(job.id, rt)
     assert rt.store.get(job.id).status == JobStatus.RUNNING
     assert pipeline.batches == []
@@ -150,18 +157,17 @@ def test_a_job_whose_workers_keep_dying_fails_with_worker_lost(runtime_for) -> N
     rt = runtime_for(pipeline, max_attempts=3)
     job = submit(rt.store)
     for attempt in range(3):
-        rt.store.transition(
+        run_as(
+            rt,
             job.id,
-            JobStatus.RUNNING,
-            expect_holder="" if attempt == 0 else f"gone:{attempt}:x",
-            fields={"holder": f"gone:{attempt + 1}:x"},
-            incr_attempts=True,
-            lease_until=time.time() - 1,
+            f"gone:{attempt + 1}:x",
+            lease_in=-1,
+            taking_over=f"gone:{attempt}:x" if attempt else None,
         )
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert record.status == JobStatus.FAILED
-    assert record.error.code == "worker_lost"
+    assert record.error.code == ErrorCode.WORKER_LOST
     assert record.attempts == 3
     assert pipeline.batches == []
 
@@ -169,13 +175,7 @@ def test_a_job_whose_workers_keep_dying_fails_with_worker_lost(runtime_for) -> N
 def test_a_lapsed_job_is_taken_over_with_one_more_attempt(runtime_for) -> None:
     rt = runtime_for(StepPipeline())
     job = submit(rt.store)
-    rt.store.transition(
-        job.id,
-        JobStatus.RUNNING,
-        fields={"holder": "gone:1:x"},
-        incr_attempts=True,
-        lease_until=time.time() - 1,
-    )
+    run_as(rt, job.id, "gone:1:x", lease_in=-1)
     run_job(job.id, rt)
     record = rt.store.get(job.id)
     assert (record.status, record.attempts) == (JobStatus.SUCCEEDED, 2)
@@ -242,7 +242,7 @@ def test_a_job_too_big_even_alone_fails_with_resource_exhausted(runtime_for) -> 
     for job in (first, second):
         record = rt.store.get(job.id)
         assert record.status == JobStatus.FAILED
-        assert record.error.code == "resource_exhausted"
+        assert record.error.code == ErrorCode.RESOURCE_EXHAUSTED
 
 
 class BrokenPipelines:
@@ -262,21 +262,64 @@ def test_a_pipeline_that_cannot_load_fails_the_job_with_the_reason(runtime_for) 
     assert "make models" in record.error.message
 
 
-def test_the_queue_hint_takes_a_queued_job_and_falls_back_for_others(runtime_for) -> None:
+def test_the_type_hint_takes_a_queued_job_and_falls_back_for_others(runtime_for) -> None:
     rt = runtime_for(StepPipeline(), batch_max=1)
     queued = submit(rt.store)
-    run_job(queued.id, rt, queue="image")
+    run_job(queued.id, rt, job_type=IMAGE)
     assert (rt.store.get(queued.id).status, rt.store.get(queued.id).attempts) == (JobStatus.SUCCEEDED, 1)
     lapsed = submit(rt.store)
-    rt.store.transition(
-        lapsed.id,
-        JobStatus.RUNNING,
-        fields={"holder": "gone:1:x"},
-        incr_attempts=True,
-        lease_until=time.time() - 1,
-    )
-    run_job(lapsed.id, rt, queue="image")
+    run_as(rt, lapsed.id, "gone:1:x", lease_in=-1)
+    run_job(lapsed.id, rt, job_type=IMAGE)
     assert (rt.store.get(lapsed.id).status, rt.store.get(lapsed.id).attempts) == (JobStatus.SUCCEEDED, 2)
     finished = rt.store.get(queued.id)
-    run_job(queued.id, rt, queue="image")
+    run_job(queued.id, rt, job_type=IMAGE)
     assert rt.store.get(queued.id) == finished
+
+
+def test_a_job_the_model_refuses_fails_alone_as_invalid_input(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline, batch_max=4, batch_wait_ms=0)
+    jobs = [submit(rt.store, prompt=p) for p in ("p0", "refuse", "p2")]
+    run_job(jobs[0].id, rt)
+    records = [rt.store.get(j.id) for j in jobs]
+    assert [r.status for r in records] == [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SUCCEEDED]
+    assert records[1].error.code == ErrorCode.INVALID_INPUT
+    assert "this model cannot draw that" in records[1].error.message
+    assert [len(b) for b in pipeline.batches] == [2]
+
+
+def test_a_job_that_breaks_its_batch_fails_alone_and_its_mates_succeed(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline, batch_max=4, batch_wait_ms=0)
+    jobs = [submit(rt.store, prompt=p) for p in ("p0", "p1", "poison", "p3")]
+    run_job(jobs[0].id, rt)
+    records = [rt.store.get(j.id) for j in jobs]
+    assert [r.status for r in records] == [JobStatus.SUCCEEDED] * 2 + [JobStatus.FAILED, JobStatus.SUCCEEDED]
+    assert records[2].error.code == ErrorCode.INTERNAL
+    assert "a poisoned input broke the batch" in records[2].error.message
+    assert [len(b) for b in pipeline.batches] == [4, 2, 2, 1, 1]
+
+
+def test_a_stopping_worker_hands_its_running_jobs_back_first_in_line(runtime_for, redis_client) -> None:
+    asked: list[int] = []
+
+    def stop_worker(step: int) -> None:
+        if step == 2 and not asked:
+            asked.append(step)
+            HAND_BACK.set()
+
+    rt = runtime_for(StepPipeline(on_step=stop_worker))
+    job = submit(rt.store, prompt="ok", steps=5)
+    later = submit(rt.store, prompt="later")
+    redis_client.delete("image")
+    try:
+        run_job(job.id, rt)
+    finally:
+        HAND_BACK.clear()
+    record = rt.store.get(job.id)
+    assert (record.status, record.attempts, record.holder, record.result) == (JobStatus.QUEUED, 1, "", None)
+    assert rt.store.position(record) == 1
+    assert rt.store.get(later.id).status == JobStatus.QUEUED
+    assert redis_client.llen("image") == 1  # its message is back, where the next worker takes it first
+    run_job(job.id, rt)
+    assert (rt.store.get(job.id).status, rt.store.get(job.id).attempts) == (JobStatus.SUCCEEDED, 2)

@@ -42,3 +42,16 @@ def test_samples_follow_the_distribution_and_stay_in_the_nucleus() -> None:
         temperatures=[1.0] * 4000, top_ps=[0.7] * 4000, seeds=list(range(4000)), prompt_len=1
     )
     assert set(sample(nucleus, logits)) == {0, 1}
+
+
+def test_each_image_s_initial_noise_depends_on_its_own_seed_only() -> None:
+    from shared.inputs import ImageInput
+    from worker.pipelines.image import DiffusersImagePipeline, ImageWork
+
+    mine = ImageWork(ImageInput(prompt="a", num_images=2), seed=5)
+    other = ImageWork(ImageInput(prompt="b"), seed=9)
+    lone = DiffusersImagePipeline.generators([mine])
+    batched = DiffusersImagePipeline.generators([other, mine])[1:]
+    draws = [[torch.randn(8, generator=g) for g in gens] for gens in (lone, batched)]
+    assert all(torch.equal(a, b) for a, b in zip(*draws, strict=True))
+    assert not torch.equal(draws[0][0], draws[0][1])  # image i uses seed + i

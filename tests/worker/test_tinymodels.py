@@ -166,7 +166,12 @@ def test_generate_produces_new_decodable_tokens(chat: Chat) -> None:
     output = model.generate(**inputs, max_new_tokens=8, min_new_tokens=8, do_sample=False)
     assert output.shape == (1, prompt_len + 8)
     assert torch.equal(output[0, :prompt_len], inputs["input_ids"][0])
-    assert isinstance(tokenizer.decode(output[0, prompt_len:]), str)
+    new = output[0, prompt_len:].tolist()
+    assert all(0 <= t < model.config.vocab_size for t in new)
+    assert tokenizer.pad_token_id not in new  # generated, not padding
+    assert all(tokenizer.convert_ids_to_tokens(t) is not None for t in new)  # each id is a real token
+    text = tokenizer.decode(new, skip_special_tokens=True)
+    assert text  # the tokens decode to text
 
 
 def test_special_tokens_and_generation_config_agree(chat: Chat) -> None:

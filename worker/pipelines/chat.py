@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from shared.errors import InputError
-from shared.inputs import ChatInput, JobInput
+from shared.inputs import ChatInput
 from shared.settings import Settings
-from worker.context import Batch, JobItem
 from worker.device import pick_device, pick_dtype
-from worker.pipelines.base import JobStopped, Output
+from worker.pipelines.base import Output, Steps
 from worker.pipelines.detok import TextStream
 from worker.pipelines.source import quiet, resolve_model
+from worker.pipelines.watch import ChatWork, Reply
 
 DEFAULT_FOLDER = "tiny-chat"
-
-
-@dataclass
-class Reply:
-    """One job's reply while it is decoded."""
-
-    item: JobItem
-    prompt: list[int]
-    max_tokens: int
-    text: TextStream
-    finish: str | None = None
-    tokens: list[int] = field(default_factory=list)
 
 
 class TransformersChatPipeline:
@@ -52,56 +40,47 @@ class TransformersChatPipeline:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._generate([[self.tokenizer.eos_token_id or 0]], max_new_tokens=2, processors=[], criteria=[])
 
-    def batch_key(self, job_input: JobInput) -> str:
-        return "chat"  # sampling settings, stops and lengths are per row
+    def prepare(self, job_input: ChatInput) -> ChatWork:
+        """Render and tokenize the conversation; InputError when the template refuses it or it is too long."""
+        from jinja2 import TemplateError
 
-    def run(self, batch: Batch) -> list[Output | Exception]:
-        replies: list[Reply | Exception] = [self._reply(item) for item in batch.items]
-        live = [r for r in replies if isinstance(r, Reply)]
-        if live:
-            self._decode(batch, live)
-        if not batch.any_wanted:
-            raise JobStopped()
-        return [r if isinstance(r, Exception) else self._output(r) for r in replies]
-
-    def _reply(self, item: JobItem) -> Reply | InputError:
-        chat = item.input
-        assert isinstance(chat, ChatInput)
-        messages = [m.model_dump() for m in chat.messages]
-        ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True, return_dict=True
-        )
+        messages = [m.model_dump() for m in job_input.messages]
+        try:
+            ids = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=True, return_dict=True
+            )
+        except TemplateError as exc:
+            raise InputError(f"the model's chat template refuses this conversation: {exc}") from exc
         prompt = list(ids["input_ids"])
         context = int(getattr(self.model.config, "max_position_embeddings", 1 << 30))
-        if len(prompt) + chat.max_tokens > context:
-            return InputError(
-                f"the conversation is {len(prompt)} tokens; with max_tokens {chat.max_tokens} it passes "
+        if len(prompt) + job_input.max_tokens > context:
+            raise InputError(
+                f"the conversation is {len(prompt)} tokens; with max_tokens {job_input.max_tokens} it passes "
                 f"the model's context of {context} tokens"
             )
-        return Reply(
-            item=item, prompt=prompt, max_tokens=chat.max_tokens, text=TextStream(self.tokenizer, chat.stops)
-        )
+        return ChatWork(input=job_input, prompt=prompt)
 
-    def _decode(self, batch: Batch, replies: list[Reply]) -> None:
+    def run(self, batch: Sequence[ChatWork], steps: Steps) -> list[Output | Exception]:
         from worker.pipelines.sampling import SeededSampler
         from worker.pipelines.watch import ReplyWatcher
 
-        prompts = [r.prompt for r in replies]
-        width = max(len(p) for p in prompts)
-        chats = [r.item.input for r in replies]
+        replies = [Reply(row, w, TextStream(self.tokenizer, w.input.stops)) for row, w in enumerate(batch)]
+        chats = [w.input for w in batch]
         sampler = SeededSampler(
-            temperatures=[c.temperature for c in chats],  # type: ignore[union-attr]
-            top_ps=[c.top_p for c in chats],  # type: ignore[union-attr]
-            seeds=[c.seed if c.seed is not None else _random_seed() for c in chats],  # type: ignore[union-attr]
-            prompt_len=width,
+            temperatures=[c.temperature for c in chats],
+            top_ps=[c.top_p for c in chats],
+            seeds=[c.seed if c.seed is not None else _random_seed() for c in chats],
+            prompt_len=max(len(w.prompt) for w in batch),
         )
-        watcher = ReplyWatcher(batch, replies, eos=set(self._eos_ids()), tokenizer=self.tokenizer)
+        watcher = ReplyWatcher(steps, replies, eos=set(self._eos_ids()), tokenizer=self.tokenizer)
         self._generate(
-            prompts,
-            max_new_tokens=max(r.max_tokens for r in replies),
+            [w.prompt for w in batch],
+            max_new_tokens=max(c.max_tokens for c in chats),
             processors=[sampler],
             criteria=[watcher],
         )
+        steps.checkpoint()
+        return [self._output(r) for r in replies]
 
     def _generate(
         self, prompts: list[list[int]], *, max_new_tokens: int, processors: list[Any], criteria: list[Any]
@@ -134,9 +113,9 @@ class TransformersChatPipeline:
         ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
         return ids or [self.tokenizer.eos_token_id]
 
-    def _output(self, reply: Reply) -> Output:
-        completion = len(reply.tokens)
-        prompt = len(reply.prompt)
+    @staticmethod
+    def _output(reply: Reply) -> Output:
+        completion, prompt = len(reply.tokens), len(reply.work.prompt)
         usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from shared.inputs import EmbedInput, JobInput
+from shared.inputs import EmbedInput
 from shared.settings import Settings
-from worker.context import Batch
 from worker.device import pick_device
-from worker.pipelines.base import JobStopped, Output
+from worker.pipelines.base import Output, Steps
 from worker.pipelines.source import quiet, resolve_model
 
 
@@ -36,24 +36,20 @@ class SentenceEmbedPipeline:
             )
         self.model.encode(["warm-up"])
 
-    def batch_key(self, job_input: JobInput) -> str:
-        return "embed"
+    def prepare(self, job_input: EmbedInput) -> list[str]:
+        return job_input.texts
 
-    def run(self, batch: Batch) -> list[Output | Exception]:
-        texts_per_job = [_embed_input(item.input).texts for item in batch.items]
-        flat = [t for texts in texts_per_job for t in texts]
+    def run(self, batch: Sequence[list[str]], steps: Steps) -> list[Output | Exception]:
+        flat = [t for texts in batch for t in texts]
         vectors = self.model.encode(flat, batch_size=64, convert_to_numpy=True, show_progress_bar=False)
-        for item in batch.items:
-            item.ctx.progress(1, 1)
-        batch.sync()
-        if not batch.any_wanted:
-            raise JobStopped()
+        for row in range(len(batch)):
+            steps.progress(row, 1, 1)
+        steps.checkpoint()
         outputs: list[Output | Exception] = []
         start = 0
-        for texts in texts_per_job:
-            rows = vectors[start : start + len(texts)]
+        for texts in batch:
+            outputs.append(Output(summary=self._summary(vectors[start : start + len(texts)])))
             start += len(texts)
-            outputs.append(Output(summary=self._summary(rows)))
         return outputs
 
     def _summary(self, rows: Any) -> dict[str, Any]:
@@ -62,8 +58,3 @@ class SentenceEmbedPipeline:
             "dimensions": int(rows.shape[1]),
             "embeddings": [[round(float(x), 7) for x in row] for row in rows],
         }
-
-
-def _embed_input(job_input: JobInput) -> EmbedInput:
-    assert isinstance(job_input, EmbedInput)
-    return job_input

@@ -5,17 +5,26 @@ from __future__ import annotations
 import io
 import os
 import random
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from shared.inputs import ImageInput, JobInput
+from shared.inputs import ImageInput
 from shared.settings import Settings
-from worker.context import Batch
 from worker.device import pick_device, pick_dtype
-from worker.pipelines.base import Artifact, JobStopped, Output
+from worker.pipelines.base import Artifact, Output, Steps
 from worker.pipelines.source import quiet, resolve_model
 
 DEFAULT_FOLDER = "tiny-sd"
+
+
+@dataclass(frozen=True)
+class ImageWork:
+    """One image job as the pipeline runs it: its input and the seed it uses (chosen when absent)."""
+
+    input: ImageInput
+    seed: int
 
 
 class DiffusersImagePipeline:
@@ -38,63 +47,55 @@ class DiffusersImagePipeline:
         self.pipe = pipe.to(self.device)
         self.pipe(prompt="warm-up", width=64, height=64, num_inference_steps=1, output_type="pil")
 
-    def batch_key(self, job_input: JobInput) -> str:
-        assert isinstance(job_input, ImageInput)
-        return f"{job_input.width}x{job_input.height}:{job_input.steps}:{job_input.guidance_scale}"
+    def prepare(self, job_input: ImageInput) -> ImageWork:
+        seed = job_input.seed if job_input.seed is not None else random.randrange(2**32)
+        return ImageWork(job_input, seed)
 
-    def run(self, batch: Batch) -> list[Output | Exception]:
-        inputs = [_image_input(item.input) for item in batch.items]
-        first = inputs[0]
-        seeds = [i.seed if i.seed is not None else random.randrange(2**32) for i in inputs]
-        counts = [i.num_images for i in inputs]
+    def run(self, batch: Sequence[ImageWork], steps: Steps) -> list[Output | Exception]:
+        first = batch[0].input  # a batch shares size, steps and guidance (the input's batch key)
+        per_image = [(w, i) for w in batch for i in range(w.input.num_images)]
 
         def on_step(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            for item in batch.items:
-                item.ctx.progress(step + 1, first.steps)
-            batch.sync()
-            if not batch.any_wanted:
-                raise JobStopped()
+            for row in range(len(batch)):
+                steps.progress(row, step + 1, first.steps)
+            steps.checkpoint()
             return kwargs
 
         images = self.pipe(
-            prompt=[i.prompt for i in inputs for _ in range(i.num_images)],
-            negative_prompt=[i.negative_prompt or "" for i in inputs for _ in range(i.num_images)],
+            prompt=[w.input.prompt for w, _ in per_image],
+            negative_prompt=[w.input.negative_prompt or "" for w, _ in per_image],
             width=first.width,
             height=first.height,
             num_inference_steps=first.steps,
             guidance_scale=first.guidance_scale,
-            generator=self._generators(seeds, counts),
+            generator=self.generators(batch),
             callback_on_step_end=on_step,
             output_type="pil",
         ).images
-        return self._outputs(images, seeds, counts)
+        return self._outputs(images, batch)
 
-    def _generators(self, seeds: list[int], counts: list[int]) -> list[Any]:
-        # One generator per image, seeded seed, seed + 1, ...: an image depends only on its own
-        # job's seed, never on what else shares the batch.
+    @staticmethod
+    def generators(batch: Sequence[ImageWork]) -> list[Any]:
+        """One generator per image, seeded seed, seed + 1, ...: its noise depends on its own job only."""
         import torch
 
         return [
-            torch.Generator(device="cpu").manual_seed((seed + i) % 2**32)
-            for seed, n in zip(seeds, counts, strict=True)
-            for i in range(n)
+            torch.Generator(device="cpu").manual_seed((w.seed + i) % 2**32)
+            for w in batch
+            for i in range(w.input.num_images)
         ]
 
-    def _outputs(self, images: list[Any], seeds: list[int], counts: list[int]) -> list[Output | Exception]:
+    def _outputs(self, images: list[Any], batch: Sequence[ImageWork]) -> list[Output | Exception]:
         # PNG encoding is zlib work that releases the GIL: encode a batch's images side by side.
-        names = [i for n in counts for i in range(n)]
+        names = [i for w in batch for i in range(w.input.num_images)]
         artifacts = list(self.encoder.map(_png, names, images))
         outputs: list[Output | Exception] = []
         start = 0
-        for seed, n in zip(seeds, counts, strict=True):
-            outputs.append(Output(artifacts=artifacts[start : start + n], summary={"seed": seed}))
+        for w in batch:
+            n = w.input.num_images
+            outputs.append(Output(artifacts=artifacts[start : start + n], summary={"seed": w.seed}))
             start += n
         return outputs
-
-
-def _image_input(job_input: JobInput) -> ImageInput:
-    assert isinstance(job_input, ImageInput)
-    return job_input
 
 
 def _png(index: int, image: Any) -> Artifact:

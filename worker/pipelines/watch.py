@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from transformers import StoppingCriteria
 
-from worker.context import Batch
-from worker.pipelines.detok import decode_all
+from shared.inputs import ChatInput
+from worker.pipelines.base import Steps
+from worker.pipelines.detok import TextStream, decode_all
 
-if TYPE_CHECKING:
-    from worker.pipelines.chat import Reply
+
+@dataclass(frozen=True)
+class ChatWork:
+    """One chat job as the pipeline runs it: its input and its rendered, tokenized prompt."""
+
+    input: ChatInput
+    prompt: list[int]
+
+
+@dataclass
+class Reply:
+    """One row's reply while it is decoded."""
+
+    row: int
+    work: ChatWork
+    text: TextStream
+    finish: str | None = None
+    tokens: list[int] = field(default_factory=list)
+
+    @property
+    def max_tokens(self) -> int:
+        """The most tokens this reply may have."""
+        return self.work.input.max_tokens
 
 
 class ReplyWatcher(StoppingCriteria):
     """Called by `generate` after each new token: True for rows that are done."""
 
-    def __init__(self, batch: Batch, replies: list[Reply], *, eos: set[int], tokenizer: Any) -> None:
-        self.batch = batch
+    def __init__(self, steps: Steps, replies: list[Reply], *, eos: set[int], tokenizer: Any) -> None:
+        self.steps = steps
         self.replies = replies
         self.eos = eos
         self.tokenizer = tokenizer
@@ -35,9 +58,9 @@ class ReplyWatcher(StoppingCriteria):
                 reply.tokens.append(token)
                 growing.append(reply)
         self._stream(growing)
-        self.batch.sync()
+        self.steps.checkpoint()
         for reply in self.replies:
-            if reply.finish is None and not reply.item.ctx.wanted:
+            if reply.finish is None and not self.steps.wanted(reply.row):
                 reply.finish = "stopped"
         done = [reply.finish is not None for reply in self.replies]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
@@ -57,9 +80,8 @@ class ReplyWatcher(StoppingCriteria):
         reply.finish = reason
         self._send(reply, reply.text.flush())
         # The last tokens may have added no text; the finished count is the whole reply.
-        reply.item.ctx.progress(len(reply.tokens), len(reply.tokens))
+        self.steps.progress(reply.row, len(reply.tokens), len(reply.tokens))
 
-    @staticmethod
-    def _send(reply: Reply, delta: str) -> None:
+    def _send(self, reply: Reply, delta: str) -> None:
         if delta:
-            reply.item.ctx.token(delta, len(reply.tokens), reply.max_tokens)
+            self.steps.token(reply.row, delta, count=len(reply.tokens), total=reply.max_tokens)

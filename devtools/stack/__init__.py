@@ -1,0 +1,1 @@
+"""Real local processes (Redis, S3, the API, workers) as supervised children, for `make run` and tests."""

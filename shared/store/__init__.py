@@ -1,0 +1,21 @@
+"""The Redis job store: the only code (with the event hub) that talks to Redis.
+
+`JobStore` holds records and every status change; `Leases` what a worker sends while it runs jobs.
+"""
+
+from shared.store.cas import EVENTS_MAXLEN, Transition
+from shared.store.jobs import Created, JobStore, QueueLoad
+from shared.store.leases import HEARTBEAT_TTL_S, Leases, Report
+from shared.store.scripts import redis_errors
+
+__all__ = [
+    "EVENTS_MAXLEN",
+    "HEARTBEAT_TTL_S",
+    "Created",
+    "JobStore",
+    "Leases",
+    "QueueLoad",
+    "Report",
+    "Transition",
+    "redis_errors",
+]

@@ -1,0 +1,107 @@
+"""The one compare-and-set every status change goes through, and what it answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import keys
+from shared.jobs import Change, ErrorInfo, JobRecord, JobStatus, JobType, encode_fields
+from shared.store.scripts import Script, redis_errors
+
+# Event history kept per job; a long chat reply streams a token per event.
+EVENTS_MAXLEN = 20_000
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What a status change found: whether it happened, the status it found, the record after it."""
+
+    ok: bool
+    previous: JobStatus | None
+    record: JobRecord | None = None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The conditions a change needs besides the table: the lease holder, a lapsed lease."""
+
+    holder: str = "*"  # '*' = any
+    lapsed_before: float | None = None
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a change writes besides the status: fields, the error, a new lease, a message to send."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    error: ErrorInfo | None = None
+    lease_until: float = 0.0
+    message: bytes = b""
+
+
+def compare_and_set(
+    script: Script,
+    job_id: str,
+    job_type: JobType,
+    change: Change,
+    *,
+    guard: Guard | None = None,
+    effects: Effects | None = None,
+    ttl_s: int,
+) -> Transition:
+    """Apply `change` to the job if its rules and `guard` hold, atomically (transition.lua)."""
+    guard, effects = guard or Guard(), effects or Effects()
+    fields = dict(effects.fields)
+    if effects.error is not None:
+        fields["error"] = effects.error.model_dump(mode="json")
+    args = {
+        "new": change.status.value,
+        "now": time.time(),
+        "sources": " ".join(s.value for s in sorted(change.sources)),
+        "expect_holder": guard.holder,
+        "lapsed_before": "" if guard.lapsed_before is None else guard.lapsed_before,
+        "stamp": change.stamp or "",
+        "count_attempt": "1" if change.counts_attempt else "0",
+        "joins": _index_joined(change.status),
+        "lease_until": effects.lease_until,
+        "expire_s": ttl_s if change.terminal else 0,
+        "maxlen": EVENTS_MAXLEN,
+        "error": effects.error.model_dump_json() if effects.error else "",
+        "message": effects.message,
+    }
+    with redis_errors():
+        outcome, previous, *rest = script(
+            _keys(job_id, job_type), args, rest=[x for kv in encode_fields(fields).items() for x in kv]
+        )
+    if outcome == b"missing":
+        return Transition(ok=False, previous=None)
+    record = _record(rest[0]) if rest else None
+    return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
+
+
+def _index_joined(status: JobStatus) -> str:
+    # A running job sits in its queue's running index (scored by lease expiry), a queued one in
+    # the waiting index (scored by arrival); a finished one in neither.
+    return {JobStatus.RUNNING: "running", JobStatus.QUEUED: "waiting"}.get(status, "")
+
+
+def _keys(job_id: str, job_type: JobType) -> dict[str, str]:
+    return {
+        "job": keys.job(job_id),
+        "events": keys.events(job_id),
+        "waiting": keys.waiting(job_type),
+        "running": keys.running(job_type),
+        "celery_queue": keys.celery_queue(job_type),
+    }
+
+
+def _record(flat: list[bytes]) -> JobRecord:
+    return JobRecord.from_redis(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
+def status_event(record: JobRecord) -> str:
+    """The data of a job's first status event."""
+    return json.dumps({"status": record.status.value, "attempts": record.attempts})

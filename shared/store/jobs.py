@@ -1,0 +1,243 @@
+"""The Redis job store: records with a TTL, named status changes, per-owner listing, queue load."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import cast
+
+from redis import Redis
+
+from shared import keys
+from shared.errors import InvalidTransitionError, NotFoundError
+from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, change_into, worker_lost
+from shared.queues import QUEUES, task_message
+from shared.store.cas import EVENTS_MAXLEN, Effects, Guard, Transition, compare_and_set, status_event
+from shared.store.scripts import Script, redis_errors
+
+
+@dataclass(frozen=True)
+class Created:
+    """A job just written: its record, its 1-based place in line, and the id of its first event."""
+
+    record: JobRecord
+    position: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    """One queue's jobs waiting, jobs running and live workers."""
+
+    waiting: int
+    running: int
+    workers: int
+
+    @property
+    def load(self) -> int:
+        """Waiting plus running: the worker autoscaling signal (busy workers are never scaled away)."""
+        return self.waiting + self.running
+
+
+class JobStore:
+    """Job records in Redis; every status change is one named method over one compare-and-set."""
+
+    def __init__(self, client: Redis, *, job_ttl_s: int) -> None:
+        self._redis = client
+        self.job_ttl_s = job_ttl_s
+        self._create = Script(client, "create")
+        self._transition = Script(client, "transition")
+
+    def ping(self) -> None:
+        """Raise UnavailableError unless Redis answers."""
+        with redis_errors():
+            self._redis.ping()
+
+    def create(self, record: JobRecord) -> Created:
+        """Write a queued job and push its task message in one atomic step."""
+        fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
+        store_keys = {
+            "job": keys.job(record.id),
+            "events": keys.events(record.id),
+            "waiting": keys.waiting(record.type),
+            "owner_jobs": keys.owner_jobs(record.owner),
+            "celery_queue": keys.celery_queue(record.type),
+            "sequence": keys.sequence(),
+        }
+        args = {
+            "job_id": record.id,
+            "created_at": record.created_at,
+            "ttl": self.job_ttl_s,
+            "maxlen": EVENTS_MAXLEN,
+            "event": status_event(record),
+            "message": task_message(record.id, record.type),
+        }
+        with redis_errors():
+            seq, rank, event_id = self._create(store_keys, args, rest=fields)
+        return Created(record.model_copy(update={"seq": int(seq)}), int(rank) + 1, event_id.decode())
+
+    def get(self, job_id: str) -> JobRecord:
+        """The job's record, or NotFoundError for an unknown or expired id."""
+        with redis_errors():
+            raw = cast(dict[bytes, bytes], self._redis.hgetall(keys.job(job_id)))
+        if not raw:
+            raise NotFoundError(f"no job {job_id}")
+        return JobRecord.from_redis(raw)
+
+    def snapshot(self, job_id: str) -> tuple[JobRecord, str]:
+        """The record and the id of its latest event, read atomically; NotFoundError if unknown."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hgetall(keys.job(job_id))
+        pipe.xrevrange(keys.events(job_id), count=1)
+        with redis_errors():
+            raw, last = pipe.execute()
+        if not raw:
+            raise NotFoundError(f"no job {job_id}")
+        return JobRecord.from_redis(raw), last[0][0].decode() if last else "0-0"
+
+    def position(self, record: JobRecord) -> int | None:
+        """A waiting job's 1-based place in its queue; None once it left the queue."""
+        if record.status != JobStatus.QUEUED:
+            return None
+        with redis_errors():
+            rank = cast(int | None, self._redis.zrank(keys.waiting(record.type), record.id))
+        return None if rank is None else rank + 1
+
+    # Status changes: each is the table's change plus its guard, through one compare-and-set.
+
+    def start(
+        self,
+        job_id: str,
+        job_type: JobType,
+        *,
+        holder: str,
+        lease_until: float,
+        taking_over: str | None = None,
+    ) -> JobRecord | None:
+        """Run the job under `holder`'s lease (one more attempt); None when its state moved on.
+
+        Without `taking_over` only a queued job starts; with it, a running job whose lost worker
+        held it as `taking_over` is run again (a redelivery).
+        """
+        source = JobStatus.QUEUED if taking_over is None else JobStatus.RUNNING
+        effects = Effects(fields={"holder": holder, "progress": None}, lease_until=lease_until)
+        guard = Guard(holder="*" if taking_over is None else taking_over)
+        return self._change(job_id, job_type, JobStatus.RUNNING, source, guard=guard, effects=effects).record
+
+    def succeed(
+        self, job_id: str, job_type: JobType, *, holder: str, result: dict[str, object]
+    ) -> Transition:
+        """Finish the job with its result, unless `holder` no longer holds it."""
+        effects = Effects(fields={"result": result})
+        return self._change(job_id, job_type, JobStatus.SUCCEEDED, guard=Guard(holder), effects=effects)
+
+    def fail(self, job_id: str, job_type: JobType, error: ErrorInfo, *, holder: str = "*") -> Transition:
+        """Fail the job with the reason, unless another worker than `holder` holds it."""
+        return self._change(
+            job_id, job_type, JobStatus.FAILED, guard=Guard(holder), effects=Effects(error=error)
+        )
+
+    def cancel(self, job_id: str) -> JobRecord:
+        """Cancel a queued or running job; NotFoundError, or InvalidTransitionError once it finished."""
+        done = self._change(job_id, self.get(job_id).type, JobStatus.CANCELED)
+        if done.previous is None:
+            raise NotFoundError(f"no job {job_id}")
+        if not done.ok or done.record is None:
+            raise InvalidTransitionError(f"job {job_id} is already {done.previous}")
+        return done.record
+
+    def hand_back(self, job_id: str, job_type: JobType, *, holder: str) -> bool:
+        """Put a running job back in line, first to be taken (a stopping worker); attempts unchanged."""
+        effects = Effects(fields={"progress": None}, message=task_message(job_id, job_type))
+        return self._change(job_id, job_type, JobStatus.QUEUED, guard=Guard(holder), effects=effects).ok
+
+    def reap(self, job_type: JobType, *, max_attempts: int) -> list[str]:
+        """Free the running jobs whose lease lapsed: back in line first, or failed past the cap."""
+        now = time.time()
+        with redis_errors():
+            lapsed = cast(list[bytes], self._redis.zrangebyscore(keys.running(job_type), "-inf", now, 0, 100))
+        freed = []
+        for raw in lapsed:
+            job_id = raw.decode()
+            record = self.get(job_id)
+            guard = Guard(holder=record.holder, lapsed_before=now)
+            if after_lost_worker(record.attempts, max_attempts=max_attempts) == JobStatus.QUEUED:
+                effects = Effects(fields={"progress": None}, message=task_message(job_id, job_type))
+                done = self._change(job_id, job_type, JobStatus.QUEUED, guard=guard, effects=effects)
+            else:
+                effects = Effects(error=worker_lost(record.attempts))
+                done = self._change(job_id, job_type, JobStatus.FAILED, guard=guard, effects=effects)
+            if done.ok:
+                freed.append(job_id)
+        return freed
+
+    def _change(
+        self,
+        job_id: str,
+        job_type: JobType,
+        status: JobStatus,
+        only_from: JobStatus | None = None,
+        *,
+        guard: Guard | None = None,
+        effects: Effects | None = None,
+    ) -> Transition:
+        change = change_into(status, only_from=only_from)
+        return compare_and_set(
+            self._transition, job_id, job_type, change, guard=guard, effects=effects, ttl_s=self.job_ttl_s
+        )
+
+    # Reading many jobs at once.
+
+    def list_for_owner(self, owner: str, *, limit: int, before: float | None = None) -> list[JobRecord]:
+        """The owner's jobs, newest first, created strictly before `before` when given."""
+        index = keys.owner_jobs(owner)
+        top = f"({before}" if before is not None else "+inf"
+        with redis_errors():
+            ids = cast(list[bytes], self._redis.zrevrangebyscore(index, top, "-inf", start=0, num=limit))
+            pipe = self._redis.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hgetall(keys.job(job_id.decode()))
+            raws = pipe.execute()
+            gone = [job_id for job_id, raw in zip(ids, raws, strict=True) if not raw]
+            if gone:
+                self._redis.zrem(index, *gone)
+        return [JobRecord.from_redis(raw) for raw in raws if raw]
+
+    def queue_loads(self, *, worker_ttl_s: float) -> dict[JobType, QueueLoad]:
+        """Per queue: jobs waiting, jobs running and live workers, in one round trip."""
+        now = time.time()
+        pipe = self._redis.pipeline(transaction=False)
+        for q in QUEUES:
+            pipe.zcard(keys.waiting(q))
+            pipe.zcard(keys.running(q))
+            pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
+        with redis_errors():
+            counts = pipe.execute()
+        return {q: QueueLoad(*counts[3 * i : 3 * i + 3]) for i, q in enumerate(QUEUES)}
+
+    def waiting_after(self, job_type: JobType, after: float | None, count: int) -> list[tuple[str, float]]:
+        """Up to `count` waiting job ids that arrived after `after`, oldest first, with their order."""
+        low = "-inf" if after is None else f"({after}"
+        with redis_errors():
+            rows = cast(
+                list[tuple[bytes, float]],
+                self._redis.zrangebyscore(keys.waiting(job_type), low, "+inf", 0, count, withscores=True),
+            )
+        return [(job_id.decode(), score) for job_id, score in rows]
+
+    def batch_keys(self, job_ids: list[str]) -> list[str | None]:
+        """Each job's batch key (what it can share a model call with); None when it vanished."""
+        pipe = self._redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hget(keys.job(job_id), "batch_key")
+        with redis_errors():
+            rows = cast(list[bytes | None], pipe.execute())
+        return [None if row is None else row.decode() for row in rows]
+
+    def backlog(self, job_types: list[JobType]) -> int:
+        """How many task messages wait in these queues' Celery lists."""
+        pipe = self._redis.pipeline(transaction=False)
+        for q in job_types:
+            pipe.llen(keys.celery_queue(q))
+        with redis_errors():
+            return sum(cast(list[int], pipe.execute()))

@@ -1,0 +1,51 @@
+-- The one place a job's status changes (compare-and-set): it checks that the current status is
+-- one of `sources`, that the lease holder is `expect_holder` ('*' = any) and, for the reaper, that
+-- the lease lapsed before `lapsed_before` ('' = no check); then writes the status, its timestamp
+-- and fields, moves the job between its queue's indexes and appends the status event, atomically.
+-- It knows no rule of the state machine: shared/jobs.py decides every argument.
+-- `joins`: the index the job enters ('running' with lease_until as score, 'waiting' with its
+-- arrival number, '' none); `expire_s` ('0' = keep) sets the TTL of a finished job; `message`
+-- ('' = none) is pushed where the next worker takes it first.
+-- Answers {outcome, status found, the record after the change (when it happened)}.
+--! keys: job events waiting running celery_queue
+--! args: new now sources expect_holder lapsed_before stamp count_attempt joins lease_until expire_s maxlen error message fields*
+local cur = redis.call('HGET', K.job, 'status')
+if not cur then return {'missing', ''} end
+local allowed = false
+for s in string.gmatch(A.sources, '%S+') do
+  if s == cur then allowed = true end
+end
+if not allowed then return {'conflict', cur} end
+if A.expect_holder ~= '*' and (redis.call('HGET', K.job, 'holder') or '') ~= A.expect_holder then
+  return {'conflict', cur}
+end
+if A.lapsed_before ~= '' and tonumber(redis.call('HGET', K.job, 'lease_until') or '0') > tonumber(A.lapsed_before) then
+  return {'conflict', cur}
+end
+
+local id = redis.call('HGET', K.job, 'id')
+redis.call('HSET', K.job, 'status', A.new)
+if A.stamp ~= '' then redis.call('HSET', K.job, A.stamp, A.now) end
+for i = 1, #REST, 2 do redis.call('HSET', K.job, REST[i], REST[i + 1]) end
+local attempts = tonumber(redis.call('HGET', K.job, 'attempts') or '0')
+if A.count_attempt == '1' then attempts = redis.call('HINCRBY', K.job, 'attempts', 1) end
+
+redis.call('ZREM', K.waiting, id)
+redis.call('ZREM', K.running, id)
+if A.joins == 'running' then
+  redis.call('HSET', K.job, 'lease_until', A.lease_until)
+  redis.call('ZADD', K.running, A.lease_until, id)
+else
+  redis.call('HSET', K.job, 'holder', '', 'lease_until', 0)
+  if A.joins == 'waiting' then redis.call('ZADD', K.waiting, redis.call('HGET', K.job, 'seq'), id) end
+end
+if A.expire_s ~= '0' then
+  redis.call('EXPIRE', K.job, A.expire_s)
+  redis.call('EXPIRE', K.events, A.expire_s)
+end
+if A.message ~= '' then redis.call('RPUSH', K.celery_queue, A.message) end
+
+local event = {status = A.new, attempts = attempts}
+if A.error ~= '' then event.error = cjson.decode(A.error) end
+redis.call('XADD', K.events, 'MAXLEN', '~', A.maxlen, '*', 'type', 'status', 'data', cjson.encode(event))
+return {'ok', cur, redis.call('HGETALL', K.job)}

@@ -1,0 +1,52 @@
+"""What `make run` prints: the user's settings with secrets masked, and whole log lines."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.stack.console import LogTail, masked, settings_text
+from devtools.stack.process import Service
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("LLMB_LOG_LEVEL", "DEBUG", "DEBUG"),
+        ("LLMB_S3_SECRET_KEY", "hunter2", "***"),
+        ("LLMB_API_KEYS", "a,b", "***"),
+        ("LLMB_HF_TOKEN", "hf_x", "***"),
+        ("LLMB_DB_PASSWORD", "pw", "***"),
+        ("LLMB_REDIS_URL", "redis://:pw@10.0.0.1:6379/0", "redis://:***@10.0.0.1:6379/0"),
+        ("LLMB_REDIS_URL", "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ],
+)
+def test_secrets_are_masked(name: str, value: str, shown: str) -> None:
+    assert masked(name, value) == shown
+
+
+def test_the_settings_line_lists_what_the_user_set() -> None:
+    assert "the defaults" in settings_text({})
+    text = settings_text({"LLMB_LOG_LEVEL": "DEBUG", "LLMB_QUEUES": "chat"})
+    assert "LLMB_LOG_LEVEL=DEBUG, LLMB_QUEUES=chat" in text
+    assert "make run sets LLMB_QUEUES itself" in text
+
+
+def test_the_log_tail_echoes_whole_lines_only(tmp_path: Path) -> None:
+    log = tmp_path / "api.log"
+    log.write_text("first\nsec")
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    out = io.StringIO()
+    tail = LogTail(out)
+    tail.follow([Service("api", proc, log)])
+    tail.pump()
+    assert out.getvalue() == "[api] first\n"
+    with log.open("a") as f:
+        f.write("ond\nthird")
+    tail.close()
+    assert out.getvalue() == "[api] first\n[api] second\n[api] third\n"

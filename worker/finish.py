@@ -1,0 +1,81 @@
+"""Ending one job of a batch: store its result and succeed, fail it with a code, or hand it back."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from billiard.exceptions import SoftTimeLimitExceeded
+
+from shared.errors import ServiceError, StorageError
+from shared.jobs import ErrorInfo, JobRecord
+from shared.storage import result_key
+from shared.vocabulary import ErrorCode
+from worker.pipelines.base import Output
+from worker.runtime import WorkerRuntime
+from worker.steps import StopReason
+
+log = logging.getLogger(__name__)
+
+
+def finish(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: Output | Exception) -> None:
+    """Give the job its one terminal transition (or hand it back), by how its run ended."""
+    if stop in (StopReason.CANCELED, StopReason.LEASE_LOST):
+        log.info("job %s: stopped (%s)", record.id, stop)
+    elif stop is StopReason.HANDED_BACK:
+        handed = rt.store.hand_back(record.id, record.type, holder=rt.holder)
+        log.info("job %s: %s", record.id, "handed back to the queue" if handed else "already moved on")
+    elif stop is StopReason.TIMEOUT or isinstance(output, SoftTimeLimitExceeded):
+        fail(
+            rt,
+            record,
+            ErrorCode.TIMEOUT,
+            f"the job ran past its time limit of {rt.settings.job_time_limit_s} s",
+        )
+    elif isinstance(output, Exception):
+        code = (
+            output.code if isinstance(output, ServiceError) and output.code.fails_jobs else ErrorCode.INTERNAL
+        )
+        fail(rt, record, code, f"{type(output).__name__}: {output}")
+    else:
+        _succeed(rt, record, output)
+
+
+def _succeed(rt: WorkerRuntime, record: JobRecord, output: Output) -> None:
+    try:
+        result = _store(rt, record, output)
+    except StorageError as exc:
+        fail(rt, record, ErrorCode.STORAGE_UNAVAILABLE, str(exc))
+        return
+    done = rt.store.succeed(record.id, record.type, holder=rt.holder, result=result)
+    log.info("job %s: %s", record.id, "succeeded" if done.ok else f"result dropped, job is {done.previous}")
+
+
+def fail(rt: WorkerRuntime, record: JobRecord, code: ErrorCode, message: str) -> None:
+    """Fail the job with a code and a readable message, unless another worker holds it now."""
+    log.warning("job %s: failed (%s) %s", record.id, code, message)
+    rt.store.fail(record.id, record.type, ErrorInfo(code=code, message=message[:2000]), holder=rt.holder)
+
+
+def _store(rt: WorkerRuntime, record: JobRecord, output: Output) -> dict[str, object]:
+    files = []
+    for artifact in output.artifacts:
+        key = result_key(record.id, artifact.name)
+        _put_with_retries(rt, key, artifact.data, artifact.content_type)
+        files.append({"key": key, "content_type": artifact.content_type, **artifact.meta})
+    return {**output.summary, "files": files} if files else dict(output.summary)
+
+
+def _put_with_retries(rt: WorkerRuntime, key: str, data: bytes, content_type: str) -> None:
+    # Bounded: after the last try the job fails with storage_unavailable; the key is the same on
+    # every try, so a retry never leaves a second copy behind.
+    tries = rt.settings.storage_tries
+    for attempt in range(1, tries + 1):
+        try:
+            rt.storage.put(key, data, content_type=content_type)
+            return
+        except StorageError:
+            if attempt == tries:
+                raise
+            log.warning("storing %s failed, try %d of %d", key, attempt, tries)
+            time.sleep(rt.settings.storage_backoff_s * 2 ** (attempt - 1))

@@ -1,0 +1,140 @@
+"""The runner's side of `Steps`: each running job's reports, buffered and sent per interval, and its stops."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from shared.store import Leases, Report
+from shared.vocabulary import EventType
+from worker.pipelines.base import JobStopped
+
+
+class StopReason(StrEnum):
+    """Why a running job must stop before it finishes."""
+
+    CANCELED = "canceled"
+    LEASE_LOST = "lease_lost"
+    TIMEOUT = "timeout"
+    HANDED_BACK = "handed_back"
+
+
+# Set in a pool process when its worker is asked to stop: running jobs go back to the queue.
+HAND_BACK = threading.Event()
+
+
+@dataclass
+class RunningJob:
+    """One job while it runs: who holds it, until when it may run, what to send next, why it stops."""
+
+    job_id: str
+    holder: str
+    deadline: float  # time.monotonic() past which it times out
+    stop: StopReason | None = None
+    sent_tokens: int = 0  # tokens already sent: a retried batch does not send them twice
+    _text: list[str] = field(default_factory=list)
+    _count: int = 0
+    _progress: dict[str, int] | None = None
+
+    def progress(self, step: int, total: int) -> None:
+        """Note how far the job is; only the latest is sent."""
+        if self.stop is None:
+            self._progress = {"step": step, "total": total}
+
+    def token(self, text: str, count: int, total: int) -> None:
+        """Add generated text, `count` tokens of at most `total` in."""
+        if self.stop is None and count > self.sent_tokens:
+            self._text.append(text)
+            self._count = count
+            self._progress = {"step": count, "total": total}
+
+    def take_report(self) -> Report:
+        """What to send since the last flush: a token event, a progress event, or only the status check."""
+        if self._text:
+            data: dict[str, Any] = {"text": "".join(self._text), "index": self._count}
+            report = Report(self.job_id, self.holder, EventType.TOKEN, data, self._progress)
+            self.sent_tokens = self._count
+        elif self._progress is not None:
+            report = Report(
+                self.job_id, self.holder, EventType.PROGRESS, dict(self._progress), self._progress
+            )
+        else:
+            report = Report(self.job_id, self.holder, None, {})
+        self._text, self._progress = [], None
+        return report
+
+    def drop_pending(self) -> None:
+        """Forget what waits to be sent (its run failed; a retry generates it again)."""
+        self._text, self._progress = [], None
+
+    def learn(self, status: str) -> None:
+        """Take in what the store said about the job at the last report."""
+        if status == "canceled":
+            self.stop = StopReason.CANCELED
+        elif status != "running":
+            self.stop = StopReason.LEASE_LOST
+
+    def check(self, now: float) -> None:
+        """Stop the job once it is past its deadline or its worker is stopping."""
+        if self.stop is None and now > self.deadline:
+            self.stop = StopReason.TIMEOUT
+        if self.stop is None and HAND_BACK.is_set():
+            self.stop = StopReason.HANDED_BACK
+
+
+class RunningBatch:
+    """`Steps` for jobs run together: their reports go to Redis in one round trip per interval."""
+
+    def __init__(
+        self,
+        jobs: list[RunningJob],
+        leases: Leases,
+        *,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.jobs = jobs
+        self.leases = leases
+        self.interval_s = interval_s
+        self.clock = clock
+        self._last_flush = float("-inf")
+
+    def progress(self, row: int, step: int, total: int) -> None:
+        self.jobs[row].progress(step, total)
+
+    def token(self, row: int, text: str, *, count: int, total: int) -> None:
+        self.jobs[row].token(text, count, total)
+
+    def wanted(self, row: int) -> bool:
+        return self.jobs[row].stop is None
+
+    def checkpoint(self) -> None:
+        now = self.clock()
+        for job in self.jobs:
+            job.check(now)
+        if now - self._last_flush >= self.interval_s:
+            self.flush()
+        if all(job.stop is not None for job in self.jobs):
+            raise JobStopped()
+
+    def flush(self) -> None:
+        """Send every pending report now and learn each running job's status."""
+        self._last_flush = self.clock()
+        running = [job for job in self.jobs if job.stop is None]
+        statuses = self.leases.report_many([job.take_report() for job in running]) if running else []
+        for job, status in zip(running, statuses, strict=True):
+            job.learn(status)
+
+    def split(self) -> tuple[RunningBatch, RunningBatch]:
+        """Two halves, to retry a batch that failed whole; what the failed run left unsent is dropped."""
+        for job in self.jobs:
+            job.drop_pending()
+        half = len(self.jobs) // 2
+        return self._sub(self.jobs[:half]), self._sub(self.jobs[half:])
+
+    def _sub(self, jobs: list[RunningJob]) -> RunningBatch:
+        return RunningBatch(jobs, self.leases, interval_s=self.interval_s, clock=self.clock)
