@@ -132,7 +132,13 @@ def die_with_parent(parent: int) -> Callable[[], None]:
 
 
 def spawn(
-    name: str, cmd: list[str], *, log_dir: Path, env: dict[str, str] | None = None, port: int = 0
+    name: str,
+    cmd: list[str],
+    *,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    port: int = 0,
+    cwd: Path | None = None,
 ) -> Service:
     """Start `cmd` in a process group of its own that dies with us; output to a fresh `log_dir/name.log`.
 
@@ -149,6 +155,7 @@ def spawn(
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=cwd,
             start_new_session=True,
             preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 (no threads start services)
         )

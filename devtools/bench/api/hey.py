@@ -39,9 +39,19 @@ def parse_hey(text: str) -> HeyRun:
     return HeyRun(seconds=float(total.group(1)), codes=codes, errors=failed, latency_ms=latency)
 
 
-def hey(url: str, *, seconds: int = 0, n: int = 0, c: int = 50, body: Path | None = None) -> HeyRun:
+def hey(
+    url: str,
+    *,
+    seconds: int = 0,
+    n: int = 0,
+    c: int = 50,
+    body: Path | None = None,
+    headers: dict[str, str] | None = None,
+) -> HeyRun:
     """Load `url` with hey on one core, for `seconds` when given, else for `n` requests."""
     cmd = ["hey", "-cpus", "1", "-c", str(c), *(["-z", f"{seconds}s"] if seconds else ["-n", str(n)])]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
     if body is not None:
         cmd += ["-m", "POST", "-T", "application/json", "-D", str(body)]
     done = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=seconds + 300)

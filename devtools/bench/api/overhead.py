@@ -18,15 +18,16 @@ from shared import keys
 class LeanClient:
     """A keep-alive stdlib HTTP client, light enough that the figures are the system's, not the client's."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(url)
         self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
 
     def call(
         self, method: str, path: str, body: dict[str, Any] | None = None, **headers: str
     ) -> tuple[int, Any]:
         data = json.dumps(body) if body is not None else None
-        self.conn.request(method, path, data, {"Content-Type": "application/json", **headers})
+        self.conn.request(method, path, data, {**self.headers, **headers})
         response = self.conn.getresponse()
         return response.status, json.loads(response.read())
 

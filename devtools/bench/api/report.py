@@ -117,9 +117,11 @@ class OtherLoad:
         return max(0.0, other / os.sysconf("SC_CLK_TCK") / elapsed)
 
 
-def render_section(command: str, table: str, other_cores: float) -> str:
-    """The markdown section: how it was run, where, when, at which commit, then the table."""
+def render_section(
+    command: str, table: str, other_cores: float, *, heading: str = HEADING, notes: str = NOTES
+) -> str:
+    """The markdown section: how it was run, where, when, at which commit, then the table and notes."""
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     facts = [f"Command: `{command}`", f"Machine: {machine()}", f"Date: {date}", f"Commit: {commit()}"]
     facts.append(f"Other processes on the machine during the run: {other_cores:.2f} cores busy on average")
-    return "\n".join([HEADING, "", "  \n".join(facts), "", table, "", NOTES, ""])
+    return "\n".join([heading, "", "  \n".join(facts), "", table, "", notes, ""])
