@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from api import events, jobs, legacy, openapi, ops, problems, results
+from api import audit, auth, events, guards, jobs, keys, legacy, openapi, ops, problems, results
 from api.services import Services
 from shared.settings import Settings, load_settings
 
@@ -14,6 +14,7 @@ from shared.settings import Settings, load_settings
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
     """Build the API for the given settings (from the environment when none are given)."""
     settings = settings or load_settings()
+    settings.auth_enabled  # noqa: B018 - refuses to build an API exposed without keys unless told
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -21,7 +22,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["llmb"] = services or Services.from_settings(settings)
-    for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, openapi.bp):
+    for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, keys.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    app.config["TRUSTED_HOSTS"] = None if settings.public_url else settings.trusted_hosts
+    app.before_request(guards.check_host)
+    auth.register(app)
+    app.before_request(guards.check_body_type)
+    guards.enable_cors(app, settings.cors_origin_list)
     problems.register(app)
+    audit.register(app)
     return app

@@ -8,17 +8,20 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, request
 
+from api.auth import requires
 from api.http import base_url, owned
 from api.schemas import render_job
 from api.services import Services, services
 from api.spec import Answer, documented, header, query
-from shared.errors import InputError
+from shared.auth import Scope
+from shared.errors import NotFoundError
 from shared.events import Event
 from shared.vocabulary import EventType
 
 bp = Blueprint("events", __name__, url_prefix="/v1/jobs")
 
-_STREAM_ID = re.compile(r"^\d+-\d+$")
+_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+_MAX_PART = 2**64 - 1
 # A comment this often keeps proxies from closing a quiet stream and notices a gone client.
 KEEPALIVE_S = 15.0
 
@@ -27,12 +30,19 @@ def _frame(event: Event) -> str:
     return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(event.data, separators=(',', ':'))}\n\n"
 
 
-def _resume_point() -> str:
+def _resume_point(svc: Services, job_id: str) -> str:
+    """Where to resume: "0-0", or the id of one of this job's events; NotFoundError (404) for any other.
+
+    A resume point that is not an event of this job (past its end, malformed, trimmed) is refused
+    before the stream starts, rather than replayed from the start: a client that lost its place
+    should start over on purpose, by sending no Last-Event-ID.
+    """
     after = request.headers.get("Last-Event-ID") or request.args.get("after") or "0-0"
-    if not _STREAM_ID.match(after):
-        raise InputError(
-            "Last-Event-ID must be an event id from this stream",
-            errors=[{"field": "Last-Event-ID", "message": "not an event id"}],
+    parts = _STREAM_ID.fullmatch(after)
+    valid = parts is not None and all(int(p) <= _MAX_PART for p in parts.groups())
+    if after != "0-0" and not (valid and svc.events.contains(job_id, after)):
+        raise NotFoundError(
+            f"job {job_id} has no event {after!r}; send no Last-Event-ID to replay its stream from the start"
         )
     return after
 
@@ -43,17 +53,18 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 @bp.get("/<job_id>/events")
 @documented(
     {200: Answer("status, progress and token events, then done", {"text/event-stream": None})},
-    problems=(404, 422, 503),
+    problems=(404, 503),
     params=(
         header("Last-Event-ID", _CURSOR, "resume after this event"),
         query("after", _CURSOR, "resume after this event (for clients that cannot set headers)"),
     ),
 )
+@requires(Scope.JOBS_READ)
 def events(job_id: str) -> Response:
-    """The job's events as Server-Sent Events, then `done` with the job; 404, 422 for a bad cursor, 503."""
+    """The job's events as Server-Sent Events, then `done` with the job; 404 (a foreign cursor too), 503."""
     svc = services()
     owned(svc.store.get(job_id))
-    stream = _stream(svc, job_id, after=_resume_point(), base=base_url(svc.settings.public_url))
+    stream = _stream(svc, job_id, after=_resume_point(svc, job_id), base=base_url(svc.settings.public_url))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream, mimetype="text/event-stream", headers=headers)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from flask import request
 from pydantic import TypeAdapter, ValidationError
 
-from shared.errors import InputError, MalformedBodyError, NotFoundError
+from api.auth import principal
+from shared.errors import BodyTooLargeError, InputError, MalformedBodyError, NotFoundError
 from shared.inputs import validation_errors
 from shared.jobs import JobRecord
 from shared.settings import Limits
@@ -18,7 +20,6 @@ from shared.vocabulary import JobType
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 # A discriminated union names the member it tried first in an error's location.
 _UNION_TAGS = frozenset(t.value for t in JobType)
-ANONYMOUS = "anonymous"
 
 
 @cache
@@ -31,16 +32,39 @@ def read_body(schema: Any, limits: Limits) -> Any:
 
     Raises MalformedBodyError (400) when it is not JSON, InputError (422) naming each bad field.
     """
-    raw = request.get_data(cache=False)
+    raw = _body_bytes(limits.max_body_bytes)
+    adapter = _adapter(schema)
     try:
-        value = _adapter(schema).validate_json(raw, context={"limits": limits})
+        return adapter.validate_json(raw, context={"limits": limits})
     except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise MalformedBodyError(
-                "the body is not valid JSON", errors=[{"field": "body", "message": "not valid JSON"}]
-            ) from exc
+        if not any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise _invalid_body(exc) from exc
+        error = exc
+    # The fast parser refuses some JSON the standard allows, such as a lone surrogate escape
+    # ("\ud800"): parse it the slow way, so the field that holds it is named.
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise MalformedBodyError(
+            "the body is not valid JSON", errors=[{"field": "body", "message": "not valid JSON"}]
+        ) from error
+    try:
+        return adapter.validate_python(data, context={"limits": limits})
+    except ValidationError as exc:
         raise _invalid_body(exc) from exc
-    return value
+
+
+def _body_bytes(limit: int) -> bytes:
+    """The whole body; BodyTooLargeError past `limit` bytes, however it is framed."""
+    if request.content_length is not None:
+        return request.get_data(cache=False)  # werkzeug refuses a declared length past the limit
+    if not request.environ.get("wsgi.input_terminated"):
+        return b""
+    # Chunked: read the server's stream itself, one byte past the limit, to tell "at" from "over".
+    data: bytes = request.environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        raise BodyTooLargeError(f"the body is over the limit of {limit} bytes")
+    return data
 
 
 def _invalid_body(exc: ValidationError) -> InputError:
@@ -76,14 +100,9 @@ def prefer_wait(limits: Limits) -> int:
     return min(int(match.group(1)), limits.max_wait_s) if match else 0
 
 
-def owner() -> str:
-    """Who is asking; every job belongs to its creator (one owner until API keys exist)."""
-    return ANONYMOUS
-
-
 def owned(record: JobRecord) -> JobRecord:
-    """The record if the caller owns it; another owner's job is a NotFoundError, like an unknown id."""
-    if record.owner != owner():
+    """The record if it is the caller's tenant's; another tenant's job is not found, as an unknown id."""
+    if record.owner != principal().tenant:
         raise NotFoundError(f"no job {record.id}")
     return record
 

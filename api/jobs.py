@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, g, request, url_for
 
-from api.http import base_url, owned, owner, prefer_wait, read_body, wait_query
+from api.auth import principal, requires
+from api.http import base_url, owned, prefer_wait, read_body, wait_query
 from api.schemas import JobCreate, JobList, render_job
 from api.services import services
 from api.spec import capped, documented, header, json_answer, query
 from api.submit import submit_job
+from shared.auth import Scope
 from shared.errors import InputError
 from shared.hub import wait_for_terminal
 from shared.jobs import JobRecord, JobType
@@ -31,13 +33,16 @@ def _job_response(record: JobRecord, status: int, position: int | None = None) -
     body="JobCreate",
     params=(header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),),
 )
+@requires(Scope.JOBS_WRITE)
 def create() -> Response:
     """Submit a job: 202 with the job (200 when it finished within `Prefer: wait`); 400, 413, 422, 503."""
     svc = services()
     body: JobCreate = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
-    done = submit_job(svc, JobType(body.type), body.input, owner=owner(), wait_s=wait_s)
+    done = submit_job(svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s)
+    g.job_id = done.record.id
     response = _job_response(done.record, 200 if done.record.status.terminal else 202, done.position)
+    response.headers.update(done.headers)
     response.headers["Location"] = url_for("jobs.get", job_id=done.record.id)
     if wait_s:
         response.headers["Preference-Applied"] = f"wait={wait_s}"
@@ -52,6 +57,7 @@ def create() -> Response:
         query("wait", capped({"type": "integer", "minimum": 0}, maximum="max_wait_s"), "long-wait up to N s"),
     ),
 )
+@requires(Scope.JOBS_READ)
 def get(job_id: str) -> Response:
     """The job; `?wait=N` returns once it is finished or N seconds passed; 404, 422, 503."""
     svc = services()
@@ -64,6 +70,7 @@ def get(job_id: str) -> Response:
 
 @bp.post("/<job_id>/cancel")
 @documented({200: json_answer("the job, canceled", "JobView")}, problems=(404, 409, 503))
+@requires(Scope.JOBS_WRITE)
 def cancel(job_id: str) -> Response:
     """Cancel a queued job at once, a running one at its next step; 404, 409 once finished, 503."""
     svc = services()
@@ -84,11 +91,12 @@ def cancel(job_id: str) -> Response:
         query("before", {"type": "number"}, "cursor from a `next` link"),
     ),
 )
+@requires(Scope.JOBS_READ)
 def list_jobs() -> Response:
     """The caller's jobs, newest first, `limit` per page with a `next` link; 422, 503."""
     svc = services()
     limit, before = _page(svc.settings.limits.list_max_page)
-    records = svc.store.list_for_owner(owner(), limit=limit, before=before)
+    records = svc.store.list_for_owner(principal().tenant, limit=limit, before=before)
     base = base_url(svc.settings.public_url)
     next_url = None
     if len(records) == limit:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, g
 
-from api.http import owner, read_body
+from api.auth import principal, requires
+from api.http import read_body
 from api.schemas import LegacyGenerate
 from api.services import services
 from api.spec import Answer, documented
 from api.submit import submit_job
+from shared.auth import Scope
 from shared.errors import GatewayTimeoutError, JobFailedError
 from shared.inputs import ImageInput
 from shared.jobs import JobStatus, JobType
@@ -22,12 +24,15 @@ bp = Blueprint("legacy", __name__)
     problems=(400, 413, 422, 502, 503, 504),
     body="LegacyGenerate",
 )
+@requires(Scope.JOBS_WRITE)
 def generate() -> Response:
     """A 512x512 PNG for `text`, synchronously; 400, 413, 422, 502 when the job failed, 503, 504."""
     svc = services()
     body: LegacyGenerate = read_body(LegacyGenerate, svc.settings.limits)
     wait_s = svc.settings.limits.max_wait_s
-    record = submit_job(svc, JobType.IMAGE, ImageInput(prompt=body.text), owner=owner(), wait_s=wait_s).record
+    done = submit_job(svc, JobType.IMAGE, ImageInput(prompt=body.text), principal=principal(), wait_s=wait_s)
+    record = done.record
+    g.job_id = record.id
     if record.status == JobStatus.SUCCEEDED and record.result:
         key = record.result["files"][0]["key"]
         return Response(svc.storage.get(key), mimetype="image/png", headers={"X-Job-Id": record.id})

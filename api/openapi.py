@@ -15,16 +15,24 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
 
+from api.auth import public, scopes_of
+from api.keys import KeyCreate, KeyList, KeyView
 from api.schemas import JobCreate, JobList, JobView, LegacyGenerate, Problem, QueuesView
 from api.services import services
 from api.spec import ATTRIBUTE, Answer, Operation
+from shared.auth import Scope
 from shared.caps import apply_caps
-from shared.settings import Limits
+from shared.settings import Settings
 
 bp = Blueprint("openapi", __name__)
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMS = {"job_id": "the job's id", "index": "which result file, counting from 0"}
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key, `llmb_<id>_<secret>` (needed unless the API runs with LLMB_AUTH=off).",
+}
 _TITLES = {
     "jobs": "Jobs",
     "events": "Jobs",
@@ -37,6 +45,7 @@ _TITLES = {
 def _schemas() -> dict[str, Any]:
     """Every component schema, caps still marked (see shared.caps)."""
     models: list[type[BaseModel]] = [LegacyGenerate, JobView, JobList, QueuesView, Problem]
+    models += [KeyCreate, KeyView, KeyList]
     pairs = [(m, "validation") for m in models]
     _, defs = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
     schemas = dict(defs.get("$defs", {}))
@@ -66,21 +75,15 @@ def _answer(answer: Answer) -> dict[str, Any]:
     return out
 
 
-def _operation(view: Any, op: Operation, rule: Rule) -> dict[str, Any]:
-    summary, _, rest = (view.__doc__ or "").strip().partition("\n")
-    out: dict[str, Any] = {
-        "operationId": rule.endpoint.replace(".", "_"),
-        "summary": summary,
-        "tags": list(op.tags) or [_TITLES.get(rule.endpoint.split(".")[0], "API")],
-        "responses": {str(s): _answer(a) for s, a in op.answers.items()}
-        | {
-            str(s): {"description": "problem", "content": _content({"application/problem+json": "Problem"})}
-            for s in op.problems
-        },
-    }
-    if rest.strip():
-        out["description"] = " ".join(rest.split())
-    params = [
+def _responses(op: Operation, scopes: tuple[Scope, ...]) -> dict[str, Any]:
+    problems = set(op.problems) | ({401, 403} if scopes else set())
+    problem = {"description": "problem", "content": _content({"application/problem+json": "Problem"})}
+    answers = {str(s): _answer(a) for s, a in op.answers.items()}
+    return answers | {str(s): problem for s in sorted(problems)}
+
+
+def _parameters(op: Operation, rule: Rule) -> list[dict[str, Any]]:
+    path = [
         {
             "name": a,
             "in": "path",
@@ -89,7 +92,8 @@ def _operation(view: Any, op: Operation, rule: Rule) -> dict[str, Any]:
             "description": PATH_PARAMS.get(a, a),
         }
         for a in sorted(rule.arguments)
-    ] + [
+    ]
+    fields = [
         {
             "name": p.name,
             "in": p.where,
@@ -99,15 +103,33 @@ def _operation(view: Any, op: Operation, rule: Rule) -> dict[str, Any]:
         }
         for p in op.params
     ]
-    if params:
+    return path + fields
+
+
+def _operation(view: Any, op: Operation, rule: Rule, *, auth: bool) -> dict[str, Any]:
+    summary, _, rest = (view.__doc__ or "").strip().partition("\n")
+    scopes = scopes_of(view) if auth else ()
+    out: dict[str, Any] = {
+        "operationId": rule.endpoint.replace(".", "_"),
+        "summary": summary,
+        "tags": list(op.tags) or [_TITLES.get(rule.endpoint.split(".")[0], "API")],
+        "responses": _responses(op, scopes),
+        # A public operation needs no key; the others need a key with one of these scopes.
+        "security": [{"bearer": []}] if scopes else [],
+    }
+    if scopes:
+        out["x-scopes"] = [s.value for s in scopes]
+    if rest.strip():
+        out["description"] = " ".join(rest.split())
+    if params := _parameters(op, rule):
         out["parameters"] = params
     if op.body:
         out["requestBody"] = {"required": True, "content": _content({"application/json": op.body})}
     return out
 
 
-def document(app: Flask, limits: Limits) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of this app's documented routes."""
+def document(app: Flask, settings: Settings) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of this app's documented routes, under its settings (caps, auth on or off)."""
     from apispec import APISpec
     from apispec_webframeworks.flask import FlaskPlugin
 
@@ -118,6 +140,7 @@ def document(app: Flask, limits: Limits) -> dict[str, Any]:
         plugins=[FlaskPlugin()],
         info={"description": "Generative models as asynchronous jobs."},
     )
+    spec.components.security_scheme("bearer", BEARER)
     for name, schema in _schemas().items():
         spec.components.schema(name, schema)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -125,25 +148,33 @@ def document(app: Flask, limits: Limits) -> dict[str, Any]:
         op = getattr(view, ATTRIBUTE, None)
         if op is not None:
             methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-            spec.path(view=view, app=app, operations={m.lower(): _operation(view, op, rule) for m in methods})
-    filled: dict[str, Any] = apply_caps(spec.to_dict(), limits)
+            spec.path(
+                view=view,
+                app=app,
+                operations={
+                    m.lower(): _operation(view, op, rule, auth=settings.auth_enabled) for m in methods
+                },
+            )
+    filled: dict[str, Any] = apply_caps(spec.to_dict(), settings.limits)
     return filled
 
 
 @cache
-def _document_json(app: Flask, limits: Limits) -> bytes:
-    return current_app.json.dumps(document(app, limits)).encode()
+def _document_json(app: Flask, settings: Settings) -> bytes:
+    return current_app.json.dumps(document(app, settings)).encode()
 
 
 @bp.get("/openapi.json")
+@public
 def openapi_json() -> Response:
     """This document."""
-    body = _document_json(current_app._get_current_object(), services().settings.limits)  # type: ignore[attr-defined]
+    body = _document_json(current_app._get_current_object(), services().settings)  # type: ignore[attr-defined]
     return Response(body, mimetype="application/json")
 
 
 @bp.get("/docs")
 @bp.get("/docs/")
+@public
 def docs() -> Response:
     """A viewer for this document."""
     page = resources.files("api").joinpath("static/docs.html").read_text()

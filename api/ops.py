@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from api.auth import public, requires
 from api.schemas import QueueStats, QueuesView
 from api.services import services
 from api.spec import Answer, documented, json_answer
+from shared.auth import Scope
 from shared.errors import NotReadyError, ServiceError
 from shared.store import HEARTBEAT_TTL_S
 
@@ -15,6 +17,7 @@ bp = Blueprint("ops", __name__)
 
 @bp.get("/health")
 @documented({200: Answer("alive")})
+@public
 def health() -> Response:
     """Liveness: the process answers; no dependency is checked (they belong to /ready)."""
     return jsonify(status="ok")
@@ -22,6 +25,7 @@ def health() -> Response:
 
 @bp.get("/ready")
 @documented({200: Answer("ready")}, problems=(503,))
+@public
 def ready() -> Response:
     """Readiness: Redis and the object store answer; 503 otherwise."""
     svc = services()
@@ -35,6 +39,7 @@ def ready() -> Response:
 
 @bp.get("/v1/queues")
 @documented({200: json_answer("every queue's load", "QueuesView")}, problems=(503,))
+@requires(Scope.QUEUES_READ, Scope.JOBS_READ)
 def queues() -> Response:
     """Per queue: jobs waiting, running, live workers and their load (the autoscaling signal); 503."""
     loads = services().store.queue_loads(worker_ttl_s=HEARTBEAT_TTL_S)

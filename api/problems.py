@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import BodyTooLargeError, ServiceError, UnavailableError
+from shared.errors import BodyTooLargeError, LimitedError, ServiceError, UnauthorizedError, UnavailableError
 from shared.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ def _service_error(exc: ServiceError) -> Response:
     response = _answer(problem_body(exc.status, exc.code, exc.title, str(exc), **extra))
     if isinstance(exc, UnavailableError):
         response.headers["Retry-After"] = "1"
+    if isinstance(exc, LimitedError):
+        response.headers.update({"Retry-After": str(exc.retry_after_s), **exc.headers})
+    if isinstance(exc, UnauthorizedError):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="llmb"'
     return response
 
 

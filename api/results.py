@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, json
 
+from api.auth import requires
 from api.http import owned
 from api.services import services
 from api.spec import Answer, documented
+from shared.auth import Scope
 from shared.errors import ConflictError, NotFoundError
 from shared.jobs import JobStatus
 
@@ -26,6 +28,7 @@ _PROBLEMS = (404, 409, 503)
 
 @bp.get("/<job_id>/result")
 @documented(_ANSWERS, problems=_PROBLEMS)
+@requires(Scope.JOBS_READ)
 def result(job_id: str) -> Response:
     """The job's first result file, or its JSON result; 404, 409 until it succeeded, 503."""
     return _result(job_id, 0)
@@ -33,6 +36,7 @@ def result(job_id: str) -> Response:
 
 @bp.get("/<job_id>/result/<int:index>")
 @documented(_ANSWERS, problems=_PROBLEMS)
+@requires(Scope.JOBS_READ)
 def result_file(job_id: str, index: int) -> Response:
     """One of the job's result files by index; 404, 409 until it succeeded, 503."""
     return _result(job_id, index)

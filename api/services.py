@@ -1,17 +1,21 @@
-"""What the views use (settings, job store, events, event hub, result reader), built once per app."""
+"""What the views use (settings, stores, events, hub, keys, limiter, result reader), built once per app."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import current_app
+from redis import ConnectionPool
 
+from api.keyring import KeyRing
+from api.limiting import SubmissionLimiter
 from shared.events import EventLog
 from shared.hub import EventHub
 from shared.redis_conn import connect, connect_blocking
 from shared.settings import Settings
 from shared.storage import ObjectReader, open_reader
 from shared.store import JobStore
+from shared.store.apikeys import KeyStore
 
 
 @dataclass
@@ -23,23 +27,33 @@ class Services:
     events: EventLog
     hub: EventHub
     storage: ObjectReader
+    keys: KeyStore
+    keyring: KeyRing
+    limiter: SubmissionLimiter
+    pool: ConnectionPool  # the Redis connections every part above shares
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """Connect to Redis and the object store the settings name (lazily: nothing dials yet)."""
         client = connect(settings.redis_url, max_connections=settings.redis_max_connections)
+        keys = KeyStore(client)
         return cls(
             settings=settings,
             store=JobStore(client, job_ttl_s=settings.job_ttl_s),
             events=EventLog(client),
             hub=EventHub(client, connect_blocking(settings.redis_url)),
             storage=open_reader(settings),
+            keys=keys,
+            keyring=KeyRing(keys, admin_key=settings.admin_key, autoscaler_key=settings.autoscaler_key),
+            limiter=SubmissionLimiter(client, settings.redis_url, settings.limits),
+            pool=client.connection_pool,
         )
 
     def close(self) -> None:
         """Stop the event hub's reader and close every connection (tests build many apps)."""
         self.hub.close()
         self.storage.close()
+        self.pool.disconnect()
 
 
 def services() -> Services:

@@ -36,6 +36,62 @@ class MalformedBodyError(InputError):
     title = "Malformed body"
 
 
+class BadHostError(ServiceError):
+    """A request whose Host is not one the API answers for (DNS rebinding)."""
+
+    status = 400
+    code = ErrorCode.BAD_HOST
+    title = "Bad host"
+
+
+class UnauthorizedError(ServiceError):
+    """A request without a key, or with a key that is malformed, wrong, revoked or expired."""
+
+    status = 401
+    code = ErrorCode.UNAUTHORIZED
+    title = "Unauthorized"
+
+
+class ForbiddenError(ServiceError):
+    """A key without the scope the request needs."""
+
+    status = 403
+    code = ErrorCode.FORBIDDEN
+    title = "Forbidden"
+
+
+class LimitedError(ServiceError):
+    """A request refused by a limit; `retry_after_s` says when to try again, `headers` carry RateLimit."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after_s: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = headers or {}
+
+
+class RateLimitedError(LimitedError):
+    """The key submitted more jobs per minute than it may."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+class TooManyActiveJobsError(LimitedError):
+    """The key has as many queued and running jobs as it may."""
+
+    code = ErrorCode.TOO_MANY_ACTIVE_JOBS
+
+
+class QueueFullError(LimitedError):
+    """The queue holds as many waiting jobs as it may (backpressure for everyone)."""
+
+    status = 503
+    code = ErrorCode.QUEUE_FULL
+    title = "Queue full"
+
+
 class UnsupportedMediaTypeError(ServiceError):
     """A request body sent with a Content-Type other than application/json."""
 

@@ -42,6 +42,12 @@ class EventLog:
     def __init__(self, client: Redis) -> None:
         self._redis = client
 
+    def contains(self, job_id: str, event_id: str) -> bool:
+        """True when `event_id` (a valid stream id) is one of the job's stored events."""
+        with redis_errors():
+            found = self._redis.xrange(keys.events(job_id), min=event_id, max=event_id, count=1)
+        return bool(found)
+
     def history(self, job_id: str, *, after: str = "0-0") -> list[Event]:
         """Every stored event after the given id, oldest first."""
         start = f"({after}" if after != "0-0" else "-"

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from shared.caps import Cap, limits_of
 from shared.errors import InputError
@@ -42,7 +54,38 @@ def _is_int(annotation: Any) -> bool:
     return get_origin(annotation) in (Union, UnionType) and any(_is_int(a) for a in get_args(annotation))
 
 
-Prompt = Annotated[str, Field(min_length=1), Cap(max_length="prompt_max_chars")]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# The same rule for JSON Schema readers (ECMA regex); a lone surrogate cannot be valid UTF-8 anyway.
+_CLEAN_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$"
+
+
+class CleanText:
+    """A text check: no NUL or other C0 control (tab, newline and carriage return pass), no lone surrogate."""
+
+    @staticmethod
+    def check(value: str) -> str:
+        """`value`, or ValueError naming the character it refuses."""
+        bad = _CONTROL.search(value)
+        if bad:
+            raise ValueError(f"must not contain the control character U+{ord(bad.group()):04X}")
+        if _SURROGATE.search(value):
+            raise ValueError("must not contain a lone surrogate (text must be valid Unicode)")
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": _CLEAN_PATTERN}
+
+
+# Every text a client sends: nothing that could drive a terminal or a log, no broken Unicode.
+Text = Annotated[str, CleanText()]
+
+Prompt = Annotated[Text, Field(min_length=1), Cap(max_length="prompt_max_chars")]
 Side = Annotated[int, Field(multiple_of=8), Cap(minimum="image_min_side", maximum="image_max_side")]
 Seed = Annotated[int, Field(ge=0, lt=2**32)]
 
@@ -51,7 +94,7 @@ class ImageInput(InputSchema):
     """Text-to-image: what to draw and how."""
 
     prompt: Prompt = Field(description="what to draw")
-    negative_prompt: Annotated[str, Cap(max_length="prompt_max_chars")] | None = Field(
+    negative_prompt: Annotated[Text, Cap(max_length="prompt_max_chars")] | None = Field(
         default=None, description="what to keep out of the image"
     )
     width: Side = Field(default=512, description="pixels, a multiple of 8")
@@ -75,14 +118,14 @@ class ImageInput(InputSchema):
         return f"{self.width}x{self.height}:{self.steps}:{self.guidance_scale}"
 
 
-StopText = Annotated[str, Field(min_length=1)]
+StopText = Annotated[Text, Field(min_length=1)]
 
 
 class Message(InputSchema):
     """One turn of a conversation."""
 
     role: Literal["system", "user", "assistant"] = Field(description="who speaks")
-    content: str = Field(description="what they say")
+    content: Text = Field(description="what they say")
 
 
 class ChatInput(InputSchema):
@@ -120,7 +163,7 @@ class ChatInput(InputSchema):
         return "chat"
 
 
-EmbedText = Annotated[str, Field(min_length=1), Cap(max_length="embed_max_chars")]
+EmbedText = Annotated[Text, Field(min_length=1), Cap(max_length="embed_max_chars")]
 
 
 class EmbedInput(InputSchema):

@@ -95,7 +95,7 @@ class Progress(BaseModel):
 
 
 _JSON_FIELDS = ("input", "progress", "result", "error")
-_TEXT_FIELDS = ("holder", "batch_key")
+_TEXT_FIELDS = ("holder", "batch_key", "key_id")
 
 
 class JobRecord(BaseModel):
@@ -105,7 +105,7 @@ class JobRecord(BaseModel):
 
     id: str
     type: JobType
-    owner: str
+    owner: str  # the tenant the job belongs to
     status: JobStatus
     input: dict[str, Any]
     created_at: float
@@ -119,6 +119,7 @@ class JobRecord(BaseModel):
     lease_until: float = 0.0
     seq: int = 0
     batch_key: str = ""
+    key_id: str = ""  # the API key that submitted it
 
     @field_validator("*", mode="before")
     @classmethod

@@ -55,3 +55,18 @@ def hub_wake(process: str) -> str:
 def job_of_events(key: str) -> str:
     """The job id inside an events stream's key (the inverse of `events`)."""
     return key.removeprefix(f"{PREFIX}:job:").removesuffix(":events")
+
+
+def api_key(key_id: str) -> str:
+    """Hash holding one API key's record (its secret only as a hash)."""
+    return f"{PREFIX}:apikey:{key_id}"
+
+
+def api_keys() -> str:
+    """Sorted set of every API key's id, scored by creation time."""
+    return f"{PREFIX}:apikeys"
+
+
+def key_active_jobs(key_id: str) -> str:
+    """Sorted set of a key's queued and running job ids, scored by creation time (its active-job cap)."""
+    return f"{PREFIX}:apikey:{key_id}:active"

@@ -31,6 +31,9 @@ class Limits(BaseModel):
     max_body_bytes: int = 1_048_576
     max_wait_s: int = 60
     list_max_page: int = 100
+    key_jobs_per_minute: int = 1200
+    key_max_active_jobs: int = 1000
+    queue_max_waiting: int = 10_000
 
 
 class Settings(BaseSettings):
@@ -51,6 +54,12 @@ class Settings(BaseSettings):
     api_bind: str = "127.0.0.1:8000"
     api_workers: int = 2
     api_connections: int = 1000
+
+    auth: Literal["on", "off"] | None = None
+    admin_key: SecretStr | None = None
+    autoscaler_key: SecretStr | None = None
+    cors_origins: str = ""
+    allowed_hosts: str | None = None
 
     storage: Literal["local", "s3"] = "local"
     storage_dir: Path | None = None
@@ -99,6 +108,34 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def auth_enabled(self) -> bool:
+        """Whether requests need a key: `on`/`off` as set, else off only on a loopback bind.
+
+        Raises ValueError for a non-loopback bind with LLMB_AUTH unset: exposing the API without
+        keys must be asked for by hand.
+        """
+        if self.auth is not None:
+            return self.auth == "on"
+        if bind_host(self.api_bind) in LOOPBACK:
+            return False
+        raise ValueError(
+            f"the API binds {self.api_bind}, beyond this machine, and LLMB_AUTH is unset: set LLMB_AUTH=on "
+            "(with LLMB_ADMIN_KEY to create keys), or LLMB_AUTH=off to serve without keys on purpose"
+        )
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host names the API answers for (DNS rebinding): LLMB_ALLOWED_HOSTS, else the bind, localhost."""
+        if self.allowed_hosts is not None:
+            return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        return sorted({bind_host(self.api_bind), "localhost", "127.0.0.1", "[::1]"})
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """Origins allowed to call the API from a browser (none: CORS off)."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
     def _queue_names(self) -> list[str]:
         return [q.strip() for q in self.queues.split(",") if q.strip()]
 
@@ -131,6 +168,15 @@ class Settings(BaseSettings):
     def visibility_timeout_s(self) -> int:
         """Redis redelivers an unacked message after this; it must exceed the hard limit."""
         return self.hard_time_limit_s + 300
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def bind_host(bind: str) -> str:
+    """The host part of a gunicorn bind address (`host:port`, `[v6]:port` or `unix:path`)."""
+    host = bind.rsplit(":", 1)[0] if not bind.startswith("unix:") else "localhost"
+    return host or "0.0.0.0"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -52,6 +52,12 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"
     # Only a request's reasons.
     MALFORMED_BODY = "malformed_body"
+    BAD_HOST = "bad_host"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_ACTIVE_JOBS = "too_many_active_jobs"
+    QUEUE_FULL = "queue_full"
     BODY_TOO_LARGE = "body_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_FOUND = "not_found"

@@ -17,11 +17,11 @@ OWN_SETTINGS = ("LLMB_API_BIND", "LLMB_QUEUES", "LLMB_READY_FILE", "LLMB_REDIS_U
 
 READY = """
 LLM Backend is ready: API on http://127.0.0.1:{port}, data under {root}
-{settings}
-  curl -X POST localhost:{port}/v1/jobs \\
+{settings}{auth}
+  curl -X POST localhost:{port}/v1/jobs -H 'Content-Type: application/json'{header} \\
        -d '{{"type":"image","input":{{"prompt":"a red fox","width":128,"height":96,"steps":2}}}}'
-  curl localhost:{port}/v1/jobs/<id>?wait=30
-  curl -o fox.png localhost:{port}/v1/jobs/<id>/result
+  curl{header} localhost:{port}/v1/jobs/<id>?wait=30
+  curl{header} -o fox.png localhost:{port}/v1/jobs/<id>/result
   .venv/bin/llmb --url http://127.0.0.1:{port} submit image "a red fox" --wait -o fox.png
 
 API docs: http://127.0.0.1:{port}/docs    Ctrl-C stops everything (the worker first); twice, faster.
@@ -70,9 +70,20 @@ def settings_text(settings: Mapping[str, str]) -> str:
     return text
 
 
+AUTH_OFF = "Auth: off (the API serves 127.0.0.1 only; LLMB_AUTH=on with LLMB_ADMIN_KEY requires keys)"
+AUTH_ON = 'Auth: on; make keys with: .venv/bin/llmb --api-key "$LLMB_ADMIN_KEY" keys create --name NAME'
+
+
 def ready_text(*, port: int, root: Path, settings: Mapping[str, str]) -> str:
-    """What `make run` prints once every service is ready."""
-    return READY.format(port=port, root=root, settings=settings_text(settings))
+    """What `make run` prints once every service is ready, auth on or off included."""
+    auth_on = settings.get("LLMB_AUTH") == "on"
+    return READY.format(
+        port=port,
+        root=root,
+        settings=settings_text(settings),
+        auth=AUTH_ON if auth_on else AUTH_OFF,
+        header=' -H "Authorization: Bearer $KEY"' if auth_on else "",
+    )
 
 
 class LogTail:

@@ -3,8 +3,8 @@
 `JobStore` holds records and every status change; `Leases` what a worker sends while it runs jobs.
 """
 
-from shared.store.cas import EVENTS_MAXLEN, Transition
-from shared.store.jobs import Created, JobStore, QueueLoad
+from shared.store.cas import EVENTS_MAXLEN, Created, QueueLoad, Transition
+from shared.store.jobs import JobStore
 from shared.store.leases import HEARTBEAT_TTL_S, Leases, Report
 from shared.store.scripts import redis_errors
 

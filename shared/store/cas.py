@@ -16,6 +16,29 @@ EVENTS_MAXLEN = 20_000
 
 
 @dataclass(frozen=True)
+class Created:
+    """A job just written: its record, its 1-based place in line, and the id of its first event."""
+
+    record: JobRecord
+    position: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class QueueLoad:
+    """One queue's jobs waiting, jobs running and live workers."""
+
+    waiting: int
+    running: int
+    workers: int
+
+    @property
+    def load(self) -> int:
+        """Waiting plus running: the worker autoscaling signal (busy workers are never scaled away)."""
+        return self.waiting + self.running
+
+
+@dataclass(frozen=True)
 class Transition:
     """What a status change found: whether it happened, the status it found, the record after it."""
 

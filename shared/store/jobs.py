@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import cast
 
 from redis import Redis
 
 from shared import keys
-from shared.errors import InvalidTransitionError, NotFoundError
+from shared.errors import InvalidTransitionError, NotFoundError, QueueFullError, TooManyActiveJobsError
 from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, change_into, worker_lost
 from shared.queues import QUEUES, task_message
-from shared.store.cas import EVENTS_MAXLEN, Effects, Guard, Transition, compare_and_set, status_event
+from shared.store.cas import (
+    EVENTS_MAXLEN,
+    Created,
+    Effects,
+    Guard,
+    QueueLoad,
+    Transition,
+    compare_and_set,
+    status_event,
+)
 from shared.store.scripts import Script, redis_errors
-
-
-@dataclass(frozen=True)
-class Created:
-    """A job just written: its record, its 1-based place in line, and the id of its first event."""
-
-    record: JobRecord
-    position: int
-    event_id: str
-
-
-@dataclass(frozen=True)
-class QueueLoad:
-    """One queue's jobs waiting, jobs running and live workers."""
-
-    waiting: int
-    running: int
-    workers: int
-
-    @property
-    def load(self) -> int:
-        """Waiting plus running: the worker autoscaling signal (busy workers are never scaled away)."""
-        return self.waiting + self.running
 
 
 class JobStore:
@@ -53,8 +38,12 @@ class JobStore:
         with redis_errors():
             self._redis.ping()
 
-    def create(self, record: JobRecord) -> Created:
-        """Write a queued job and push its task message in one atomic step."""
+    def create(self, record: JobRecord, *, max_waiting: int = 0, max_active: int = 0) -> Created:
+        """Write a queued job and push its task message in one atomic step.
+
+        Raises QueueFullError when its queue holds `max_waiting` waiting jobs, TooManyActiveJobsError
+        when its key has `max_active` queued and running ones (0: no cap), UnavailableError.
+        """
         fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
         store_keys = {
             "job": keys.job(record.id),
@@ -63,6 +52,7 @@ class JobStore:
             "owner_jobs": keys.owner_jobs(record.owner),
             "celery_queue": keys.celery_queue(record.type),
             "sequence": keys.sequence(),
+            "active": keys.key_active_jobs(record.key_id or record.owner),
         }
         args = {
             "job_id": record.id,
@@ -71,9 +61,19 @@ class JobStore:
             "maxlen": EVENTS_MAXLEN,
             "event": status_event(record),
             "message": task_message(record.id, record.type),
+            "max_waiting": max_waiting,
+            "max_active": max_active,
         }
         with redis_errors():
-            seq, rank, event_id = self._create(store_keys, args, rest=fields)
+            outcome, *found = self._create(store_keys, args, rest=fields)
+        if outcome == b"queue_full":
+            raise QueueFullError(
+                f"the {record.type} queue holds {found[0]} waiting jobs, its cap", retry_after_s=5
+            )
+        if outcome == b"too_many_active":
+            message = f"this key has {found[0]} queued and running jobs, its cap"
+            raise TooManyActiveJobsError(message, retry_after_s=1)
+        seq, rank, event_id = found
         return Created(record.model_copy(update={"seq": int(seq)}), int(rank) + 1, event_id.decode())
 
     def get(self, job_id: str) -> JobRecord:

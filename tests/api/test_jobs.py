@@ -16,6 +16,7 @@ IMAGE = {"type": "image", "input": {"prompt": "a red fox", "width": 128, "height
 
 def post(client: FlaskClient, body: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
     data = body if isinstance(body, str | bytes) else json.dumps(body)
+    kwargs.setdefault("content_type", "application/json")
     return client.post("/v1/jobs", data=data, **kwargs)
 
 

@@ -19,7 +19,7 @@ def test_redis_down_fails_fast_and_health_stays_up(tmp_path: Path, app_for: AppF
     settings = load_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", data_dir=tmp_path)
     client = app_for(settings).test_client()
     started = time.monotonic()
-    response = client.post("/v1/jobs", data='{"type":"image","input":{"prompt":"x"}}')
+    response = client.post("/v1/jobs", json={"type": "image", "input": {"prompt": "x"}})
     elapsed = time.monotonic() - started
     assert response.status_code == 503
     assert response.content_type == "application/problem+json"
@@ -35,7 +35,10 @@ def test_openapi_document_describes_every_route(client: FlaskClient) -> None:
     doc = client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     routes = {
-        str(rule.rule).replace("<job_id>", "{job_id}").replace("<int:index>", "{index}")
+        str(rule.rule)
+        .replace("<job_id>", "{job_id}")
+        .replace("<int:index>", "{index}")
+        .replace("<key_id>", "{key_id}")
         for rule in client.application.url_map.iter_rules()
         if rule.endpoint not in ("static", "openapi.openapi_json", "openapi.docs")
     }

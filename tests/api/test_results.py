@@ -30,7 +30,7 @@ def finish(services: Services, job_id: str, files: list[bytes]) -> None:
 
 
 def test_result_files_download_by_index_from_local_storage(client: FlaskClient) -> None:
-    job = client.post("/v1/jobs", data=IMAGE).get_json()
+    job = client.post("/v1/jobs", data=IMAGE, content_type="application/json").get_json()
     assert client.get(f"/v1/jobs/{job['id']}/result").status_code == 409
     finish(client.application.extensions["llmb"], job["id"], [b"\x89PNG zero", b"\x89PNG one"])
     view = client.get(f"/v1/jobs/{job['id']}").get_json()
@@ -48,7 +48,7 @@ def test_result_files_download_by_index_from_local_storage(client: FlaskClient) 
 
 def test_public_url_setting_shapes_the_links(app_for: AppFor) -> None:
     client = app_for(public_url="https://api.example.com/").test_client()
-    job = client.post("/v1/jobs", data=IMAGE).get_json()
+    job = client.post("/v1/jobs", data=IMAGE, content_type="application/json").get_json()
     assert job["links"]["self"] == f"https://api.example.com/v1/jobs/{job['id']}"
 
 
@@ -56,7 +56,7 @@ def test_s3_results_redirect_to_a_working_presigned_url(
     s3_service: Service, tmp_path: Path, redis_url: str, redis_client: Redis, app_for: AppFor
 ) -> None:
     client = app_for(s3_settings_for(s3_service, tmp_path, redis_url)).test_client()
-    job = client.post("/v1/jobs", data=IMAGE).get_json()
+    job = client.post("/v1/jobs", data=IMAGE, content_type="application/json").get_json()
     finish(client.application.extensions["llmb"], job["id"], [b"\x89PNG s3", b"\x89PNG s3 one"])
     response = client.get(f"/v1/jobs/{job['id']}/result/1")
     assert response.status_code == 302
@@ -69,7 +69,7 @@ def test_s3_without_redirect_proxies_the_bytes(
     s3_service: Service, tmp_path: Path, redis_url: str, redis_client: Redis, app_for: AppFor
 ) -> None:
     client = app_for(s3_settings_for(s3_service, tmp_path, redis_url, s3_redirect=False)).test_client()
-    job = client.post("/v1/jobs", data=IMAGE).get_json()
+    job = client.post("/v1/jobs", data=IMAGE, content_type="application/json").get_json()
     finish(client.application.extensions["llmb"], job["id"], [b"\x89PNG proxied"])
     response = client.get(f"/v1/jobs/{job['id']}/result")
     assert (response.status_code, response.data) == (200, b"\x89PNG proxied")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -59,7 +59,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 class Api:
     """A small HTTP client for the API under test; `close_clients` closes those a test opened."""
 
-    opened: list[Api] = []
+    opened: ClassVar[list[Api]] = []
 
     def __init__(self, port: int) -> None:
         self.base = f"http://127.0.0.1:{port}"

@@ -1,18 +1,33 @@
 -- Write a new job record, its first event and its Celery message in one step, so a record
--- never exists without its message nor a message without its record.
--- Answers the job's arrival number, its 0-based place among the waiting jobs, and its first event's id.
---! keys: job events waiting owner_jobs celery_queue sequence
---! args: job_id created_at ttl maxlen event message fields*
+-- never exists without its message nor a message without its record; refuse it instead when its
+-- queue already holds `max_waiting` waiting jobs or its key `max_active` queued and running ones
+-- ('0' = no cap). The key's active set is named in the record, so the job's end can leave it.
+-- Answers {'ok', arrival number, 0-based place among the waiting, first event id}, or
+-- {'queue_full' | 'too_many_active', the count that reached the cap}.
+--! keys: job events waiting owner_jobs celery_queue sequence active
+--! args: job_id created_at ttl maxlen event message max_waiting max_active fields*
 if redis.call('EXISTS', K.job) == 1 then
   return redis.error_reply('job id already exists')
 end
+if tonumber(A.max_waiting) > 0 then
+  local waiting = redis.call('ZCARD', K.waiting)
+  if waiting >= tonumber(A.max_waiting) then return {'queue_full', waiting} end
+end
+-- Jobs whose records expired without an end (never taken) no longer count.
+redis.call('ZREMRANGEBYSCORE', K.active, '-inf', tonumber(A.created_at) - tonumber(A.ttl))
+if tonumber(A.max_active) > 0 then
+  local active = redis.call('ZCARD', K.active)
+  if active >= tonumber(A.max_active) then return {'too_many_active', active} end
+end
 local seq = redis.call('INCR', K.sequence)
-redis.call('HSET', K.job, 'seq', seq, unpack(REST))
+redis.call('HSET', K.job, 'seq', seq, 'active_set', K.active, unpack(REST))
 redis.call('EXPIRE', K.job, A.ttl)
 redis.call('ZADD', K.waiting, seq, A.job_id)
+redis.call('ZADD', K.active, A.created_at, A.job_id)
+redis.call('EXPIRE', K.active, A.ttl)
 redis.call('ZADD', K.owner_jobs, A.created_at, A.job_id)
 redis.call('ZREMRANGEBYSCORE', K.owner_jobs, '-inf', tonumber(A.created_at) - tonumber(A.ttl))
 local event = redis.call('XADD', K.events, 'MAXLEN', '~', A.maxlen, '*', 'type', 'status', 'data', A.event)
 redis.call('EXPIRE', K.events, A.ttl)
 redis.call('LPUSH', K.celery_queue, A.message)
-return {seq, redis.call('ZRANK', K.waiting, A.job_id), event}
+return {'ok', seq, redis.call('ZRANK', K.waiting, A.job_id), event}

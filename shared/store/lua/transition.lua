@@ -42,6 +42,9 @@ end
 if A.expire_s ~= '0' then
   redis.call('EXPIRE', K.job, A.expire_s)
   redis.call('EXPIRE', K.events, A.expire_s)
+  -- A finished job no longer counts against its key's active-job cap (the set create.lua named).
+  local active = redis.call('HGET', K.job, 'active_set')
+  if active and active ~= '' then redis.call('ZREM', active, id) end
 end
 if A.message ~= '' then redis.call('RPUSH', K.celery_queue, A.message) end
 

@@ -1,0 +1,62 @@
+"""What browsers and odd clients must not get through: foreign Hosts, non-JSON bodies, other origins.
+
+- DNS rebinding: without LLMB_PUBLIC_URL, links come from the request's Host, so only the trusted
+  hosts (LLMB_ALLOWED_HOSTS; by default the bind address, localhost, 127.0.0.1) are answered (400).
+- A web page can make a browser POST text/plain or a form to a local API without a CORS preflight;
+  state-changing routes take only JSON bodies (415), and a route that reads a body needs one.
+- CORS stays off unless LLMB_CORS_ORIGINS lists origins (flask-cors then answers for them).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import SecurityError
+
+from api.services import services
+from api.spec import ATTRIBUTE
+from shared.errors import BadHostError, UnsupportedMediaTypeError
+
+_CHANGES_STATE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def check_host() -> None:
+    """before_request: 400 for a Host the API does not answer for."""
+    if services().settings.public_url:
+        return
+    try:
+        request.host  # noqa: B018 - reading it checks it against TRUSTED_HOSTS
+    except SecurityError as exc:
+        raise BadHostError(
+            f"the Host {request.headers.get('Host', '')!r} is not one this API answers for"
+        ) from exc
+
+
+def check_body_type() -> None:
+    """before_request: 415 for a state-changing request whose body is not JSON, or lacks one it needs."""
+    if request.method not in _CHANGES_STATE:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    needs_body = getattr(getattr(view, ATTRIBUTE, None), "body", None) is not None
+    has_body = (
+        bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    )
+    if (needs_body or has_body) and not _is_json(request.mimetype):
+        sent = request.mimetype or "no Content-Type"
+        raise UnsupportedMediaTypeError(
+            f"send the body as JSON with the header Content-Type: application/json (got {sent})"
+        )
+
+
+def enable_cors(app: Flask, origins: list[str]) -> None:
+    """Answer cross-origin requests from these origins only (none: CORS stays off)."""
+    if origins:
+        from flask_cors import CORS
+
+        exposed = ["Location", "Retry-After", "RateLimit", "RateLimit-Policy", "X-Job-Id"]
+        CORS(app, origins=origins, expose_headers=exposed)

@@ -1,0 +1,160 @@
+"""/v1/keys: API keys for the admin scope: create (the secret shown once), list, read, revoke."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from flask import Blueprint, Response, request, url_for
+from pydantic import BaseModel, Field
+
+from api.auth import requires
+from api.http import read_body
+from api.schemas import iso
+from api.services import services
+from api.spec import documented, json_answer, query
+from shared.auth import DEFAULT_SCOPES, Scope, new_key
+from shared.errors import NotFoundError
+from shared.inputs import InputSchema, Text
+from shared.store.apikeys import KeyRecord
+
+bp = Blueprint("keys", __name__, url_prefix="/v1/keys")
+
+Tenant = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+
+class KeyCreate(InputSchema):
+    """Body of POST /v1/keys."""
+
+    name: Annotated[Text, Field(min_length=1, max_length=100)] = Field(description="who or what uses it")
+    tenant: Tenant | None = Field(default=None, description="whose jobs it sees (default: the name)")
+    scopes: list[Scope] = Field(default=list(DEFAULT_SCOPES), min_length=1, description="what it may do")
+    expires_in_s: int | None = Field(
+        default=None,
+        gt=0,
+        le=10 * 365 * 86400,
+        description="refused after this many seconds (up to 10 years)",
+    )
+    jobs_per_minute: int | None = Field(
+        default=None, gt=0, le=1_000_000, description="its submission rate (default: settings)"
+    )
+    max_active_jobs: int | None = Field(
+        default=None, gt=0, le=1_000_000, description="its queued + running cap (default: settings)"
+    )
+
+
+class KeyView(BaseModel):
+    """An API key as the API shows it: never its secret, except `key` once, when it is created."""
+
+    id: str = Field(description="public id, also inside the key: llmb_<id>_<secret>")
+    key: str | None = Field(
+        default=None, description="the whole key; shown only in the answer that creates it"
+    )
+    name: str
+    tenant: str
+    scopes: list[Scope]
+    state: str = Field(description="active, revoked or expired")
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None = Field(description="updated at most once a minute")
+    jobs_per_minute: int | None
+    max_active_jobs: int | None
+
+
+class KeyList(BaseModel):
+    """Every key (of one tenant when asked)."""
+
+    keys: list[KeyView]
+
+
+def render_key(record: KeyRecord, *, key: str | None = None) -> KeyView:
+    """The client's view of a key record (`key` only right after creating it)."""
+    state = (
+        "revoked" if record.revoked_at is not None else "active" if record.usable(time.time()) else "expired"
+    )
+    return KeyView(
+        id=record.id,
+        key=key,
+        name=record.name,
+        tenant=record.tenant,
+        scopes=list(record.scopes),
+        state=state,
+        created_at=iso(record.created_at) or "",
+        expires_at=iso(record.expires_at),
+        revoked_at=iso(record.revoked_at),
+        last_used_at=iso(record.last_used_at),
+        jobs_per_minute=record.jobs_per_minute,
+        max_active_jobs=record.max_active_jobs,
+    )
+
+
+def _json(view: BaseModel, status: int = 200) -> Response:
+    return Response(view.model_dump_json(exclude_none=False), status=status, mimetype="application/json")
+
+
+@bp.post("")
+@documented(
+    {201: json_answer("the key, with its secret (shown once)", "KeyView")},
+    problems=(400, 401, 403, 413, 415, 422, 503),
+    body="KeyCreate",
+)
+@requires(Scope.ADMIN)
+def create() -> Response:
+    """Create a key; its secret is in this answer only; 400, 401, 403, 413, 415, 422, 503."""
+    svc = services()
+    body: KeyCreate = read_body(KeyCreate, svc.settings.limits)
+    made, now = new_key(), time.time()
+    record = KeyRecord(
+        id=made.key_id,
+        secret_hash=made.secret_hash,
+        name=body.name,
+        tenant=body.tenant or _tenant_from(body.name),
+        scopes=tuple(dict.fromkeys(body.scopes)),
+        created_at=now,
+        expires_at=now + body.expires_in_s if body.expires_in_s else None,
+        jobs_per_minute=body.jobs_per_minute,
+        max_active_jobs=body.max_active_jobs,
+    )
+    svc.keys.create(record)
+    response = _json(render_key(record, key=made.key), 201)
+    response.headers["Location"] = url_for("keys.get", key_id=record.id)
+    return response
+
+
+def _tenant_from(name: str) -> str:
+    """A tenant name made from a key's name: lowercase, letters, digits and dashes."""
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+    return slug[:64] or "default"
+
+
+@bp.get("")
+@documented(
+    {200: json_answer("the keys", "KeyList")},
+    problems=(401, 403, 503),
+    params=(query("tenant", {"type": "string"}, "only this tenant's keys"),),
+)
+@requires(Scope.ADMIN)
+def list_keys() -> Response:
+    """Every key, oldest first, never their secrets; 401, 403, 503."""
+    records = services().keys.list(tenant=request.args.get("tenant"))
+    return _json(KeyList(keys=[render_key(r) for r in records]))
+
+
+@bp.get("/<key_id>")
+@documented({200: json_answer("the key", "KeyView")}, problems=(401, 403, 404, 503))
+@requires(Scope.ADMIN)
+def get(key_id: str) -> Response:
+    """One key, never its secret; 401, 403, 404, 503."""
+    record = services().keys.get(key_id)
+    if record is None:
+        raise NotFoundError(f"no key {key_id}")
+    return _json(render_key(record))
+
+
+@bp.delete("/<key_id>")
+@documented({200: json_answer("the key, revoked", "KeyView")}, problems=(401, 403, 404, 503))
+@requires(Scope.ADMIN)
+def revoke(key_id: str) -> Response:
+    """Revoke a key: every API process refuses it within a second; 401, 403, 404, 503."""
+    return _json(render_key(services().keys.revoke(key_id)))
