@@ -4,57 +4,55 @@ The reply streams from the job's `token` events (each piece flushed at once), th
 finish reason and token usage go to stderr, e.g. `[finish: length, 24 prompt + 12 completion tokens]`.
 With --no-stream, or where the server has no event stream, the reply is printed once complete.
 With --json only the finished job is printed. Ctrl-C cancels the job and exits 130.
+On a terminal, control characters in the reply are shown escaped (cli/terminal.py) unless --raw.
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from cli.client import TERMINAL, ApiError, Job
 from cli.commands import Context
 from cli.exits import ExitCode
 from cli.options import chat_input
-from cli.output import job_failure
+from cli.output import Output, job_failure
 
 
 @dataclass
 class Reply:
     """The reply as printed so far; a job run again after a lost worker starts it over."""
 
-    stdout: TextIO
-    stderr: TextIO
+    out: Output
     text: str = ""
     attempts: int = 0
 
     def write(self, delta: str) -> None:
         """Print a piece of the reply at once."""
         self.text += delta  # first: a Ctrl-C right after the write must still end the line
-        self.stdout.write(delta)
-        self.stdout.flush()
+        self.out.write(delta)  # escaped on a terminal, one character at a time: pieces are safe
 
     def see(self, job: Job) -> None:
         """Start the reply over when the job began another attempt after printing some of it."""
         attempts = job.get("attempts") or 0
         if attempts > self.attempts and self.attempts and self.text:
             self.end_line()
-            self.stderr.write(f"[the worker was lost; attempt {attempts} writes the reply again]\n")
+            self.out.note(f"[the worker was lost; attempt {attempts} writes the reply again]")
             self.text = ""
         self.attempts = max(self.attempts, attempts)
 
     def end_line(self) -> None:
         """End the printed line, if anything was printed."""
         if self.text:
-            self.stdout.write("\n")
-            self.stdout.flush()
+            self.out.write("\n")
 
 
 def chat(args: argparse.Namespace, ctx: Context) -> int:
     """Submit a chat job, print its reply as it is written, and report how it ended."""
     job = ctx.client.submit("chat", chat_input(args))
     ctx.cancel_on_interrupt = job["id"]
-    reply = Reply(ctx.out.stdout, ctx.out.stderr)
+    reply = Reply(ctx.out)
     try:
         last = stream_reply(ctx, job, None if args.no_stream or ctx.out.json else reply)
     except (KeyboardInterrupt, ApiError):
@@ -89,9 +87,8 @@ def report(ctx: Context, job: Job, reply: Reply) -> int:
     result: dict[str, Any] = job.get("result") or {}
     if not reply.text:
         reply.write(str(result.get("text", "")))
-    ctx.out.stdout.write("\n")
-    ctx.out.stdout.flush()
-    ctx.out.stderr.write(usage_line(result) + "\n")
+    ctx.out.write("\n")
+    ctx.out.note(usage_line(result))
     return ExitCode.OK
 
 

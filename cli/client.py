@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypedDict, cast
 from urllib.parse import quote
 
 import httpx
+
+from cli.problems import ApiError, origin_text, problem_error
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 # The events stream is quiet between events, but for a comment every 15 s; allow that much more.
@@ -55,17 +57,27 @@ class JobPage(TypedDict):
     next: str | None
 
 
-@dataclass(eq=False)
-class ApiError(Exception):
-    """A failed request: a problem+json answer, another error answer, or no answer at all (status 0)."""
+class ApiKey(TypedDict):
+    """An API key as the API shows it; `key`, the whole secret key, only in the answer that creates it."""
 
-    detail: str
-    status: int = 0
-    code: str = "error"
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    id: str
+    key: str | None
+    name: str
+    tenant: str
+    scopes: list[str]
+    state: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+    jobs_per_minute: int | None
+    max_active_jobs: int | None
 
-    def __str__(self) -> str:
-        return self.detail
+
+class KeyList(TypedDict):
+    """The API keys (never their secrets)."""
+
+    keys: list[ApiKey]
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,19 @@ class ApiClient:
         response = self._send("GET", path, follow_redirects=True)
         return ResultBody(response.headers.get("content-type", "application/octet-stream"), response.content)
 
+    def create_key(self, body: dict[str, Any]) -> ApiKey:
+        """Create an API key (admin scope); the answer holds the whole key, shown this once."""
+        return cast(ApiKey, self._send("POST", "v1/keys", json=body).json())
+
+    def keys(self, *, tenant: str | None = None) -> KeyList:
+        """The API keys, of one tenant when given (admin scope)."""
+        params = {"tenant": tenant} if tenant else None
+        return cast(KeyList, self._send("GET", "v1/keys", params=params).json())
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoke an API key (admin scope) and return it."""
+        return cast(ApiKey, self._send("DELETE", f"v1/keys/{_seg(key_id)}").json())
+
     @contextmanager
     def events(self, job_id: str, *, last_id: str | None = None) -> Iterator[httpx.Response]:
         """The job's open Server-Sent Events stream, after event `last_id` when given.
@@ -193,25 +218,6 @@ class ApiClient:
             request.headers.pop("Authorization", None)
 
 
-def problem_error(response: httpx.Response) -> ApiError:
-    """The ApiError for an error answer, read from problem+json when the body is one."""
-    response.read()
-    body: Any = None
-    if "json" in response.headers.get("content-type", ""):
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-    if isinstance(body, dict):
-        detail = str(body.get("detail") or body.get("title") or f"HTTP {response.status_code}")
-        errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
-        code = str(body.get("code") or "error")
-        return ApiError(detail, status=response.status_code, code=code, errors=errors)
-    snippet = " ".join(response.text.split())[:200]
-    detail = f"HTTP {response.status_code} {response.reason_phrase} from {_origin_text(response.url)}"
-    return ApiError(f"{detail}: {snippet}" if snippet else detail, status=response.status_code)
-
-
 def _seg(value: str) -> str:
     """One path segment, escaped so an id can never walk to another route."""
     return quote(value, safe="")
@@ -226,9 +232,4 @@ def _origin(exc: httpx.RequestError, fallback: httpx.URL) -> str:
         url = exc.request.url
     except RuntimeError:
         url = fallback
-    return _origin_text(url)
-
-
-def _origin_text(url: httpx.URL) -> str:
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}"
+    return origin_text(url)

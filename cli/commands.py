@@ -70,7 +70,7 @@ def list_jobs(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.out.json:
         ctx.out.document(page)
     elif page["jobs"]:
-        ctx.out.table(jobs_table(page))
+        ctx.out.table(jobs_table(page, ctx.out.cell))
     else:
         ctx.out.line("no jobs")
     return ExitCode.OK
@@ -83,7 +83,7 @@ def result(args: argparse.Namespace, ctx: Context) -> int:
         if not body.is_json:
             ctx.out.error(f"the result is {body.content_type}; save it with -o FILE (or -o - for stdout)")
             return ExitCode.USAGE
-        ctx.out.stdout.write(body.data.decode() + "\n")
+        ctx.out.write(body.data.decode() + "\n")
         return ExitCode.OK
     if args.output == "-":
         buffer = getattr(ctx.out.stdout, "buffer", None)
@@ -177,6 +177,6 @@ def report_saved(out: Output, saved: list[tuple[Path, ResultBody]]) -> None:
     for path, body in saved:
         message = f"wrote {path} ({len(body.data)} bytes, {body.content_type})"
         if out.json:
-            out.stderr.write(message + "\n")
+            out.note(message)
         else:
             out.line(message)

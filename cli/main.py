@@ -15,6 +15,7 @@ from cli.commands import Context, interrupted
 from cli.exits import ExitCode, exit_code_for
 from cli.output import Output
 from cli.parser import build_parser
+from cli.refusals import explain
 
 Handler = Callable[[argparse.Namespace, Context], int]
 
@@ -32,7 +33,7 @@ def main(
         args = parse(argv, os.environ if env is None else env)
     except SystemExit as exc:  # argparse exits after --help (0) and on bad usage (2)
         return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
-    out = Output(stdout or sys.stdout, stderr or sys.stderr, json=args.json)
+    out = Output(stdout or sys.stdout, stderr or sys.stderr, json=args.json, raw=args.raw)
     with ApiClient(
         args.url, api_key=args.api_key or None, timeout=args.http_timeout, transport=transport
     ) as client:
@@ -45,6 +46,8 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.url.startswith(("http://", "https://")):
         parser.error(f"--url must start with http:// or https://, not {args.url!r}")
+    from_env = bool(args.api_key) and args.api_key == env.get("LLMB_API_KEY")
+    args.key_source = "LLMB_API_KEY" if from_env else "--api-key"
     return args
 
 
@@ -53,7 +56,7 @@ def run(handler: Handler, args: argparse.Namespace, ctx: Context) -> int:
     try:
         return int(handler(args, ctx))
     except ApiError as exc:
-        ctx.out.error(str(exc), exc.errors)
+        ctx.out.error(explain(exc, key=args.api_key, source=args.key_source), exc.errors)
         return exit_code_for(exc)
     except KeyboardInterrupt:
         ctx.out.error(interrupted(ctx))

@@ -6,6 +6,7 @@ Only options the user gave are sent; the server fills in its defaults and checks
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,19 @@ POSITIVE_INT = number(int, low=1, what="a positive integer")
 INDEX = number(int, low=0, what="an index (0, 1, ...)")
 SECONDS = number(float, low=0, what="a number of seconds")
 POSITIVE_SECONDS = number(float, low=0.001, what="a positive number of seconds")
+
+DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"([0-9]+)\s*([smhdw]?)")
+
+
+def duration(text: str) -> int:
+    """An argparse type: a positive duration such as 90s, 15m, 12h, 30d or 2w (a bare number is seconds)."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    seconds = int(found.group(1)) * DURATION_UNITS[found.group(2)] if found else 0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 15m, 12h, 30d or 2w")
+    return seconds
+
 
 # CLI option -> field of the job input.
 IMAGE_FIELDS = {

@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cli.client import Job, JobPage
 from cli.progress import describe
+from cli.terminal import Shower, is_terminal, shower_for
 
 
 @dataclass
 class Output:
-    """Where and how to print; with `json` stdout carries only JSON documents."""
+    """Where and how to print; with `json` stdout carries only JSON documents.
+
+    Text from the server or the model goes through `show_out` / `show_err`, which escape control
+    characters on a terminal (unless `raw`), so that it cannot drive the terminal.
+    """
 
     stdout: TextIO
     stderr: TextIO
     json: bool = False
+    raw: bool = False
+    show_out: Shower = field(init=False)
+    show_err: Shower = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.show_out = shower_for(self.stdout, raw=self.raw)
+        self.show_err = shower_for(self.stderr, raw=self.raw)
 
     @property
     def interactive(self) -> bool:
         """True when a person watches stdout, so live bars and colors make sense."""
-        return not self.json and self.stdout.isatty()
+        return not self.json and is_terminal(self.stdout)
 
     def document(self, data: Any) -> None:
         """Print one JSON document on stdout."""
@@ -34,13 +47,26 @@ class Output:
     def line(self, text: str) -> None:
         """Print human text on stdout (nothing in JSON mode)."""
         if not self.json:
-            self.stdout.write(text + "\n")
+            self.stdout.write(self.show_out(text) + "\n")
+
+    def write(self, text: str) -> None:
+        """Print a piece of text on stdout at once, with no newline added (also in JSON mode)."""
+        self.stdout.write(self.show_out(text))
+        self.stdout.flush()
+
+    def note(self, text: str) -> None:
+        """Print a line on stderr."""
+        self.stderr.write(self.show_err(text) + "\n")
 
     def error(self, message: str, errors: Iterable[dict[str, Any]] = ()) -> None:
         """Print `error: message` and one indented line per field error on stderr."""
-        self.stderr.write(f"error: {message}\n")
+        self.note(f"error: {message}")
         for item in errors:
-            self.stderr.write(f"  {item.get('field', '?')}: {item.get('message', '')}\n")
+            self.note(f"  {item.get('field', '?')}: {item.get('message', '')}")
+
+    def cell(self, value: str) -> Text:
+        """A table cell showing `value` as text (never as rich markup) on stdout."""
+        return Text(self.show_out(value))
 
     def bar_console(self) -> Console | None:
         """The console to draw progress bars on (stderr), or None when nobody watches."""
@@ -48,7 +74,7 @@ class Output:
 
     def table(self, table: Table) -> None:
         """Print a rich table on stdout, wide enough for full ids when stdout is a file or pipe."""
-        width = None if self.stdout.isatty() else 200
+        width = None if is_terminal(self.stdout) else 200
         Console(file=self.stdout, width=width).print(table)
 
 
@@ -90,18 +116,12 @@ def job_summary(job: Job) -> str:
     return "\n".join(f"{name + ':':<10} {value}" for name, value in rows)
 
 
-def jobs_table(page: JobPage) -> Table:
+def jobs_table(page: JobPage, cell: Callable[[str], Text] = Text) -> Table:
     """The jobs of one page as a table: id, type, status, created, finished."""
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("ID", no_wrap=True)
-    for name in ("TYPE", "STATUS", "CREATED", "FINISHED"):
+    for name in ("ID", "TYPE", "STATUS", "CREATED", "FINISHED"):
         table.add_column(name, no_wrap=True)
     for job in page["jobs"]:
-        table.add_row(
-            job["id"],
-            job["type"],
-            describe(job),
-            short_time(job["created_at"]),
-            short_time(job["finished_at"]),
-        )
+        created, finished = short_time(job["created_at"]), short_time(job["finished_at"])
+        table.add_row(*map(cell, (job["id"], job["type"], describe(job), created, finished)))
     return table

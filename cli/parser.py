@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Mapping
 
 from cli import chat, commands, embed
+from cli.keys import add_key_commands
 from cli.options import (
     INDEX,
     POSITIVE_INT,
@@ -28,11 +29,13 @@ exit codes:
   1  the job failed or was canceled
   2  bad usage
   3  no such job or result (404)
-  4  the API rejected the request as invalid (400, 413, 422)
-  5  the server is unreachable, timed out or failed (5xx)
+  4  the API rejected the request as invalid (400, 413, 415, 422)
+  5  the server is unreachable, timed out or failed (5xx), or a limit was hit (429); the
+     message says when to retry
   6  the job's state forbids the request (409), e.g. canceling a finished job
   7  `wait --timeout` passed before the job ended
-  8  the API key is missing or refused (401, 403)
+  8  the API key is missing, refused (401) or lacks the scope (403); the message names the
+     key by its id (llmb_<id>_…), never its secret
   9  a local file could not be written
   130 interrupted (Ctrl-C); `chat` and `embed` cancel their job, other commands leave it running
 
@@ -41,6 +44,12 @@ examples:
   llmb embed "a cat" "a kitten" "tax law"
   llmb submit image "a red fox in snow" --steps 20 --wait -o fox.png
   llmb status 1f6e...; llmb wait 1f6e... --timeout 60; llmb result 1f6e... -o fox.png
+  KEY=$(llmb --api-key "$ADMIN_KEY" keys create --name ci --scope jobs:read --expires 30d)
+  llmb keys list [--tenant T]; llmb keys revoke ID       (the keys commands need the admin scope)
+
+On a terminal, control characters in text from the server or the model (ESC, BEL, CR, C1
+controls, ...) are shown escaped, as \\x1b, so a reply cannot retitle, recolour or rewrite the
+terminal; --raw prints them as they are. Pipes, files and --json always get the text as it is.
 
 `wait` and `--wait` follow the job's event stream (GET /v1/jobs/ID/events), reconnecting where it
 left off if the connection drops; servers without that endpoint are long-polled instead.
@@ -64,6 +73,12 @@ def common_options(env: Mapping[str, str], *, suppress: bool) -> argparse.Argume
         default=default(False),
         help="print JSON on stdout and no progress bars",
     )
+    group.add_argument(
+        "--raw",
+        action="store_true",
+        default=default(False),
+        help="print control characters from the server as they are, even on a terminal",
+    )
     if not suppress:  # `wait --timeout` is another option, so this one goes before the command only
         group.add_argument(
             "--timeout",
@@ -81,7 +96,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmb",
         description="Submit and follow jobs on an LLM Backend server.\n"
-        "--url, --api-key and --json may also follow the command; --timeout goes before it.",
+        "--url, --api-key, --json and --raw may also follow the command; --timeout goes before it.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common_options(env, suppress=False)],
@@ -92,6 +107,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add_submit(sub, after)
     add_follow_commands(sub, after)
     add_job_commands(sub, after)
+    add_key_commands(sub, after)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""A live progress bar driven by job snapshots."""
+"""A live progress bar driven by job snapshots; the server's words in it are shown, never obeyed."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from cli.client import Job
+from cli.terminal import escape_controls
 
 
 def describe(job: Job) -> str:
@@ -38,8 +39,8 @@ def follow(snapshots: Iterable[Job], *, console: Console | None) -> Job | None:
         return last
     columns = (
         SpinnerColumn(),
-        TextColumn("{task.fields[job]}", style="dim"),
-        TextColumn("{task.description}"),
+        TextColumn("{task.fields[job]}", style="dim", markup=False),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -47,13 +48,13 @@ def follow(snapshots: Iterable[Job], *, console: Console | None) -> Job | None:
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("waiting", total=None, job="")
         for last in snapshots:
-            bar.update(task, job=last["id"][:8], **bar_fields(last))
+            bar.update(task, job=escape_controls(last["id"][:8]), **bar_fields(last))
     return last
 
 
 def bar_fields(job: Job) -> dict[str, Any]:
     """The bar's description, and its total and completed steps once the job reports them."""
-    fields: dict[str, Any] = {"description": describe(job)}
+    fields: dict[str, Any] = {"description": escape_controls(describe(job))}
     progress = job.get("progress")
     if progress and progress.get("total"):
         done = progress["total"] if job["status"] == "succeeded" else progress["step"]

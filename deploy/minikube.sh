@@ -21,9 +21,16 @@ need() {
   exit 1
 }
 
-random_value() {  # $1 letters and digits from the kernel's random source
-  LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "$1" || true  # tr ends on SIGPIPE, by design
+random_chars() {  # $2 characters of the set $1 (tr's notation) from the kernel's random source
+  LC_ALL=C tr -dc "$1" </dev/urandom | head -c "$2" || true  # tr ends on SIGPIPE, by design
 }
+
+random_value() { random_chars 'A-Za-z0-9' "$1"; }  # $1 letters and digits
+
+# An API key in the llmb_<id>_<secret> shape: a 12-character id and 43 base64url characters (258 bits).
+random_api_key() { printf 'llmb_%s_%s' "$(random_chars 'a-z0-9' 12)" "$(random_chars 'A-Za-z0-9_-' 43)"; }
+
+ADMIN_KEY_COMMAND="kubectl -n ${NAMESPACE} get secret llmb-keys -o jsonpath='{.data.admin-key}' | base64 -d"
 
 ensure_secrets() {
   if ! kubectl -n "$NAMESPACE" get secret llmb-redis >/dev/null 2>&1; then
@@ -39,6 +46,12 @@ ensure_secrets() {
       --from-literal=access-key="llmb-$(random_value 8)" \
       --from-literal=secret-key="$(random_value 40)" >/dev/null
     echo "created Secret llmb-s3 (random MinIO credentials)"
+  fi
+  if ! kubectl -n "$NAMESPACE" get secret llmb-keys >/dev/null 2>&1; then
+    kubectl -n "$NAMESPACE" create secret generic llmb-keys \
+      --from-literal=admin-key="$(random_api_key)" \
+      --from-literal=autoscaler-key="$(random_api_key)" >/dev/null
+    echo "created Secret llmb-keys (random admin key, and the autoscaler's key KEDA reads /v1/queues with)"
   fi
 }
 
@@ -86,10 +99,19 @@ deploy() {
 LLM Backend answers on ${url}   (if that address is unreachable, e.g. minikube's docker driver on
 macOS, run: minikube service llmb-api -n ${NAMESPACE} --url)
 
-  curl -X POST ${url}/v1/jobs \\
+Every call but /health and /ready needs a key. The admin key (random, in the Secret llmb-keys) creates
+the others; read it into KEY:
+
+  KEY=\$(${ADMIN_KEY_COMMAND})
+  curl -X POST ${url}/v1/jobs -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' \\
        -d '{"type":"image","input":{"prompt":"a red fox","width":128,"height":96,"steps":2}}'
-  curl '${url}/v1/jobs/<id>?wait=30'
-  curl -o fox.png ${url}/v1/jobs/<id>/result
+  curl -H "Authorization: Bearer \$KEY" '${url}/v1/jobs/<id>?wait=30'
+  curl -H "Authorization: Bearer \$KEY" -o fox.png ${url}/v1/jobs/<id>/result
+
+A key for each user, its jobs seen by its tenant only (the answer shows its secret once):
+
+  curl -X POST ${url}/v1/keys -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' \\
+       -d '{"name":"alice","tenant":"team-a"}'
 
 make status shows pods, autoscalers and queue lengths; make stresstest loads the API; make undeploy removes it.
 MSG
@@ -110,10 +132,22 @@ status() {
   echo
   kubectl -n "$NAMESPACE" get scaledobjects.keda.sh
   echo
-  local url
+  local url key
   url=$(api_url)
-  echo "queues (${url}/v1/queues; load = waiting + running, what KEDA scales on):"
-  curl -fsS --max-time 5 "${url}/v1/queues" | python3 -m json.tool || echo "the API did not answer"
+  echo "queues (${url}/v1/queues; load = waiting + running, what KEDA scales on), read with KEDA's key:"
+  # The autoscaler's key (scope queues:read), the one KEDA sends; printf keeps it off curl's command line.
+  key=$(kubectl -n "$NAMESPACE" get secret llmb-keys -o jsonpath='{.data.autoscaler-key}' 2>/dev/null \
+    | base64 -d) || true
+  if [ -z "$key" ]; then
+    echo "no Secret llmb-keys in namespace ${NAMESPACE}: make deploy creates it"
+  else
+    printf 'Authorization: Bearer %s\n' "$key" | curl -fsS --max-time 5 -H @- "${url}/v1/queues" \
+      | python3 -m json.tool || echo "the API did not answer"
+  fi
+  echo
+  echo "the admin key (it creates per-user keys: docs/DEPLOYMENT.md, \"Keys\"):"
+  echo "  KEY=\$(${ADMIN_KEY_COMMAND})"
+  echo "  curl -H \"Authorization: Bearer \$KEY\" ${url}/v1/keys"
 }
 
 url() {

@@ -55,9 +55,14 @@ def succeeded(files: int = 1) -> Job:
 
 
 def problem(
-    status: int, detail: str, *, code: str = "x", errors: list[dict[str, str]] | None = None
+    status: int,
+    detail: str,
+    *,
+    code: str = "x",
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    """An application/problem+json answer."""
+    """An application/problem+json answer, with more `headers` when given."""
     body: dict[str, Any] = {
         "type": f"urn:llmb:problem:{code}",
         "title": code,
@@ -67,7 +72,9 @@ def problem(
     body["code"] = code
     if errors is not None:
         body["errors"] = errors
-    return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
+    return httpx.Response(
+        status, json=body, headers={"content-type": "application/problem+json", **(headers or {})}
+    )
 
 
 def replies(*answers: Job) -> Handler:

@@ -23,7 +23,7 @@ from tests.cli.fakes import JOB_ID, Recorder, dropped, job, problem, run_cli, st
         (problem(413, "the body is too large", code="request_entity_too_large"), 4),
         (problem(422, "wait must be an integer from 0 to 60", code="invalid_input"), 4),
         (problem(409, f"job {JOB_ID} is already succeeded", code="conflict"), 6),
-        (problem(401, "a valid API key is required", code="unauthorized"), 8),
+        (problem(403, "this key lacks the scope jobs:write", code="forbidden"), 8),
         (problem(500, "the server failed; the error is logged", code="internal"), 5),
         (problem(503, "Redis does not answer", code="unavailable"), 5),
     ],
@@ -120,7 +120,7 @@ def test_following_an_unknown_job_exits_3() -> None:
 @pytest.mark.parametrize(
     ("events", "exit_code", "message"),
     [
-        (problem(401, "a valid API key is required", code="unauthorized"), 8, "a valid API key is required"),
+        (problem(401, "an API key is required", code="unauthorized"), 8, "the server needs an API key"),
         (problem(422, "Last-Event-ID must be an event id", code="invalid_input"), 4, "Last-Event-ID must be"),
         (
             httpx.ConnectError("[Errno 111] Connection refused"),

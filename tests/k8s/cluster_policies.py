@@ -24,7 +24,8 @@ from tests.k8s.manifests import (
 )
 
 LOAD_LOCATION = re.compile(r"^queues\.(?P<queue>[^.]+)\.load$")
-SENSITIVE = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|REDIS_URL|TOKEN|API_KEY")
+# Names that hold a credential: passwords, secrets, tokens, and every *_KEY (LLMB_ADMIN_KEY, S3 keys, ...).
+SENSITIVE = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|_KEY$|REDIS_URL|TOKEN")
 # Who may open a connection to each private service (pods' app.kubernetes.io/component).
 PRIVATE_SERVICES = {"redis": {"api", "worker"}, "minio": {"api", "worker", "minio-setup"}}
 
@@ -119,10 +120,10 @@ def secret_problems(objects: list[Obj]) -> list[str]:
     for workload in workloads(objects):
         for c in pod_spec(workload)["containers"]:
             problems += [
-                f"{ref(workload)} container {c['name']}: {var['name']} has a literal value, "
-                "not a secretKeyRef"
+                f"{ref(workload)} container {c['name']}: {var['name']} has "
+                f"{'a literal value' if 'value' in var else 'a valueFrom'}, not a secretKeyRef"
                 for var in c.get("env", [])
-                if SENSITIVE.search(var["name"]) and "valueFrom" not in var
+                if SENSITIVE.search(var["name"]) and "secretKeyRef" not in var.get("valueFrom", {})
             ]
     return problems
 

@@ -1,11 +1,14 @@
-"""The policy for docker/compose.yaml: known settings, no literal credentials, health, durable Redis."""
+"""The policy for docker/compose.yaml: known settings, credentials from docker/.env, health, durable
+Redis, and an API that requires keys and answers its own health check's Host."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
-from shared.settings import Settings
+from shared.settings import LOOPBACK, Settings, bind_host
+from tests.k8s.api_policies import host_problem, trusted_hosts
 from tests.k8s.cluster_policies import SENSITIVE, redis_args_problems, unknown_settings
 from tests.k8s.manifests import Obj
 
@@ -13,6 +16,11 @@ SERVICES = {"redis", "minio", "minio-bucket", "api", "worker"}
 ONE_SHOT = {"minio-bucket"}
 DURATION = re.compile(r"(\d+)(h|m|s)")
 SECONDS = {"h": 3600, "m": 60, "s": 1}
+# `${NAME:?message}`: compose refuses to start while NAME is unset or empty.
+REQUIRED = re.compile(r"\$\{\w+:\?")
+URL = re.compile(r"https?://[^\s'\"]+")
+# Where the file says the host reaches the API (the published port).
+HOST_CLIENT = "localhost:8000"
 
 
 def compose_problems(compose: Obj) -> list[str]:
@@ -24,9 +32,11 @@ def compose_problems(compose: Obj) -> list[str]:
     )
     problems += [
         f"compose service {name}: {key} is a literal credential; interpolate it from docker/.env"
+        if "${" not in value
+        else f"compose service {name}: {key} may be empty; write ${{NAME:?message}} to refuse to start"
         for name, svc in services.items()
         for key, value in environment(svc).items()
-        if SENSITIVE.search(key) and "${" not in value
+        if SENSITIVE.search(key) and not REQUIRED.search(value)
     ]
     problems += [
         f"compose service {name}: no healthcheck"
@@ -36,7 +46,33 @@ def compose_problems(compose: Obj) -> list[str]:
     problems += [
         f"compose service redis: {p}" for p in redis_args_problems(command(services.get("redis", {})))
     ]
+    problems += [p for name, svc in services.items() for p in api_problems(name, svc)]
     return problems + _worker_problems(services.get("worker", {}))
+
+
+def api_problems(name: str, service: Obj) -> list[str]:
+    """An API service requires keys and answers the Hosts of its health check and of the host's clients."""
+    env = environment(service)
+    if name != "api" and "LLMB_API_BIND" not in env:
+        return []
+    problems = []
+    if bind_host(env.get("LLMB_API_BIND", "127.0.0.1:8000")) not in LOOPBACK and env.get("LLMB_AUTH") != "on":
+        problems.append(
+            f"compose service {name}: LLMB_AUTH is {env.get('LLMB_AUTH', 'unset')}, not on: "
+            "an API bound beyond loopback must require keys"
+        )
+    if not REQUIRED.search(env.get("LLMB_ADMIN_KEY", "")):
+        problems.append(
+            f"compose service {name}: LLMB_ADMIN_KEY is not ${{LLMB_ADMIN_KEY:?...}} from docker/.env"
+        )
+    check = " ".join(command(service.get("healthcheck", {}), key="test"))
+    callers = [("its healthcheck", urlsplit(u).netloc) for u in URL.findall(check)]
+    callers.append(("the host (published port)", HOST_CLIENT))
+    trusted = trusted_hosts(env)
+    problems += [
+        f"compose service {name}: {p}" for who, host in callers if (p := host_problem(who, host, trusted))
+    ]
+    return problems
 
 
 def _worker_problems(worker: Obj) -> list[str]:

@@ -115,6 +115,12 @@ def test_compose_serves_presigned_urls_to_the_host() -> None:
     assert "9000:9000" in compose["services"]["minio"]["ports"]
 
 
+def test_compose_api_requires_keys_from_docker_env() -> None:
+    api = environment(load_compose()["services"]["api"])
+    assert api["LLMB_AUTH"] == "on"
+    assert api["LLMB_ADMIN_KEY"].startswith("${LLMB_ADMIN_KEY:?")
+
+
 def test_env_example_has_placeholders_only() -> None:
     example = (DOCKER / ".env.example").read_text(encoding="utf-8")
     compose_vars = {v for _, _, value in env_items(load_compose()) for v in re.findall(r"\$\{(\w+)", value)}
@@ -127,6 +133,18 @@ def _set_env(service: str, key: str, value: str) -> Callable[[Obj], None]:
         compose["services"][service]["environment"][key] = value
 
     return breakage
+
+
+def _drop_env(service: str, key: str) -> Callable[[Obj], None]:
+    def breakage(compose: Obj) -> None:
+        del compose["services"][service]["environment"][key]
+
+    return breakage
+
+
+def _health_on_service_name(compose: Obj) -> None:
+    test = compose["services"]["api"]["healthcheck"]["test"]
+    test[-1] = test[-1].replace("127.0.0.1", "api")
 
 
 def _redis_evicts(compose: Obj) -> None:
@@ -146,6 +164,28 @@ def _short_grace(compose: Obj) -> None:
         ),
         pytest.param(_set_env("worker", "LLMB_S3_SECRET_KEY", "minio123"), "literal credential", id="secret"),
         pytest.param(_redis_evicts, "--maxmemory-policy noeviction", id="eviction"),
+        pytest.param(_set_env("api", "LLMB_AUTH", "off"), "LLMB_AUTH is off, not on", id="auth-off"),
+        pytest.param(_drop_env("api", "LLMB_AUTH"), "LLMB_AUTH is unset, not on", id="auth-unset"),
+        pytest.param(
+            _set_env("api", "LLMB_ADMIN_KEY", "llmb_abcdefabcdef_secret"),
+            "literal credential",
+            id="admin-key",
+        ),
+        pytest.param(
+            _set_env("api", "LLMB_ADMIN_KEY", "${LLMB_ADMIN_KEY}"), "may be empty", id="admin-key-optional"
+        ),
+        pytest.param(_drop_env("api", "LLMB_ADMIN_KEY"), "LLMB_ADMIN_KEY is not", id="no-admin-key"),
+        pytest.param(
+            _set_env("api", "LLMB_ALLOWED_HOSTS", "localhost"),
+            "its healthcheck sends Host 127.0.0.1:8000",
+            id="health-host",
+        ),
+        pytest.param(_health_on_service_name, "its healthcheck sends Host api:8000", id="health-url"),
+        pytest.param(
+            _set_env("api", "LLMB_ALLOWED_HOSTS", "127.0.0.1"),
+            "the host (published port) sends Host localhost:8000",
+            id="host-clients",
+        ),
         pytest.param(_short_grace, "stop_grace_period 30 s", id="grace"),
     ],
 )

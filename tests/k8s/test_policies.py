@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.k8s.api_policies import auth_problems, autoscaler_auth_problems, host_problems
 from tests.k8s.cluster_policies import (
     redis_problems,
     scaling_problems,
@@ -27,6 +28,9 @@ POLICIES: list[Policy] = [
     secret_problems,
     network_problems,
     redis_problems,
+    auth_problems,
+    autoscaler_auth_problems,
+    host_problems,
 ]
 
 
@@ -128,6 +132,85 @@ def committed_secret(objects: list[Obj]) -> None:
     )
 
 
+def api_container_env(objects: list[Obj]) -> list[Obj]:
+    env: list[Obj] = container(objects, "Deployment", "llmb-api")["env"]
+    return env
+
+
+def drop_env(objects: list[Obj], name: str) -> None:
+    env = api_container_env(objects)
+    env.remove(next(v for v in env if v["name"] == name))
+
+
+def auth_off(objects: list[Obj]) -> None:
+    set_env(container(objects, "Deployment", "llmb-api"), "LLMB_AUTH", "off")
+
+
+def auth_unset(objects: list[Obj]) -> None:
+    drop_env(objects, "LLMB_AUTH")
+
+
+def literal_admin_key(objects: list[Obj]) -> None:
+    set_env(container(objects, "Deployment", "llmb-api"), "LLMB_ADMIN_KEY", "llmb_abcdefabcdef_" + "x" * 43)
+
+
+def admin_key_from_config_map(objects: list[Obj]) -> None:
+    (var,) = [v for v in api_container_env(objects) if v["name"] == "LLMB_ADMIN_KEY"]
+    var["valueFrom"] = {"configMapKeyRef": {"name": "llmb-config", "key": "admin-key"}}
+
+
+def no_autoscaler_key(objects: list[Obj]) -> None:
+    drop_env(objects, "LLMB_AUTOSCALER_KEY")
+
+
+def one_key_for_both(objects: list[Obj]) -> None:
+    (var,) = [v for v in api_container_env(objects) if v["name"] == "LLMB_AUTOSCALER_KEY"]
+    var["valueFrom"]["secretKeyRef"]["key"] = "admin-key"
+
+
+def trigger_without_key(objects: list[Obj]) -> None:
+    del one(objects, "ScaledObject", "llmb-worker-chat")["spec"]["triggers"][0]["authenticationRef"]
+
+
+def trigger_not_bearer(objects: list[Obj]) -> None:
+    del one(objects, "ScaledObject", "llmb-worker-embed")["spec"]["triggers"][0]["metadata"]["authModes"]
+
+
+def trigger_auth_missing(objects: list[Obj]) -> None:
+    (auth,) = find(objects, "TriggerAuthentication")
+    objects.remove(auth)
+
+
+def keda_sends_admin_key(objects: list[Obj]) -> None:
+    (auth,) = find(objects, "TriggerAuthentication")
+    auth["spec"]["secretTargetRef"][0]["key"] = "admin-key"
+
+
+def keda_sends_other_secret(objects: list[Obj]) -> None:
+    (auth,) = find(objects, "TriggerAuthentication")
+    auth["spec"]["secretTargetRef"][0]["name"] = "llmb-redis"
+
+
+def probe_without_host(objects: list[Obj]) -> None:
+    del container(objects, "Deployment", "llmb-api")["readinessProbe"]["httpGet"]["httpHeaders"]
+
+
+def hosts_without_service_name(objects: list[Obj]) -> None:
+    set_env(container(objects, "Deployment", "llmb-api"), "LLMB_ALLOWED_HOSTS", "localhost,$(NODE_IP)")
+
+
+def hosts_without_node(objects: list[Obj]) -> None:
+    (var,) = [v for v in api_container_env(objects) if v["name"] == "LLMB_ALLOWED_HOSTS"]
+    var["value"] = var["value"].replace(",$(NODE_IP)", "")
+
+
+def node_ip_defined_too_late(objects: list[Obj]) -> None:
+    env = api_container_env(objects)
+    node_ip = next(v for v in env if v["name"] == "NODE_IP")
+    env.remove(node_ip)
+    env.append(node_ip)
+
+
 def no_minio_policy(objects: list[Obj]) -> None:
     objects.remove(one(objects, "NetworkPolicy", "llmb-minio"))
 
@@ -164,12 +247,37 @@ BREAKAGES = [
     (unknown_setting_in_config, settings_problems, "LLMB_LIMITS__MAX_PROMPT is not a setting"),
     (service_links_on, settings_problems, "enableServiceLinks"),
     (literal_secret, secret_problems, "LLMB_S3_SECRET_KEY has a literal value"),
+    (literal_admin_key, secret_problems, "LLMB_ADMIN_KEY has a literal value"),
+    (admin_key_from_config_map, secret_problems, "LLMB_ADMIN_KEY has a valueFrom, not a secretKeyRef"),
     (committed_secret, secret_problems, "Secret with values is committed"),
     (no_minio_policy, network_problems, "admits [], should admit exactly ['api', 'minio-setup', 'worker']"),
     (no_policies, network_problems, "no NetworkPolicy selects it"),
     (redis_open_to_all, network_problems, "admits every source"),
     (redis_without_aof, redis_problems, "--appendonly yes"),
+    (auth_off, auth_problems, "LLMB_AUTH is off, not on"),
+    (auth_unset, auth_problems, "LLMB_AUTH is unset, not on"),
+    (literal_admin_key, auth_problems, "LLMB_ADMIN_KEY does not come from a secretKeyRef"),
+    (no_autoscaler_key, auth_problems, "LLMB_AUTOSCALER_KEY does not come from a secretKeyRef"),
+    (one_key_for_both, auth_problems, "the admin and the autoscaler key are one Secret key"),
+    (trigger_without_key, autoscaler_auth_problems, "llmb-worker-chat: no authenticationRef"),
+    (trigger_not_bearer, autoscaler_auth_problems, "llmb-worker-embed: authModes is not bearer"),
+    (trigger_auth_missing, autoscaler_auth_problems, "which is not rendered"),
+    (keda_sends_admin_key, autoscaler_auth_problems, "sends the admin key"),
+    (keda_sends_other_secret, autoscaler_auth_problems, "('llmb-redis', 'autoscaler-key')"),
+    (probe_without_host, host_problems, "readinessProbe sends Host the pod's IP"),
+    (hosts_without_service_name, host_problems, "trigger sends Host llmb-api.llmb.svc.cluster.local:8000"),
+    (hosts_without_node, host_problems, "Service/llmb-api (NodePort) clients sends Host the node's IP"),
+    (node_ip_defined_too_late, host_problems, "uses $(NODE_IP), which no earlier env entry defines"),
 ]
+
+
+def test_a_public_url_lifts_the_host_check(fresh: Callable[[str], list[Obj]]) -> None:
+    """With LLMB_PUBLIC_URL the API answers any Host (links come from it), so no caller can be refused."""
+    objects = fresh("minikube")
+    probe_without_host(objects)
+    hosts_without_service_name(objects)
+    set_env(container(objects, "Deployment", "llmb-api"), "LLMB_PUBLIC_URL", "https://llmb.example.com")
+    assert host_problems(objects) == []
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,8 @@ def test_keda_schemas_are_beside_the_repo() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_keda_objects_validate_against_the_crds(rendered: dict[str, list[Obj]], name: str) -> None:
     keda = [o for o in rendered[name] if o["apiVersion"] == KEDA_API]
-    assert len(keda) == 3
+    kinds = sorted(o["kind"] for o in keda)
+    assert kinds == ["ScaledObject"] * 3 + ["TriggerAuthentication"]
     assert [p for p in map(keda_problem, keda) if p] == []
 
 
@@ -88,6 +89,24 @@ def _number_as_target(objects: list[Obj]) -> Obj:
     return scaled_object
 
 
+def _misspell_secret_ref(objects: list[Obj]) -> Obj:
+    (auth,) = [o for o in objects if o["kind"] == "TriggerAuthentication"]
+    auth["spec"]["secretTargetRefs"] = auth["spec"].pop("secretTargetRef")
+    return auth
+
+
+def _secret_ref_without_parameter(objects: list[Obj]) -> Obj:
+    (auth,) = [o for o in objects if o["kind"] == "TriggerAuthentication"]
+    del auth["spec"]["secretTargetRef"][0]["parameter"]
+    return auth
+
+
+def _auth_ref_to_unknown_kind(objects: list[Obj]) -> Obj:
+    scaled_object = one(objects, "ScaledObject", "llmb-worker-embed")
+    scaled_object["spec"]["triggers"][0]["authenticationRef"]["kind"] = "Secret"
+    return scaled_object
+
+
 @pytest.mark.parametrize(
     ("breakage", "check", "expected"),
     [
@@ -96,6 +115,16 @@ def _number_as_target(objects: list[Obj]) -> Obj:
         pytest.param(
             _number_as_target, keda_problem, "is not of type 'string'", id="keda-metadata-not-string"
         ),
+        pytest.param(
+            _misspell_secret_ref, keda_problem, "secretTargetRefs", id="typo-in-triggerauthentication"
+        ),
+        pytest.param(
+            _secret_ref_without_parameter,
+            keda_problem,
+            "'parameter' is a required",
+            id="secret-ref-no-parameter",
+        ),
+        pytest.param(_auth_ref_to_unknown_kind, keda_problem, "'Secret' is not one of", id="auth-ref-kind"),
     ],
 )
 def test_validation_catches_breakage(
