@@ -12,6 +12,12 @@ from shared.settings import Settings
 def make_celery(settings: Settings, *, name: str = "llmb") -> Celery:
     """A Celery app configured for at-least-once delivery of JSON-only messages."""
     app = Celery(name, broker=settings.redis_url, set_as_current=False)
+    app.conf.update(celery_settings(settings))
+    return app
+
+
+def celery_settings(settings: Settings) -> dict[str, object]:
+    """Celery's configuration under our settings: the reasons are beside each choice."""
     transport = {
         "visibility_timeout": settings.visibility_timeout_s,
         "socket_connect_timeout": 2,
@@ -19,7 +25,7 @@ def make_celery(settings: Settings, *, name: str = "llmb") -> Celery:
         "retry_on_timeout": True,
         "health_check_interval": 10,
     }
-    app.conf.update(
+    return dict(
         task_queues=[Queue(q.value, routing_key=q.value) for q in QUEUES],
         task_default_queue=QUEUES[0].value,
         task_serializer="json",
@@ -42,8 +48,10 @@ def make_celery(settings: Settings, *, name: str = "llmb") -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_send_task_events=False,
         task_send_sent_event=False,
+        # Remote control listens on a Redis pub/sub connection; after Redis drops its clients the
+        # worker was seen blocked reading that socket for good (celery#10205). Nothing here needs it.
+        worker_enable_remote_control=False,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         enable_utc=True,
     )
-    return app

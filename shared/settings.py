@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     batch_wait_ms: int = 25
     event_interval_ms: int = 50
     stop_mode: Literal["hand_back", "finish"] = "hand_back"
+    reconnect_max_s: float = 2.0
     ready_file: Path | None = None
     alive_file: Path | None = None
 
@@ -126,9 +127,9 @@ class Settings(BaseSettings):
     @property
     def trusted_hosts(self) -> list[str]:
         """Host names the API answers for (DNS rebinding): LLMB_ALLOWED_HOSTS, else the bind, localhost."""
-        if self.allowed_hosts is not None:
-            return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
-        return sorted({bind_host(self.api_bind), "localhost", "127.0.0.1", "[::1]"})
+        listed = [h.strip() for h in (self.allowed_hosts or "").split(",") if h.strip()]
+        # An empty list would mean "any Host" to werkzeug: an empty setting keeps the defaults instead.
+        return listed or sorted({bind_host(self.api_bind), "localhost", "127.0.0.1", "[::1]"})
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -11,13 +11,16 @@ from typing import Any
 
 import billiard.process
 from celery import Celery, signals
+from celery.exceptions import Reject
 
 from shared.celery_config import make_celery
+from shared.errors import UnavailableError
 from shared.queues import TASK_NAME
 from shared.redis_conn import connect
 from shared.settings import Settings
 from shared.store import JobStore, Leases
 from shared.vocabulary import JobType
+from worker.consumer import consumer_class
 from worker.holder import new_holder_id
 from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import ConsumeWatch
@@ -97,12 +100,17 @@ def create_worker_app(settings: Settings) -> Celery:
     app = make_celery(settings, name="llmb-worker")
     state = ProcessState(settings)
 
+    app.conf.worker_consumer = consumer_class(settings.reconnect_max_s)
+
     @app.task(name=TASK_NAME, bind=True)
     def run_job_task(self: Any, job_id: str) -> None:
         # The queue the message came from is the job's type: it saves the claim a read.
         routing = str((self.request.delivery_info or {}).get("routing_key"))
         job_type = JobType(routing) if routing in set(JobType) else None
-        run_job(job_id, state.runtime(), job_type=job_type)
+        try:
+            run_job(job_id, state.runtime(), job_type=job_type)
+        except UnavailableError as exc:  # Redis stayed away: the message goes back, the job is not lost
+            raise Reject(str(exc), requeue=True) from exc
 
     _connect_signals(state)
     return app

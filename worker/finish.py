@@ -4,26 +4,43 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
-from shared.errors import ServiceError, StorageError
+from shared.errors import ServiceError, StorageError, UnavailableError
 from shared.jobs import ErrorInfo, JobRecord
 from shared.storage import result_key
 from shared.vocabulary import ErrorCode
 from worker.pipelines.base import Output
+from worker.retrying import until_redis_answers
 from worker.runtime import WorkerRuntime
 from worker.steps import StopReason
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def finish(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: Output | Exception) -> None:
-    """Give the job its one terminal transition (or hand it back), by how its run ended."""
+    """Give the job its one terminal transition (or hand it back), by how its run ended.
+
+    A Redis outage delays the write, up to the job's lease; past that the job is left to the reaper
+    (it runs again: never lost, never two results, as every write is a compare-and-set).
+    """
+    try:
+        _end(rt, record, stop, output)
+    except UnavailableError as exc:
+        log.error(
+            "job %s: Redis did not answer within the lease; the reaper will free it: %s", record.id, exc
+        )
+
+
+def _end(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: Output | Exception) -> None:
     if stop in (StopReason.CANCELED, StopReason.LEASE_LOST):
         log.info("job %s: stopped (%s)", record.id, stop)
     elif stop is StopReason.HANDED_BACK:
-        handed = rt.store.hand_back(record.id, record.type, holder=rt.holder)
+        handed = _write(rt, record, lambda: rt.store.hand_back(record.id, record.type, holder=rt.holder))
         log.info("job %s: %s", record.id, "handed back to the queue" if handed else "already moved on")
     elif stop is StopReason.TIMEOUT or isinstance(output, SoftTimeLimitExceeded):
         fail(
@@ -47,14 +64,22 @@ def _succeed(rt: WorkerRuntime, record: JobRecord, output: Output) -> None:
     except StorageError as exc:
         fail(rt, record, ErrorCode.STORAGE_UNAVAILABLE, str(exc))
         return
-    done = rt.store.succeed(record.id, record.type, holder=rt.holder, result=result)
+    done = _write(
+        rt, record, lambda: rt.store.succeed(record.id, record.type, holder=rt.holder, result=result)
+    )
     log.info("job %s: %s", record.id, "succeeded" if done.ok else f"result dropped, job is {done.previous}")
 
 
 def fail(rt: WorkerRuntime, record: JobRecord, code: ErrorCode, message: str) -> None:
     """Fail the job with a code and a readable message, unless another worker holds it now."""
     log.warning("job %s: failed (%s) %s", record.id, code, message)
-    rt.store.fail(record.id, record.type, ErrorInfo(code=code, message=message[:2000]), holder=rt.holder)
+    error = ErrorInfo(code=code, message=message[:2000])
+    _write(rt, record, lambda: rt.store.fail(record.id, record.type, error, holder=rt.holder))
+
+
+def _write(rt: WorkerRuntime, record: JobRecord, action: Callable[[], T]) -> T:
+    """A terminal write, tried again through a Redis outage for up to the job's lease."""
+    return until_redis_answers(action, within_s=rt.settings.lease_ttl_s, what=f"job {record.id}")
 
 
 def _store(rt: WorkerRuntime, record: JobRecord, output: Output) -> dict[str, object]:

@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     settings = load_settings(**overrides)
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    # A restarted worker (its container, or its folder, kept) is neither ready nor alive until it shows it.
+    for marker in (settings.ready_file, settings.alive_file):
+        if marker is not None:
+            marker.unlink(missing_ok=True)
     app = create_worker_app(settings)
     queues = ",".join(settings.job_types)
     app.worker_main(

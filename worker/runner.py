@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
-from shared.errors import InputError, ResourceExhaustedError
+from shared.errors import InputError, ResourceExhaustedError, UnavailableError
 from shared.inputs import parse_input
 from shared.jobs import JobRecord
 from shared.vocabulary import ErrorCode, JobType
@@ -19,6 +20,7 @@ from worker.claim import claim
 from worker.device import is_out_of_memory
 from worker.finish import fail, finish
 from worker.pipelines.base import JobStopped, Output, Pipeline
+from worker.retrying import until_redis_answers
 from worker.runtime import WorkerRuntime
 from worker.steps import RunningBatch, RunningJob
 
@@ -38,7 +40,12 @@ class Prepared:
 
 def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) -> None:
     """Run one delivered job (with compatible waiting jobs), or nothing when it is not ours to run."""
-    record = claim(rt, job_id, job_type=job_type)
+    # Through a Redis outage the claim waits for Redis (up to twice a lease); past that the
+    # UnavailableError reaches the task, which hands the message back to the queue.
+    within = 2 * rt.settings.lease_ttl_s
+    record = until_redis_answers(
+        lambda: claim(rt, job_id, job_type=job_type), within_s=within, what=f"job {job_id}"
+    )
     if record is None:
         log.info("job %s: nothing to do (finished, or held by a live worker)", job_id)
         return
@@ -85,12 +92,21 @@ def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]
     )
     try:
         outputs = _run(pipeline, [p.work for p in prepared], batch)
-        batch.flush()  # the last tokens and progress land before each job's final status
+        # The last tokens and progress land before each job's final status, Redis allowing.
+        with contextlib.suppress(UnavailableError):
+            until_redis_answers(
+                lambda: _sent(batch), within_s=rt.settings.lease_ttl_s, what="the last reports"
+            )
         for p, output in zip(prepared, outputs, strict=True):
-            finish(rt, p.record, p.job.stop, output)
+            finish(rt, p.record, p.job.stop, output)  # each job on its own: one failed write strands no other
     finally:
         for p in prepared:
             rt.keeper.untrack(p.record.id)
+
+
+def _sent(batch: RunningBatch) -> None:
+    if not batch.flush():
+        raise UnavailableError("the batch's reports could not be sent")
 
 
 def _run(pipeline: AnyPipeline, works: Sequence[object], batch: RunningBatch) -> list[Output | Exception]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared.errors import UnavailableError
 from shared.store import Leases, Report
 from shared.vocabulary import EventType
 from worker.pipelines.base import JobStopped
@@ -22,6 +24,8 @@ class StopReason(StrEnum):
     TIMEOUT = "timeout"
     HANDED_BACK = "handed_back"
 
+
+log = logging.getLogger(__name__)
 
 # Set in a pool process when its worker is asked to stop: running jobs go back to the queue.
 HAND_BACK = threading.Event()
@@ -52,20 +56,22 @@ class RunningJob:
             self._count = count
             self._progress = {"step": count, "total": total}
 
-    def take_report(self) -> Report:
+    def pending_report(self) -> Report:
         """What to send since the last flush: a token event, a progress event, or only the status check."""
         if self._text:
             data: dict[str, Any] = {"text": "".join(self._text), "index": self._count}
-            report = Report(self.job_id, self.holder, EventType.TOKEN, data, self._progress)
+            return Report(self.job_id, self.holder, EventType.TOKEN, data, self._progress)
+        if self._progress is not None:
+            data = dict(self._progress)
+            return Report(self.job_id, self.holder, EventType.PROGRESS, data, self._progress)
+        return Report(self.job_id, self.holder, None, {})
+
+    def sent(self, status: str) -> None:
+        """The pending report landed; take in what the store said about the job."""
+        if self._text:
             self.sent_tokens = self._count
-        elif self._progress is not None:
-            report = Report(
-                self.job_id, self.holder, EventType.PROGRESS, dict(self._progress), self._progress
-            )
-        else:
-            report = Report(self.job_id, self.holder, None, {})
         self._text, self._progress = [], None
-        return report
+        self.learn(status)
 
     def drop_pending(self) -> None:
         """Forget what waits to be sent (its run failed; a retry generates it again)."""
@@ -102,6 +108,7 @@ class RunningBatch:
         self.interval_s = interval_s
         self.clock = clock
         self._last_flush = float("-inf")
+        self._outage = False
 
     def progress(self, row: int, step: int, total: int) -> None:
         self.jobs[row].progress(step, total)
@@ -121,13 +128,25 @@ class RunningBatch:
         if all(job.stop is not None for job in self.jobs):
             raise JobStopped()
 
-    def flush(self) -> None:
-        """Send every pending report now and learn each running job's status."""
+    def flush(self) -> bool:
+        """Send every pending report now and learn each running job's status.
+
+        While Redis is unreachable the reports stay pending (tokens keep gathering) and the batch
+        goes on computing; False says they were not sent.
+        """
         self._last_flush = self.clock()
         running = [job for job in self.jobs if job.stop is None]
-        statuses = self.leases.report_many([job.take_report() for job in running]) if running else []
+        try:
+            statuses = self.leases.report_many([job.pending_report() for job in running]) if running else []
+        except UnavailableError as exc:
+            if not self._outage:
+                log.warning("cannot send the progress of %d jobs, keeping it: %s", len(running), exc)
+            self._outage = True
+            return False
+        self._outage = False
         for job, status in zip(running, statuses, strict=True):
-            job.learn(status)
+            job.sent(status)
+        return True
 
     def split(self) -> tuple[RunningBatch, RunningBatch]:
         """Two halves, to retry a batch that failed whole; what the failed run left unsent is dropped."""

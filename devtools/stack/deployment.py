@@ -47,6 +47,16 @@ class Stack:
         self.env["LLMB_REDIS_URL"] = f"redis://127.0.0.1:{self.redis.port}/0"
         return self.redis
 
+    def stop_redis(self) -> int:
+        """Stop Redis (it writes its append-only file first); its port, to start it there again."""
+        if self.redis is None:
+            raise RuntimeError("no Redis runs in this stack")
+        port = self.redis.port
+        self.redis.stop()
+        self.services.remove(self.redis)
+        self.redis = None
+        return port
+
     def start_s3(self, *, bucket: str = "llmb") -> Service:
         """A SeaweedFS S3 server under root/s3; the services store their results in it."""
         self.s3 = start_s3(self.root / "s3", bucket=bucket)

@@ -79,8 +79,10 @@ class ReplyWatcher(StoppingCriteria):
     def _finish(self, reply: Reply, reason: str) -> None:
         reply.finish = reason
         self._send(reply, reply.text.flush())
-        # The last tokens may have added no text; the finished count is the whole reply.
-        self.steps.progress(reply.row, len(reply.tokens), len(reply.tokens))
+        # The last tokens may have added no text; the finished count is the whole reply (none is
+        # reported for an empty reply: "0 of 0" tells a progress bar nothing).
+        if reply.tokens:
+            self.steps.progress(reply.row, len(reply.tokens), len(reply.tokens))
 
     def _send(self, reply: Reply, delta: str) -> None:
         if delta:
