@@ -2,12 +2,18 @@
 # so a minikube cluster runs jobs without downloading anything.
 # Build from the repository root: docker build -f docker/worker-cpu.Dockerfile -t llmb-worker-cpu .
 
-FROM python:3.11-slim AS build
+# Build arguments, today's values as defaults: override them behind a mirror or offline, e.g.
+#   --build-arg TORCH_INDEX_URL=https://mirror.example/pytorch/whl/cpu --build-arg BASE_IMAGE=registry.example/python:3.11-slim
+ARG BASE_IMAGE=python:3.11-slim
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+
+FROM ${BASE_IMAGE} AS build
+ARG TORCH_INDEX_URL
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 # PyPI's torch wheel is a CUDA build (gigabytes of CUDA libraries); the CPU wheel comes from PyTorch's
-# own index. It goes in first, so requirements/worker.txt finds torch==2.13.0 already satisfied.
-RUN /opt/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+# own index (TORCH_INDEX_URL). It goes in first, so requirements/worker.txt finds torch==2.13.0 already satisfied.
+RUN /opt/venv/bin/pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0
 COPY requirements/worker.txt /tmp/requirements/
 RUN /opt/venv/bin/pip install -r /tmp/requirements/worker.txt \
  && /opt/venv/bin/python -c "import torch; assert not torch.version.cuda, torch.__version__"
@@ -20,7 +26,7 @@ RUN mkdir -p /opt/llmb/models \
       PYTHONPATH=/app /opt/venv/bin/python -m worker.tinymodels --out /opt/llmb/models; \
     fi
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 llmb \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin llmb
@@ -43,5 +49,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     TOKENIZERS_PARALLELISM=false \
     LLMB_DATA_DIR=/opt/llmb
 USER 10001:10001
-# Celery's warm shutdown on SIGTERM: stop taking jobs, finish the running one, then exit.
+# SIGTERM: Celery's warm shutdown stops taking jobs and the worker hands its running ones back to the
+# queue at their next step (LLMB_STOP_MODE=finish lets them finish instead), then exits.
 ENTRYPOINT ["python", "-m", "worker"]

@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     event_interval_ms: int = 50
     stop_mode: Literal["hand_back", "finish"] = "hand_back"
     reconnect_max_s: float = 2.0
+    preload: Literal["auto", "on", "off"] = "auto"
     ready_file: Path | None = None
     alive_file: Path | None = None
 

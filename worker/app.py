@@ -24,6 +24,7 @@ from worker.consumer import consumer_class
 from worker.holder import new_holder_id
 from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import ConsumeWatch
+from worker.preload import Preloaded, preload
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
 from worker.steps import HAND_BACK
@@ -42,11 +43,13 @@ class ProcessState:
         self._runtime: WorkerRuntime | None = None
         self.housekeeper: Housekeeper | None = None
         self.watch: ConsumeWatch | None = None
+        self.preloaded: Preloaded | None = None
 
     def runtime(self) -> WorkerRuntime:
         """This process's runtime, built on first need."""
         if self._runtime is None:
-            self._runtime = WorkerRuntime.build(self.settings)
+            pipelines = self.preloaded.pipelines if self.preloaded else None
+            self._runtime = WorkerRuntime.build(self.settings, pipelines=pipelines)
             self._runtime.keeper.start()
         return self._runtime
 
@@ -117,8 +120,13 @@ def create_worker_app(settings: Settings) -> Celery:
 
 
 def _connect_signals(state: ProcessState) -> None:
+    def on_worker_init(**_: Any) -> None:
+        state.preloaded = preload(state.settings)
+
     def on_process_init(**_: Any) -> None:
         signal.signal(HAND_BACK_SIGNAL, lambda *_: HAND_BACK.set())
+        if state.preloaded is not None:
+            state.preloaded.adopt()
         # Celery waits only a few seconds for a new pool process, so loading runs beside it.
         threading.Thread(target=state.warm_up, name="warm-up", daemon=True).start()
 
@@ -137,6 +145,7 @@ def _connect_signals(state: ProcessState) -> None:
         if state.housekeeper:
             state.housekeeper.stop()
 
+    signals.worker_init.connect(on_worker_init, weak=False)
     signals.worker_process_init.connect(on_process_init, weak=False)
     signals.worker_ready.connect(on_ready, weak=False)
     signals.task_received.connect(on_received, weak=False)

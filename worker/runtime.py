@@ -76,8 +76,8 @@ class WorkerRuntime:
     holder: str
 
     @classmethod
-    def build(cls, settings: Settings) -> WorkerRuntime:
-        """Connect and prepare one process; pipelines load later, on warm-up or first job."""
+    def build(cls, settings: Settings, *, pipelines: PipelineSource | None = None) -> WorkerRuntime:
+        """Connect and prepare one process, with the preloaded pipelines or ones that load on first need."""
         client = connect(settings.redis_url, max_connections=settings.redis_max_connections)
         leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
         holder = new_holder_id()
@@ -88,7 +88,7 @@ class WorkerRuntime:
             store=JobStore(client, job_ttl_s=settings.job_ttl_s),
             leases=leases,
             storage=storage,
-            pipelines=PipelineSet(settings),
+            pipelines=pipelines or PipelineSet(settings),
             keeper=LeaseKeeper(leases, holder),
             holder=holder,
         )

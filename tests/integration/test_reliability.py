@@ -28,7 +28,7 @@ def result_files(stack: Stack, job_id: str) -> list[str]:
 
 def test_sigkill_of_the_pool_process_mid_job_reruns_it_once(stack: Stack, tmp_path: Path) -> None:
     api = Api(stack.start_api().port)
-    stack.start_worker(env=SCRIPTED)
+    worker = stack.start_worker(env=SCRIPTED)
     job = api.submit(f"hold:{tmp_path / 'go'}", steps=3)
     api.until(job["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
     os.kill(holder_pid(job, stack), signal.SIGKILL)
@@ -39,6 +39,9 @@ def test_sigkill_of_the_pool_process_mid_job_reruns_it_once(stack: Stack, tmp_pa
     assert done["attempts"] == 2
     assert len(done["result"]["files"]) == 1
     assert result_files(stack, job["id"]) == ["0.png"]
+    # Loaded once, in the main process before the fork: the replacement pool process did not load again.
+    assert worker.log().count("loading the image pipeline") == 1
+    assert "pipelines loaded before the pool starts: image" in worker.log()
 
 
 def test_a_job_that_kills_every_worker_fails_after_the_cap_and_others_go_on(stack: Stack) -> None:

@@ -77,13 +77,28 @@ def test_api_image_installs_the_api_requirements_only() -> None:
 
 
 def test_cpu_worker_installs_cpu_torch_before_the_requirements() -> None:
-    runs = [args for keyword, args in instructions(DOCKER / "worker-cpu.Dockerfile") if keyword == "RUN"]
+    steps = instructions(DOCKER / "worker-cpu.Dockerfile")
+    runs = [args for keyword, args in steps if keyword == "RUN"]
     pin = pinned_version(REPO / "requirements" / "worker.txt", "torch")
-    torch_step = next(i for i, a in enumerate(runs) if "download.pytorch.org/whl/cpu" in a)
+    # The index is a build argument (for mirrors and offline builds), by default PyTorch's CPU index.
+    index_arg = next(
+        args for keyword, args in steps if keyword == "ARG" and args.startswith("TORCH_INDEX_URL=")
+    )
+    assert index_arg == "TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu"
+    torch_step = next(i for i, a in enumerate(runs) if '--index-url "${TORCH_INDEX_URL}"' in a)
     assert f"torch=={pin}" in runs[torch_step]
     requirements_step = next(i for i, a in enumerate(runs) if "worker.txt" in a)
     assert torch_step < requirements_step
     assert any("worker.tinymodels --out /opt/llmb/models" in a and "BAKE_MODELS" in a for a in runs)
+
+
+def test_the_cpu_worker_base_image_is_a_build_argument() -> None:
+    steps = instructions(DOCKER / "worker-cpu.Dockerfile")
+    assert ("ARG", "BASE_IMAGE=python:3.11-slim") in steps
+    assert [args for keyword, args in steps if keyword == "FROM"] == [
+        "${BASE_IMAGE} AS build",
+        "${BASE_IMAGE}",
+    ]
 
 
 def test_cuda_worker_base_matches_the_torch_pin() -> None:
