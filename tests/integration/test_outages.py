@@ -95,3 +95,18 @@ def test_a_lost_worker_s_job_runs_before_the_backlog(stack: Stack, tmp_path: Pat
     assert (done["status"], done["attempts"]) == ("succeeded", 2)
     second = api.finished(str(backlog[1]["id"]), timeout=90)
     assert str(done["started_at"]) < str(second["started_at"])  # taken right after the job that ran
+
+
+def test_a_restarted_worker_is_neither_ready_nor_alive_until_it_shows_it(stack: Stack) -> None:
+    ready, alive = stack.root / "ready" / "restarted", stack.root / "alive-restarted"
+    for marker in (ready, alive):  # what a container restart leaves in a kept folder
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    slow = {
+        "LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:SlowStartImagePipeline",
+        "LLMB_ALIVE_FILE": str(alive),
+    }
+    stack.start_worker(env=slow, name="restarted", wait=False)
+    wait_for(lambda: not ready.exists() and not alive.exists(), timeout=30, what="the old markers' removal")
+    (stack.root / "let-load").touch()
+    wait_for(ready.exists, timeout=60, what="readiness once loaded")
