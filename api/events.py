@@ -10,12 +10,12 @@ from flask import Blueprint, Response, request
 
 from api.auth import requires
 from api.http import base_url, owned
-from api.schemas import render_job
 from api.services import Services, services
 from api.spec import Answer, documented, header, query
 from shared.auth import Scope
 from shared.errors import NotFoundError
 from shared.events import Event
+from shared.views import render_job
 from shared.vocabulary import EventType
 
 bp = Blueprint("events", __name__, url_prefix="/v1/jobs")

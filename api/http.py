@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from functools import cache
@@ -11,6 +12,7 @@ from flask import request
 from pydantic import TypeAdapter, ValidationError
 
 from api.auth import principal
+from api.submit import Options
 from shared.errors import BodyTooLargeError, InputError, MalformedBodyError, NotFoundError
 from shared.inputs import validation_errors
 from shared.jobs import JobRecord
@@ -110,3 +112,46 @@ def owned(record: JobRecord) -> JobRecord:
 def base_url(public_url: str | None) -> str:
     """The URL prefix for links: the configured public URL, else the request's own host."""
     return (public_url or request.host_url).rstrip("/")
+
+
+IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}
+_DURATION_PATTERN = "^([0-9]+|[0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$"
+CANCEL_AFTER = {"type": "string", "pattern": _DURATION_PATTERN}
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def create_options(body: Any, limits: Limits) -> Options:
+    """A create request's options: deadline (body's deadline_s, else Cancel-After), webhook, Idempotency-Key.
+
+    Raises InputError naming a malformed Idempotency-Key or Cancel-After header.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _KEY.fullmatch(key):
+        message = "must be 1 to 255 visible ASCII characters"
+        raise InputError(
+            f"Idempotency-Key {message}", errors=[{"field": "Idempotency-Key", "message": message}]
+        )
+    deadline = body.deadline_s or _cancel_after(limits)
+    fingerprint = hashlib.sha256(f"{body.model_dump_json()}|{deadline}".encode()).hexdigest()
+    return Options(deadline_s=deadline, webhook=body.webhook, idempotency_key=key, fingerprint=fingerprint)
+
+
+def _cancel_after(limits: Limits) -> int | None:
+    """The Cancel-After header (Replicate's): seconds, or a duration such as 90s, 5m or 1h30m.
+
+    It is held between 1 s and LLMB_LIMITS__DEADLINE_MAX_S (the job's deadline_at shows the one
+    applied); a malformed one is an InputError.
+    """
+    raw = request.headers.get("Cancel-After")
+    if raw is None:
+        return None
+    found = _DURATION.fullmatch(raw.strip())
+    seconds = int(raw) if raw.strip().isdigit() else None
+    if seconds is None and found and any(found.groups()):
+        h, m, s = (int(x or 0) for x in found.groups())
+        seconds = 3600 * h + 60 * m + s
+    if seconds is None:
+        message = "must be a number of seconds or a duration (90s, 5m, 1h30m)"
+        raise InputError(f"Cancel-After {message}", errors=[{"field": "Cancel-After", "message": message}])
+    return min(max(seconds, 1), limits.deadline_max_s)

@@ -5,8 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request, url_for
 
 from api.auth import principal, requires
-from api.http import base_url, owned, prefer_wait, read_body, wait_query
-from api.schemas import JobCreate, JobList, render_job
+from api.http import (
+    CANCEL_AFTER,
+    IDEMPOTENCY_KEY,
+    base_url,
+    create_options,
+    owned,
+    prefer_wait,
+    read_body,
+    wait_query,
+)
+from api.schemas import JobCreate, JobList
 from api.services import services
 from api.spec import capped, documented, header, json_answer, query
 from api.submit import submit_job
@@ -14,12 +23,14 @@ from shared.auth import Scope
 from shared.errors import InputError
 from shared.hub import wait_for_terminal
 from shared.jobs import JobRecord, JobType
+from shared.store import Place
+from shared.views import render_job
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
 
-def _job_response(record: JobRecord, status: int, position: int | None = None) -> Response:
-    view = render_job(record, base=base_url(services().settings.public_url), position=position)
+def _job_response(record: JobRecord, status: int, place: Place | None = None) -> Response:
+    view = render_job(record, base=base_url(services().settings.public_url), place=place)
     return Response(view.model_dump_json(), status=status, mimetype="application/json")
 
 
@@ -29,20 +40,32 @@ def _job_response(record: JobRecord, status: int, position: int | None = None) -
         202: json_answer("the job, queued", "JobView", Location="where the job lives"),
         200: json_answer("the job, finished within the wait", "JobView", **{"Preference-Applied": "wait=N"}),
     },
-    problems=(400, 413, 422, 503),
+    problems=(400, 409, 413, 415, 422, 429, 503),
     body="JobCreate",
-    params=(header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),),
+    params=(
+        header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),
+        header(
+            "Idempotency-Key", IDEMPOTENCY_KEY, "the same key and body answer the same job, never a second"
+        ),
+        header("Cancel-After", CANCEL_AFTER, "as deadline_s: seconds (90) or a duration (90s, 5m, 1h30m)"),
+    ),
 )
 @requires(Scope.JOBS_WRITE)
 def create() -> Response:
-    """Submit a job: 202 with the job (200 when it finished within `Prefer: wait`); 400, 413, 422, 503."""
+    """Submit a job: 202, or 200 once done within `Prefer: wait` or replayed; 4xx as listed, 503."""
     svc = services()
     body: JobCreate = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
-    done = submit_job(svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s)
+    options = create_options(body, svc.settings.limits)
+    done = submit_job(
+        svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s, options=options
+    )
     g.job_id = done.record.id
-    response = _job_response(done.record, 200 if done.record.status.terminal else 202, done.position)
+    finished = done.record.status.terminal or done.replayed
+    response = _job_response(done.record, 200 if finished else 202, done.place)
     response.headers.update(done.headers)
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = url_for("jobs.get", job_id=done.record.id)
     if wait_s:
         response.headers["Preference-Applied"] = f"wait={wait_s}"
@@ -65,7 +88,7 @@ def get(job_id: str) -> Response:
     record = owned(svc.store.get(job_id))
     if wait_s:
         record = wait_for_terminal(svc.store, svc.hub, job_id, wait_s)
-    return _job_response(record, 200, svc.store.position(record))
+    return _job_response(record, 200, svc.store.place(record))
 
 
 @bp.post("/<job_id>/cancel")

@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 
 from api.auth import requires
 from api.http import read_body
-from api.schemas import iso
 from api.services import services
 from api.spec import documented, json_answer, query
 from shared.auth import DEFAULT_SCOPES, Scope, new_key
 from shared.errors import NotFoundError
 from shared.inputs import InputSchema, Text
 from shared.store.apikeys import KeyRecord
+from shared.views import iso
 
 bp = Blueprint("keys", __name__, url_prefix="/v1/keys")
 

@@ -17,12 +17,13 @@ from werkzeug.routing import Rule
 
 from api.auth import public, scopes_of
 from api.keys import KeyCreate, KeyList, KeyView
-from api.schemas import JobCreate, JobList, JobView, LegacyGenerate, Problem, QueuesView
+from api.schemas import JobCreate, JobList, LegacyGenerate, Problem, QueuesView
 from api.services import services
 from api.spec import ATTRIBUTE, Answer, Operation
 from shared.auth import Scope
 from shared.caps import apply_caps
 from shared.settings import Settings
+from shared.views import JobView
 
 bp = Blueprint("openapi", __name__)
 

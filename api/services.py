@@ -16,6 +16,7 @@ from shared.settings import Settings
 from shared.storage import ObjectReader, open_reader
 from shared.store import JobStore
 from shared.store.apikeys import KeyStore
+from shared.webhook_targets import Resolver, system_resolver
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Services:
     keyring: KeyRing
     limiter: SubmissionLimiter
     pool: ConnectionPool  # the Redis connections every part above shares
+    resolve: Resolver = system_resolver  # webhook hosts to addresses (tests inject their own)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

@@ -2,35 +2,83 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from api.services import Services
 from shared.auth import Principal
+from shared.errors import ConflictError, InputError
 from shared.hub import wait_for_terminal
 from shared.inputs import JobInput
 from shared.jobs import JobRecord, JobStatus, JobType
+from shared.store import Created, Existing, Idempotency, Place
+from shared.webhook import WebhookSpec
+from shared.webhook_targets import check_url, parse_nets
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a client may ask of a job besides its input."""
+
+    deadline_s: int | None = None
+    webhook: WebhookSpec | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""  # SHA-256 of the validated request, to tell a replay from another request
 
 
 @dataclass(frozen=True)
 class Submitted:
-    """A job just submitted, as it is now, its place in line while it waits, and the rate-limit headers."""
+    """A job just submitted (or replayed), as it is now, its place in line, and headers for the answer."""
 
     record: JobRecord
-    position: int | None
+    place: Place
     headers: dict[str, str] = field(default_factory=dict)
+    replayed: bool = False
 
 
 def submit_job(
-    svc: Services, job_type: JobType, job_input: JobInput, *, principal: Principal, wait_s: int = 0
+    svc: Services,
+    job_type: JobType,
+    job_input: JobInput,
+    *,
+    principal: Principal,
+    wait_s: int = 0,
+    options: Options = Options(),
 ) -> Submitted:
     """Count the submission against the key's rate, store and enqueue the job, wait up to `wait_s` s.
 
-    Raises RateLimitedError or TooManyActiveJobsError (429), QueueFullError or UnavailableError (503).
+    With an Idempotency-Key already used for the same request, the job it made is answered instead.
+    Raises InputError (422: a webhook URL it may not call, a key reused for another request),
+    ConflictError (409: that request is still in flight), RateLimitedError or TooManyActiveJobsError
+    (429), QueueFullError or UnavailableError (503).
     """
+    if options.webhook is not None:
+        check_url(
+            options.webhook.url, allowed=parse_nets(svc.settings.webhook_allow_nets), resolve=svc.resolve
+        )
     headers = svc.limiter.hit(principal)
+    record, idem = _record(job_type, job_input, principal, options, wait_s)
     limits = svc.settings.limits
+    max_active = principal.max_active_jobs or limits.key_max_active_jobs
+    made = svc.store.create(
+        record, max_waiting=limits.queue_max_waiting, max_active=max_active, idempotency=idem
+    )
+    if isinstance(made, Existing):
+        return _replay(svc, made, options)
+    try:
+        return _after(svc, made, wait_s, headers)
+    finally:
+        if idem is not None:
+            svc.store.settle(idem)
+
+
+def _record(
+    job_type: JobType, job_input: JobInput, principal: Principal, options: Options, wait_s: int
+) -> tuple[JobRecord, Idempotency | None]:
+    now = time.time()
+    webhook = options.webhook.model_dump(mode="json") if options.webhook else None
     # Every field is ours or already validated: no need to validate the record again.
     record = JobRecord.model_construct(
         id=str(uuid.uuid4()),
@@ -39,13 +87,37 @@ def submit_job(
         key_id=principal.key_id,
         status=JobStatus.QUEUED,
         input=job_input.model_dump(mode="json", exclude_none=True),
-        created_at=time.time(),
+        created_at=now,
         batch_key=job_input.batch_key,
+        deadline_at=now + options.deadline_s if options.deadline_s else None,
+        webhook=webhook,
+        webhook_events=" ".join(webhook["events"]) if webhook else "",
     )
-    max_active = principal.max_active_jobs or limits.key_max_active_jobs
-    created = svc.store.create(record, max_waiting=limits.queue_max_waiting, max_active=max_active)
+    if options.idempotency_key is None:
+        return record, None
+    key_hash = hashlib.sha256(options.idempotency_key.encode()).hexdigest()
+    # In flight while this request may still wait (plus a margin); `settle` ends it when it answers.
+    idem = Idempotency(principal.tenant, key_hash, options.fingerprint, now + wait_s + 10)
+    return record, idem
+
+
+def _after(svc: Services, created: Created, wait_s: int, headers: dict[str, str]) -> Submitted:
     if not wait_s:
-        return Submitted(created.record, created.position, headers)
+        return Submitted(created.record, Place(created.position, None), headers)
     since = (created.record, created.event_id)
-    record = wait_for_terminal(svc.store, svc.hub, record.id, wait_s, since=since)
-    return Submitted(record, svc.store.position(record), headers)
+    record = wait_for_terminal(svc.store, svc.hub, created.record.id, wait_s, since=since)
+    return Submitted(record, svc.store.place(record), headers)
+
+
+def _replay(svc: Services, made: Existing, options: Options) -> Submitted:
+    if made.fingerprint != options.fingerprint:
+        raise InputError(
+            "this Idempotency-Key was used for another request",
+            errors=[{"field": "Idempotency-Key", "message": "already used with a different body"}],
+        )
+    if made.inflight_until > time.time():
+        raise ConflictError(
+            f"the first request with this Idempotency-Key (job {made.job_id}) is still in flight"
+        )
+    record = svc.store.get(made.job_id)
+    return Submitted(record, svc.store.place(record), replayed=True)

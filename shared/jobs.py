@@ -94,8 +94,8 @@ class Progress(BaseModel):
     total: int
 
 
-_JSON_FIELDS = ("input", "progress", "result", "error")
-_TEXT_FIELDS = ("holder", "batch_key", "key_id")
+_JSON_FIELDS = ("input", "progress", "result", "error", "webhook")
+_TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events")
 
 
 class JobRecord(BaseModel):
@@ -120,6 +120,9 @@ class JobRecord(BaseModel):
     seq: int = 0
     batch_key: str = ""
     key_id: str = ""  # the API key that submitted it
+    deadline_at: float | None = None  # canceled (reason deadline) if not finished by then
+    webhook: dict[str, Any] | None = None  # {"url", "events"}: whom to tell, and when
+    webhook_events: str = ""  # the events, space-separated, for the store's scripts
 
     @field_validator("*", mode="before")
     @classmethod

@@ -70,3 +70,38 @@ def api_keys() -> str:
 def key_active_jobs(key_id: str) -> str:
     """Sorted set of a key's queued and running job ids, scored by creation time (its active-job cap)."""
     return f"{PREFIX}:apikey:{key_id}:active"
+
+
+def idempotency(tenant: str, key_hash: str) -> str:
+    """Hash remembering which job an Idempotency-Key made, for one tenant (the key as its SHA-256)."""
+    return f"{PREFIX}:idem:{tenant}:{key_hash}"
+
+
+def no_idempotency() -> str:
+    """The key named when a request carries no Idempotency-Key (the create script never writes it)."""
+    return f"{PREFIX}:idem:-"
+
+
+def deadlines() -> str:
+    """Sorted set of unfinished jobs with a deadline, scored by it (epoch seconds)."""
+    return f"{PREFIX}:deadlines"
+
+
+def webhook_deliveries() -> str:
+    """Sorted set of webhook deliveries (`job_id|event`) to make, scored by when to try next."""
+    return f"{PREFIX}:webhooks:due"
+
+
+def webhook_attempts(job_id: str) -> str:
+    """List of a job's webhook delivery attempts (JSON), oldest first."""
+    return f"{PREFIX}:job:{job_id}:webhooks"
+
+
+def webhook_secret(tenant: str) -> str:
+    """Hash of a tenant's webhook signing secret (and the previous one while rotating)."""
+    return f"{PREFIX}:tenant:{tenant}:webhook-secret"
+
+
+def finished(job_type: JobType) -> str:
+    """Sorted set of a queue's recently finished job ids, scored by when (the wait estimate's history)."""
+    return f"{PREFIX}:queue:{job_type.value}:finished"

@@ -31,6 +31,7 @@ class Limits(BaseModel):
     max_body_bytes: int = 1_048_576
     max_wait_s: int = 60
     list_max_page: int = 100
+    deadline_max_s: int = 7 * 24 * 3600
     key_jobs_per_minute: int = 1200
     key_max_active_jobs: int = 1000
     queue_max_waiting: int = 10_000
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = None
     autoscaler_key: SecretStr | None = None
     cors_origins: str = ""
+    webhook_allow_nets: str = ""
+    webhook_retry_for_s: int = 86_400
+    webhook_timeout_s: float = 5.0
     allowed_hosts: str | None = None
 
     storage: Literal["local", "s3"] = "local"

@@ -41,7 +41,7 @@ class EventType(StrEnum):
 
 
 class ErrorCode(StrEnum):
-    """Why a job failed (`job.error.code`), or why a request was refused (a problem's `code`)."""
+    """Why a job failed or was canceled by its deadline (`job.error.code`), or a request was refused."""
 
     # A failed job's reasons.
     INVALID_INPUT = "invalid_input"
@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     STORAGE_UNAVAILABLE = "storage_unavailable"
     RESOURCE_EXHAUSTED = "resource_exhausted"
     INTERNAL = "internal"
+    DEADLINE = "deadline"  # a canceled job's reason: not finished by its deadline_s
     # Only a request's reasons.
     MALFORMED_BODY = "malformed_body"
     BAD_HOST = "bad_host"
@@ -82,5 +83,6 @@ JOB_ERROR_CODES = frozenset(
         ErrorCode.STORAGE_UNAVAILABLE,
         ErrorCode.RESOURCE_EXHAUSTED,
         ErrorCode.INTERNAL,
+        ErrorCode.DEADLINE,
     }
 )

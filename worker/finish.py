@@ -39,6 +39,9 @@ def finish(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output
 def _end(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: Output | Exception) -> None:
     if stop in (StopReason.CANCELED, StopReason.LEASE_LOST):
         log.info("job %s: stopped (%s)", record.id, stop)
+    elif stop is StopReason.DEADLINE:
+        _write(rt, record, lambda: rt.store.expire(record.id, record.type, holder=rt.holder))
+        log.info("job %s: canceled, past its deadline", record.id)
     elif stop is StopReason.HANDED_BACK:
         handed = _write(rt, record, lambda: rt.store.hand_back(record.id, record.type, holder=rt.holder))
         log.info("job %s: %s", record.id, "handed back to the queue" if handed else "already moved on")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,8 @@ class Housekeeper:
         else:
             touch(plan.alive_file)
         self.leases.heartbeat(plan.worker_id, plan.job_types)
+        for job_id in self.store.expire_overdue(time.time()):
+            log.info("job %s: canceled, past its deadline", job_id)
         freed: list[str] = []
         for job_type in plan.job_types:
             for job_id in self.store.reap(job_type, max_attempts=plan.max_attempts):

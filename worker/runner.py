@@ -80,7 +80,8 @@ def _prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Pre
         return None
     elapsed = time.time() - (record.started_at or time.time())
     deadline = time.monotonic() + rt.settings.job_time_limit_s - elapsed
-    return Prepared(record, work, RunningJob(record.id, holder=rt.holder, deadline=deadline))
+    job = RunningJob(record.id, holder=rt.holder, deadline=deadline, deadline_at=record.deadline_at)
+    return Prepared(record, work, job)
 
 
 def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]) -> None:

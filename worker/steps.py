@@ -22,6 +22,7 @@ class StopReason(StrEnum):
     CANCELED = "canceled"
     LEASE_LOST = "lease_lost"
     TIMEOUT = "timeout"
+    DEADLINE = "deadline"
     HANDED_BACK = "handed_back"
 
 
@@ -38,6 +39,7 @@ class RunningJob:
     job_id: str
     holder: str
     deadline: float  # time.monotonic() past which it times out
+    deadline_at: float | None = None  # epoch seconds past which the client no longer wants it
     stop: StopReason | None = None
     sent_tokens: int = 0  # tokens already sent: a retried batch does not send them twice
     _text: list[str] = field(default_factory=list)
@@ -88,6 +90,8 @@ class RunningJob:
         """Stop the job once it is past its deadline or its worker is stopping."""
         if self.stop is None and now > self.deadline:
             self.stop = StopReason.TIMEOUT
+        if self.stop is None and self.deadline_at is not None and time.time() > self.deadline_at:
+            self.stop = StopReason.DEADLINE
         if self.stop is None and HAND_BACK.is_set():
             self.stop = StopReason.HANDED_BACK
 

@@ -25,6 +25,25 @@ class Created:
 
 
 @dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key as the store keeps it: per tenant, hashed, with the request's fingerprint."""
+
+    tenant: str
+    key_hash: str  # SHA-256 of the key, hex
+    fingerprint: str  # SHA-256 of the request's validated body, hex
+    inflight_until: float  # epoch seconds: until then a second request is told the first is in flight
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What an Idempotency-Key already made: the job, the fingerprint of its request, whether in flight."""
+
+    job_id: str
+    fingerprint: str
+    inflight_until: float
+
+
+@dataclass(frozen=True)
 class QueueLoad:
     """One queue's jobs waiting, jobs running and live workers."""
 
@@ -45,6 +64,7 @@ class Transition:
     ok: bool
     previous: JobStatus | None
     record: JobRecord | None = None
+    expired: bool = False  # refused: the job's deadline had passed
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,7 @@ class Guard:
 
     holder: str = "*"  # '*' = any
     lapsed_before: float | None = None
+    unexpired: float | None = None  # refuse when the job's deadline passed by then
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,7 @@ def compare_and_set(
         "sources": " ".join(s.value for s in sorted(change.sources)),
         "expect_holder": guard.holder,
         "lapsed_before": "" if guard.lapsed_before is None else guard.lapsed_before,
+        "unexpired": "" if guard.unexpired is None else guard.unexpired,
         "stamp": change.stamp or "",
         "count_attempt": "1" if change.counts_attempt else "0",
         "joins": _index_joined(change.status),
@@ -101,6 +123,8 @@ def compare_and_set(
         )
     if outcome == b"missing":
         return Transition(ok=False, previous=None)
+    if outcome == b"expired":
+        return Transition(ok=False, previous=JobStatus(previous.decode()), expired=True)
     record = _record(rest[0]) if rest else None
     return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
 
@@ -118,6 +142,9 @@ def _keys(job_id: str, job_type: JobType) -> dict[str, str]:
         "waiting": keys.waiting(job_type),
         "running": keys.running(job_type),
         "celery_queue": keys.celery_queue(job_type),
+        "deadlines": keys.deadlines(),
+        "webhooks": keys.webhook_deliveries(),
+        "finished": keys.finished(job_type),
     }
 
 

@@ -10,21 +10,24 @@ from redis import Redis
 from shared import keys
 from shared.errors import InvalidTransitionError, NotFoundError, QueueFullError, TooManyActiveJobsError
 from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, change_into, worker_lost
-from shared.queues import QUEUES, task_message
+from shared.queues import task_message
 from shared.store.cas import (
     EVENTS_MAXLEN,
     Created,
     Effects,
+    Existing,
     Guard,
-    QueueLoad,
+    Idempotency,
     Transition,
     compare_and_set,
     status_event,
 )
+from shared.store.queues import QueueReads
 from shared.store.scripts import Script, redis_errors
+from shared.vocabulary import ErrorCode
 
 
-class JobStore:
+class JobStore(QueueReads):
     """Job records in Redis; every status change is one named method over one compare-and-set."""
 
     def __init__(self, client: Redis, *, job_ttl_s: int) -> None:
@@ -38,11 +41,20 @@ class JobStore:
         with redis_errors():
             self._redis.ping()
 
-    def create(self, record: JobRecord, *, max_waiting: int = 0, max_active: int = 0) -> Created:
+    def create(
+        self,
+        record: JobRecord,
+        *,
+        max_waiting: int = 0,
+        max_active: int = 0,
+        idempotency: Idempotency | None = None,
+    ) -> Created | Existing:
         """Write a queued job and push its task message in one atomic step.
 
-        Raises QueueFullError when its queue holds `max_waiting` waiting jobs, TooManyActiveJobsError
-        when its key has `max_active` queued and running ones (0: no cap), UnavailableError.
+        With `idempotency`, a key already used answers what it made (Existing) instead, checked in
+        the same step. Raises QueueFullError when its queue holds `max_waiting` waiting jobs,
+        TooManyActiveJobsError when its key has `max_active` queued and running ones (0: no cap),
+        UnavailableError.
         """
         fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
         store_keys = {
@@ -53,6 +65,10 @@ class JobStore:
             "celery_queue": keys.celery_queue(record.type),
             "sequence": keys.sequence(),
             "active": keys.key_active_jobs(record.key_id or record.owner),
+            "idem": keys.idempotency(idempotency.tenant, idempotency.key_hash)
+            if idempotency
+            else keys.no_idempotency(),
+            "deadlines": keys.deadlines(),
         }
         args = {
             "job_id": record.id,
@@ -63,9 +79,14 @@ class JobStore:
             "message": task_message(record.id, record.type),
             "max_waiting": max_waiting,
             "max_active": max_active,
+            "idem_fingerprint": idempotency.fingerprint if idempotency else "",
+            "idem_inflight_until": idempotency.inflight_until if idempotency else 0,
+            "deadline_at": record.deadline_at if record.deadline_at is not None else "",
         }
         with redis_errors():
             outcome, *found = self._create(store_keys, args, rest=fields)
+        if outcome == b"exists":
+            return Existing(found[0].decode(), found[1].decode(), float(found[2]))
         if outcome == b"queue_full":
             raise QueueFullError(
                 f"the {record.type} queue holds {found[0]} waiting jobs, its cap", retry_after_s=5
@@ -75,6 +96,11 @@ class JobStore:
             raise TooManyActiveJobsError(message, retry_after_s=1)
         seq, rank, event_id = found
         return Created(record.model_copy(update={"seq": int(seq)}), int(rank) + 1, event_id.decode())
+
+    def settle(self, idempotency: Idempotency) -> None:
+        """The request that used this Idempotency-Key has its answer: the key replays from now on."""
+        with redis_errors():
+            self._redis.hset(keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0)
 
     def get(self, job_id: str) -> JobRecord:
         """The job's record, or NotFoundError for an unknown or expired id."""
@@ -95,14 +121,6 @@ class JobStore:
             raise NotFoundError(f"no job {job_id}")
         return JobRecord.from_redis(raw), last[0][0].decode() if last else "0-0"
 
-    def position(self, record: JobRecord) -> int | None:
-        """A waiting job's 1-based place in its queue; None once it left the queue."""
-        if record.status != JobStatus.QUEUED:
-            return None
-        with redis_errors():
-            rank = cast(int | None, self._redis.zrank(keys.waiting(record.type), record.id))
-        return None if rank is None else rank + 1
-
     # Status changes: each is the table's change plus its guard, through one compare-and-set.
 
     def start(
@@ -117,12 +135,42 @@ class JobStore:
         """Run the job under `holder`'s lease (one more attempt); None when its state moved on.
 
         Without `taking_over` only a queued job starts; with it, a running job whose lost worker
-        held it as `taking_over` is run again (a redelivery).
+        held it as `taking_over` is run again (a redelivery). A job past its deadline never starts:
+        it is canceled (reason deadline) instead.
         """
         source = JobStatus.QUEUED if taking_over is None else JobStatus.RUNNING
         effects = Effects(fields={"holder": holder, "progress": None}, lease_until=lease_until)
-        guard = Guard(holder="*" if taking_over is None else taking_over)
-        return self._change(job_id, job_type, JobStatus.RUNNING, source, guard=guard, effects=effects).record
+        guard = Guard(holder="*" if taking_over is None else taking_over, unexpired=time.time())
+        started = self._change(job_id, job_type, JobStatus.RUNNING, source, guard=guard, effects=effects)
+        if started.expired:
+            self.expire(job_id, job_type)
+        return started.record
+
+    def expire(self, job_id: str, job_type: JobType, *, holder: str = "*") -> bool:
+        """Cancel an unfinished job whose deadline passed, with the reason `deadline`."""
+        error = ErrorInfo(code=ErrorCode.DEADLINE, message="the job was not finished by its deadline")
+        effects = Effects(error=error)
+        return self._change(job_id, job_type, JobStatus.CANCELED, guard=Guard(holder), effects=effects).ok
+
+    def expire_overdue(self, now: float) -> list[str]:
+        """Cancel every unfinished job whose deadline is past `now` (reason `deadline`); their ids."""
+        with redis_errors():
+            due = cast(list[bytes], self._redis.zrangebyscore(keys.deadlines(), "-inf", now, 0, 100))
+        expired = []
+        for raw in due:
+            job_id = raw.decode()
+            try:
+                record = self.get(job_id)
+            except NotFoundError:
+                with redis_errors():
+                    self._redis.zrem(keys.deadlines(), job_id)
+                continue
+            if self.expire(job_id, record.type):
+                expired.append(job_id)
+            else:  # it ended meanwhile
+                with redis_errors():
+                    self._redis.zrem(keys.deadlines(), job_id)
+        return expired
 
     def succeed(
         self, job_id: str, job_type: JobType, *, holder: str, result: dict[str, object]
@@ -202,42 +250,3 @@ class JobStore:
             if gone:
                 self._redis.zrem(index, *gone)
         return [JobRecord.from_redis(raw) for raw in raws if raw]
-
-    def queue_loads(self, *, worker_ttl_s: float) -> dict[JobType, QueueLoad]:
-        """Per queue: jobs waiting, jobs running and live workers, in one round trip."""
-        now = time.time()
-        pipe = self._redis.pipeline(transaction=False)
-        for q in QUEUES:
-            pipe.zcard(keys.waiting(q))
-            pipe.zcard(keys.running(q))
-            pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
-        with redis_errors():
-            counts = pipe.execute()
-        return {q: QueueLoad(*counts[3 * i : 3 * i + 3]) for i, q in enumerate(QUEUES)}
-
-    def waiting_after(self, job_type: JobType, after: float | None, count: int) -> list[tuple[str, float]]:
-        """Up to `count` waiting job ids that arrived after `after`, oldest first, with their order."""
-        low = "-inf" if after is None else f"({after}"
-        with redis_errors():
-            rows = cast(
-                list[tuple[bytes, float]],
-                self._redis.zrangebyscore(keys.waiting(job_type), low, "+inf", 0, count, withscores=True),
-            )
-        return [(job_id.decode(), score) for job_id, score in rows]
-
-    def batch_keys(self, job_ids: list[str]) -> list[str | None]:
-        """Each job's batch key (what it can share a model call with); None when it vanished."""
-        pipe = self._redis.pipeline(transaction=False)
-        for job_id in job_ids:
-            pipe.hget(keys.job(job_id), "batch_key")
-        with redis_errors():
-            rows = cast(list[bytes | None], pipe.execute())
-        return [None if row is None else row.decode() for row in rows]
-
-    def backlog(self, job_types: list[JobType]) -> int:
-        """How many task messages wait in these queues' Celery lists."""
-        pipe = self._redis.pipeline(transaction=False)
-        for q in job_types:
-            pipe.llen(keys.celery_queue(q))
-        with redis_errors():
-            return sum(cast(list[int], pipe.execute()))

@@ -53,16 +53,21 @@ class Leases:
 
     def report_many(self, reports: list[Report]) -> list[str]:
         """Send reports in one round trip; for each, "running", "lost", "missing" or the job's status."""
-        pipe = self._redis.pipeline(transaction=False)
+        pipe, now = self._redis.pipeline(transaction=False), time.time()
         for r in reports:
             self._report(
-                {"job": keys.job(r.job_id), "events": keys.events(r.job_id)},
+                {
+                    "job": keys.job(r.job_id),
+                    "events": keys.events(r.job_id),
+                    "webhooks": keys.webhook_deliveries(),
+                },
                 {
                     "holder": r.holder,
                     "progress": json.dumps(r.progress, separators=(",", ":")) if r.progress else "",
                     "event_type": r.event.value if r.event else "",
                     "event_data": json.dumps(r.data, separators=(",", ":")),
                     "maxlen": EVENTS_MAXLEN,
+                    "now": now,
                 },
                 client=pipe,
             )

@@ -2,10 +2,16 @@
 -- never exists without its message nor a message without its record; refuse it instead when its
 -- queue already holds `max_waiting` waiting jobs or its key `max_active` queued and running ones
 -- ('0' = no cap). The key's active set is named in the record, so the job's end can leave it.
--- Answers {'ok', arrival number, 0-based place among the waiting, first event id}, or
--- {'queue_full' | 'too_many_active', the count that reached the cap}.
---! keys: job events waiting owner_jobs celery_queue sequence active
---! args: job_id created_at ttl maxlen event message max_waiting max_active fields*
+-- With an Idempotency-Key (`idem_fingerprint` not ''), a key already used answers the job it made
+-- instead, and a new one is remembered in the same step, so two requests never make two jobs.
+-- Answers {'ok', arrival number, 0-based place among the waiting, first event id},
+-- {'exists', job id, fingerprint, in flight until}, or {'queue_full' | 'too_many_active', count}.
+--! keys: job events waiting owner_jobs celery_queue sequence active idem deadlines
+--! args: job_id created_at ttl maxlen event message max_waiting max_active idem_fingerprint idem_inflight_until deadline_at fields*
+if A.idem_fingerprint ~= '' then
+  local known = redis.call('HMGET', K.idem, 'job_id', 'fingerprint', 'inflight_until')
+  if known[1] then return {'exists', known[1], known[2], known[3] or '0'} end
+end
 if redis.call('EXISTS', K.job) == 1 then
   return redis.error_reply('job id already exists')
 end
@@ -27,6 +33,11 @@ redis.call('ZADD', K.active, A.created_at, A.job_id)
 redis.call('EXPIRE', K.active, A.ttl)
 redis.call('ZADD', K.owner_jobs, A.created_at, A.job_id)
 redis.call('ZREMRANGEBYSCORE', K.owner_jobs, '-inf', tonumber(A.created_at) - tonumber(A.ttl))
+if A.deadline_at ~= '' then redis.call('ZADD', K.deadlines, A.deadline_at, A.job_id) end
+if A.idem_fingerprint ~= '' then
+  redis.call('HSET', K.idem, 'job_id', A.job_id, 'fingerprint', A.idem_fingerprint, 'inflight_until', A.idem_inflight_until)
+  redis.call('EXPIRE', K.idem, A.ttl)
+end
 local event = redis.call('XADD', K.events, 'MAXLEN', '~', A.maxlen, '*', 'type', 'status', 'data', A.event)
 redis.call('EXPIRE', K.events, A.ttl)
 redis.call('LPUSH', K.celery_queue, A.message)

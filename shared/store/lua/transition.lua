@@ -6,9 +6,12 @@
 -- `joins`: the index the job enters ('running' with lease_until as score, 'waiting' with its
 -- arrival number, '' none); `expire_s` ('0' = keep) sets the TTL of a finished job; `message`
 -- ('' = none) is pushed where the next worker takes it first.
+-- `unexpired` ('' = no check) refuses the change once the job's deadline_at is past it.
+-- A change into running or an end also schedules the job's webhook, when it asked for that event;
+-- an end leaves the deadlines set and enters the queue's recent history (the wait estimate's).
 -- Answers {outcome, status found, the record after the change (when it happened)}.
---! keys: job events waiting running celery_queue
---! args: new now sources expect_holder lapsed_before stamp count_attempt joins lease_until expire_s maxlen error message fields*
+--! keys: job events waiting running celery_queue deadlines webhooks finished
+--! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message fields*
 local cur = redis.call('HGET', K.job, 'status')
 if not cur then return {'missing', ''} end
 local allowed = false
@@ -21,6 +24,10 @@ if A.expect_holder ~= '*' and (redis.call('HGET', K.job, 'holder') or '') ~= A.e
 end
 if A.lapsed_before ~= '' and tonumber(redis.call('HGET', K.job, 'lease_until') or '0') > tonumber(A.lapsed_before) then
   return {'conflict', cur}
+end
+if A.unexpired ~= '' then
+  local deadline = redis.call('HGET', K.job, 'deadline_at')
+  if deadline and deadline ~= '' and tonumber(deadline) <= tonumber(A.unexpired) then return {'expired', cur} end
 end
 
 local id = redis.call('HGET', K.job, 'id')
@@ -47,6 +54,20 @@ if A.expire_s ~= '0' then
   if active and active ~= '' then redis.call('ZREM', active, id) end
 end
 if A.message ~= '' then redis.call('RPUSH', K.celery_queue, A.message) end
+
+local hooked = redis.call('HGET', K.job, 'webhook_events') or ''
+if A.joins == 'running' and string.find(hooked, 'started', 1, true)
+   and redis.call('HSETNX', K.job, 'webhook_started', '1') == 1 then
+  redis.call('ZADD', K.webhooks, 'NX', A.now, id .. '|started')
+end
+if A.expire_s ~= '0' then
+  redis.call('ZREM', K.deadlines, id)
+  redis.call('ZADD', K.finished, A.now, id)
+  redis.call('ZREMRANGEBYRANK', K.finished, 0, -101)
+  if string.find(hooked, 'completed', 1, true) then
+    redis.call('ZADD', K.webhooks, 'NX', A.now, id .. '|completed')
+  end
+end
 
 local event = {status = A.new, attempts = attempts}
 if A.error ~= '' then event.error = cjson.decode(A.error) end

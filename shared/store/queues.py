@@ -1,0 +1,110 @@
+"""Queue-level reads of the job store: load, a waiting job's place and estimated start, batching's lookups."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import cast
+
+from redis import Redis
+
+from shared import keys
+from shared.jobs import JobRecord, JobStatus, JobType
+from shared.queues import QUEUES
+from shared.store.cas import QueueLoad
+from shared.store.leases import HEARTBEAT_TTL_S
+from shared.store.scripts import redis_errors
+
+# The history the wait estimate reads: a queue's last finished jobs (transition.lua keeps 100).
+HISTORY = 50
+
+
+@dataclass(frozen=True)
+class Place:
+    """A waiting job's 1-based place in its queue and when it should start, in seconds (None: unknown)."""
+
+    position: int | None
+    estimated_start_s: float | None
+
+
+def estimate_start_s(position: int, finishes: list[float], workers: int) -> float | None:
+    """Seconds until `position` more jobs of the queue finish at its recent service rate.
+
+    The rate is the queue's last finishes while it was busy: (n - 1) / (last - first) over up to
+    HISTORY finish times. None without workers or with fewer than two finishes.
+    """
+    if workers < 1 or len(finishes) < 2:
+        return None
+    span = max(finishes) - min(finishes)
+    if span <= 0:
+        return None
+    rate = (len(finishes) - 1) / span
+    return round(position / rate, 1)
+
+
+class QueueReads:
+    """Reads over a queue's indexes; `JobStore` has them all."""
+
+    _redis: Redis
+
+    def position(self, record: JobRecord) -> int | None:
+        """A waiting job's 1-based place in its queue; None once it left the queue."""
+        if record.status != JobStatus.QUEUED:
+            return None
+        with redis_errors():
+            rank = cast(int | None, self._redis.zrank(keys.waiting(record.type), record.id))
+        return None if rank is None else rank + 1
+
+    def place(self, record: JobRecord) -> Place:
+        """A waiting job's place and estimated start, in one round trip; both None once it left the queue."""
+        if record.status != JobStatus.QUEUED:
+            return Place(None, None)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrank(keys.waiting(record.type), record.id)
+        pipe.zrevrange(keys.finished(record.type), 0, HISTORY - 1, withscores=True)
+        pipe.zcount(keys.workers(record.type), time.time() - HEARTBEAT_TTL_S, "+inf")
+        with redis_errors():
+            rank, finished, workers = pipe.execute()
+        if rank is None:
+            return Place(None, None)
+        times = [score for _, score in cast(list[tuple[bytes, float]], finished)]
+        return Place(rank + 1, estimate_start_s(rank + 1, times, int(workers)))
+
+    def queue_loads(self, *, worker_ttl_s: float) -> dict[JobType, QueueLoad]:
+        """Per queue: jobs waiting, jobs running and live workers, in one round trip."""
+        now = time.time()
+        pipe = self._redis.pipeline(transaction=False)
+        for q in QUEUES:
+            pipe.zcard(keys.waiting(q))
+            pipe.zcard(keys.running(q))
+            pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
+        with redis_errors():
+            counts = pipe.execute()
+        return {q: QueueLoad(*counts[3 * i : 3 * i + 3]) for i, q in enumerate(QUEUES)}
+
+    def waiting_after(self, job_type: JobType, after: float | None, count: int) -> list[tuple[str, float]]:
+        """Up to `count` waiting job ids that arrived after `after`, oldest first, with their order."""
+        low = "-inf" if after is None else f"({after}"
+        with redis_errors():
+            rows = cast(
+                list[tuple[bytes, float]],
+                self._redis.zrangebyscore(keys.waiting(job_type), low, "+inf", 0, count, withscores=True),
+            )
+        return [(job_id.decode(), score) for job_id, score in rows]
+
+    def batch_keys(self, job_ids: list[str]) -> list[str | None]:
+        """Each job's batch key (what it can share a model call with); None when it vanished."""
+        pipe = self._redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hget(keys.job(job_id), "batch_key")
+        with redis_errors():
+            rows = cast(list[bytes | None], pipe.execute())
+        return [None if row is None else row.decode() for row in rows]
+
+    def backlog(self, job_types: list[JobType]) -> int:
+        """How many task messages wait in these queues' Celery lists."""
+        pipe = self._redis.pipeline(transaction=False)
+        for q in job_types:
+            pipe.llen(keys.celery_queue(q))
+        with redis_errors():
+            return sum(cast(list[int], pipe.execute()))

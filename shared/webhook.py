@@ -1,0 +1,43 @@
+"""What a job asks to be told: the webhook spec in its create body, and the events that can call it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from shared.inputs import InputSchema
+
+# An http(s) URL with a host, an optional port and no credentials; where it may go is checked apart.
+URL_PATTERN = r"^https?://[^\s/@?#:\[\]]+(:[0-9]{1,4})?([/?#][^\s]*)?$"
+
+
+class WebhookEvent(StrEnum):
+    """When a job's webhook is called."""
+
+    STARTED = "started"  # a worker started it (once, however often it runs)
+    COMPLETED = "completed"  # it succeeded, failed or was canceled
+    PROGRESS = "progress"  # it made progress (at most once a second)
+
+
+class WebhookSpec(InputSchema):
+    """A URL to POST the job to, signed, when the chosen events happen."""
+
+    url: Annotated[str, Field(max_length=2048, pattern=URL_PATTERN)] = Field(
+        description="http(s) URL without credentials; its host must not be internal (loopback, private, ...)"
+    )
+    events: list[WebhookEvent] = Field(
+        default=[WebhookEvent.COMPLETED], min_length=1, max_length=3, description="which events to send"
+    )
+
+
+def delivery(job_id: str, event: WebhookEvent) -> str:
+    """The member of the deliveries set naming one event of one job (`job_id|event`)."""
+    return f"{job_id}|{event.value}"
+
+
+def parse_delivery(member: str) -> tuple[str, WebhookEvent]:
+    """(job id, event) of a deliveries-set member."""
+    job_id, _, event = member.rpartition("|")
+    return job_id, WebhookEvent(event)
