@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from api import audit, auth, events, guards, jobs, keys, legacy, openapi, ops, problems, results
+from api import audit, auth, events, guards, jobs, keys, legacy, openapi, ops, problems, results, webhooks
 from api.services import Services
 from shared.settings import Settings, load_settings
 
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["llmb"] = services or Services.from_settings(settings)
-    for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, keys.bp, openapi.bp):
+    for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, keys.bp, webhooks.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.config["TRUSTED_HOSTS"] = None if settings.public_url else settings.trusted_hosts
     app.before_request(guards.check_host)

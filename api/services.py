@@ -1,4 +1,4 @@
-"""What the views use (settings, stores, events, hub, keys, limiter, result reader), built once per app."""
+"""What the views use (settings, stores, events, hub, keys, limiter, webhooks, results), made once per app."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from shared.settings import Settings
 from shared.storage import ObjectReader, open_reader
 from shared.store import JobStore
 from shared.store.apikeys import KeyStore
+from shared.store.webhooks import WebhookStore
 from shared.webhook_targets import Resolver, system_resolver
 
 
@@ -31,6 +32,7 @@ class Services:
     keys: KeyStore
     keyring: KeyRing
     limiter: SubmissionLimiter
+    webhooks: WebhookStore
     pool: ConnectionPool  # the Redis connections every part above shares
     resolve: Resolver = system_resolver  # webhook hosts to addresses (tests inject their own)
 
@@ -48,6 +50,7 @@ class Services:
             keys=keys,
             keyring=KeyRing(keys, admin_key=settings.admin_key, autoscaler_key=settings.autoscaler_key),
             limiter=SubmissionLimiter(client, settings.redis_url, settings.limits),
+            webhooks=WebhookStore(client, job_ttl_s=settings.job_ttl_s),
             pool=client.connection_pool,
         )
 

@@ -103,7 +103,7 @@ def _record(
 
 def _after(svc: Services, created: Created, wait_s: int, headers: dict[str, str]) -> Submitted:
     if not wait_s:
-        return Submitted(created.record, Place(created.position, None), headers)
+        return Submitted(created.record, created.place, headers)
     since = (created.record, created.event_id)
     record = wait_for_terminal(svc.store, svc.hub, created.record.id, wait_s, since=since)
     return Submitted(record, svc.store.place(record), headers)

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     webhook_allow_nets: str = ""
     webhook_retry_for_s: int = 86_400
     webhook_timeout_s: float = 5.0
+    webhook_backoff_s: float = 5.0
     allowed_hosts: str | None = None
 
     storage: Literal["local", "s3"] = "local"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.inputs import InputSchema
 
@@ -41,3 +41,27 @@ def parse_delivery(member: str) -> tuple[str, WebhookEvent]:
     """(job id, event) of a deliveries-set member."""
     job_id, _, event = member.rpartition("|")
     return job_id, WebhookEvent(event)
+
+
+class Outcome(StrEnum):
+    """How one delivery attempt ended."""
+
+    DELIVERED = "delivered"  # the receiver answered 2xx: the delivery is done
+    RETRYING = "retrying"  # a timeout, a connection error, 408, 429 or 5xx: tried again at `next_at`
+    STOPPED = "stopped"  # 410, another status, or an address the webhook may not reach: never again
+    GAVE_UP = "gave_up"  # still failing when the retry window (LLMB_WEBHOOK_RETRY_FOR_S) closed
+
+
+class Attempt(BaseModel):
+    """One try at delivering a job's event, as recorded; times are epoch seconds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: float
+    event: WebhookEvent
+    webhook_id: str
+    outcome: Outcome
+    status_code: int | None = None
+    error: str | None = None
+    next_at: float | None = None
+    duration_ms: int = 0

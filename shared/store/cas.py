@@ -16,48 +16,6 @@ EVENTS_MAXLEN = 20_000
 
 
 @dataclass(frozen=True)
-class Created:
-    """A job just written: its record, its 1-based place in line, and the id of its first event."""
-
-    record: JobRecord
-    position: int
-    event_id: str
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    """An Idempotency-Key as the store keeps it: per tenant, hashed, with the request's fingerprint."""
-
-    tenant: str
-    key_hash: str  # SHA-256 of the key, hex
-    fingerprint: str  # SHA-256 of the request's validated body, hex
-    inflight_until: float  # epoch seconds: until then a second request is told the first is in flight
-
-
-@dataclass(frozen=True)
-class Existing:
-    """What an Idempotency-Key already made: the job, the fingerprint of its request, whether in flight."""
-
-    job_id: str
-    fingerprint: str
-    inflight_until: float
-
-
-@dataclass(frozen=True)
-class QueueLoad:
-    """One queue's jobs waiting, jobs running and live workers."""
-
-    waiting: int
-    running: int
-    workers: int
-
-    @property
-    def load(self) -> int:
-        """Waiting plus running: the worker autoscaling signal (busy workers are never scaled away)."""
-        return self.waiting + self.running
-
-
-@dataclass(frozen=True)
 class Transition:
     """What a status change found: whether it happened, the status it found, the record after it."""
 
@@ -101,7 +59,22 @@ def compare_and_set(
     fields = dict(effects.fields)
     if effects.error is not None:
         fields["error"] = effects.error.model_dump(mode="json")
-    args = {
+    args = _args(change, guard, effects, ttl_s)
+    with redis_errors():
+        outcome, previous, *rest = script(
+            _keys(job_id, job_type), args, rest=[x for kv in encode_fields(fields).items() for x in kv]
+        )
+    if outcome == b"missing":
+        return Transition(ok=False, previous=None)
+    if outcome == b"expired":
+        return Transition(ok=False, previous=JobStatus(previous.decode()), expired=True)
+    record = _record(rest[0]) if rest else None
+    return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
+
+
+def _args(change: Change, guard: Guard, effects: Effects, ttl_s: int) -> dict[str, object]:
+    """transition.lua's arguments: the change's rules, its guard and its effects."""
+    return {
         "new": change.status.value,
         "now": time.time(),
         "sources": " ".join(s.value for s in sorted(change.sources)),
@@ -117,16 +90,6 @@ def compare_and_set(
         "error": effects.error.model_dump_json() if effects.error else "",
         "message": effects.message,
     }
-    with redis_errors():
-        outcome, previous, *rest = script(
-            _keys(job_id, job_type), args, rest=[x for kv in encode_fields(fields).items() for x in kv]
-        )
-    if outcome == b"missing":
-        return Transition(ok=False, previous=None)
-    if outcome == b"expired":
-        return Transition(ok=False, previous=JobStatus(previous.decode()), expired=True)
-    record = _record(rest[0]) if rest else None
-    return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
 
 
 def _index_joined(status: JobStatus) -> str:

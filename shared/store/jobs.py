@@ -8,26 +8,22 @@ from typing import cast
 from redis import Redis
 
 from shared import keys
-from shared.errors import InvalidTransitionError, NotFoundError, QueueFullError, TooManyActiveJobsError
+from shared.errors import InvalidTransitionError, NotFoundError
 from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, change_into, worker_lost
 from shared.queues import task_message
 from shared.store.cas import (
-    EVENTS_MAXLEN,
-    Created,
     Effects,
-    Existing,
     Guard,
-    Idempotency,
     Transition,
     compare_and_set,
-    status_event,
 )
+from shared.store.creation import Creation
 from shared.store.queues import QueueReads
 from shared.store.scripts import Script, redis_errors
 from shared.vocabulary import ErrorCode
 
 
-class JobStore(QueueReads):
+class JobStore(QueueReads, Creation):
     """Job records in Redis; every status change is one named method over one compare-and-set."""
 
     def __init__(self, client: Redis, *, job_ttl_s: int) -> None:
@@ -40,67 +36,6 @@ class JobStore(QueueReads):
         """Raise UnavailableError unless Redis answers."""
         with redis_errors():
             self._redis.ping()
-
-    def create(
-        self,
-        record: JobRecord,
-        *,
-        max_waiting: int = 0,
-        max_active: int = 0,
-        idempotency: Idempotency | None = None,
-    ) -> Created | Existing:
-        """Write a queued job and push its task message in one atomic step.
-
-        With `idempotency`, a key already used answers what it made (Existing) instead, checked in
-        the same step. Raises QueueFullError when its queue holds `max_waiting` waiting jobs,
-        TooManyActiveJobsError when its key has `max_active` queued and running ones (0: no cap),
-        UnavailableError.
-        """
-        fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
-        store_keys = {
-            "job": keys.job(record.id),
-            "events": keys.events(record.id),
-            "waiting": keys.waiting(record.type),
-            "owner_jobs": keys.owner_jobs(record.owner),
-            "celery_queue": keys.celery_queue(record.type),
-            "sequence": keys.sequence(),
-            "active": keys.key_active_jobs(record.key_id or record.owner),
-            "idem": keys.idempotency(idempotency.tenant, idempotency.key_hash)
-            if idempotency
-            else keys.no_idempotency(),
-            "deadlines": keys.deadlines(),
-        }
-        args = {
-            "job_id": record.id,
-            "created_at": record.created_at,
-            "ttl": self.job_ttl_s,
-            "maxlen": EVENTS_MAXLEN,
-            "event": status_event(record),
-            "message": task_message(record.id, record.type),
-            "max_waiting": max_waiting,
-            "max_active": max_active,
-            "idem_fingerprint": idempotency.fingerprint if idempotency else "",
-            "idem_inflight_until": idempotency.inflight_until if idempotency else 0,
-            "deadline_at": record.deadline_at if record.deadline_at is not None else "",
-        }
-        with redis_errors():
-            outcome, *found = self._create(store_keys, args, rest=fields)
-        if outcome == b"exists":
-            return Existing(found[0].decode(), found[1].decode(), float(found[2]))
-        if outcome == b"queue_full":
-            raise QueueFullError(
-                f"the {record.type} queue holds {found[0]} waiting jobs, its cap", retry_after_s=5
-            )
-        if outcome == b"too_many_active":
-            message = f"this key has {found[0]} queued and running jobs, its cap"
-            raise TooManyActiveJobsError(message, retry_after_s=1)
-        seq, rank, event_id = found
-        return Created(record.model_copy(update={"seq": int(seq)}), int(rank) + 1, event_id.decode())
-
-    def settle(self, idempotency: Idempotency) -> None:
-        """The request that used this Idempotency-Key has its answer: the key replays from now on."""
-        with redis_errors():
-            self._redis.hset(keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0)
 
     def get(self, job_id: str) -> JobRecord:
         """The job's record, or NotFoundError for an unknown or expired id."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import cast
 
 from redis import Redis
@@ -11,35 +10,9 @@ from redis import Redis
 from shared import keys
 from shared.jobs import JobRecord, JobStatus, JobType
 from shared.queues import QUEUES
-from shared.store.cas import QueueLoad
 from shared.store.leases import HEARTBEAT_TTL_S
+from shared.store.results import HISTORY, History, Place, QueueLoad
 from shared.store.scripts import redis_errors
-
-# The history the wait estimate reads: a queue's last finished jobs (transition.lua keeps 100).
-HISTORY = 50
-
-
-@dataclass(frozen=True)
-class Place:
-    """A waiting job's 1-based place in its queue and when it should start, in seconds (None: unknown)."""
-
-    position: int | None
-    estimated_start_s: float | None
-
-
-def estimate_start_s(position: int, finishes: list[float], workers: int) -> float | None:
-    """Seconds until `position` more jobs of the queue finish at its recent service rate.
-
-    The rate is the queue's last finishes while it was busy: (n - 1) / (last - first) over up to
-    HISTORY finish times. None without workers or with fewer than two finishes.
-    """
-    if workers < 1 or len(finishes) < 2:
-        return None
-    span = max(finishes) - min(finishes)
-    if span <= 0:
-        return None
-    rate = (len(finishes) - 1) / span
-    return round(position / rate, 1)
 
 
 class QueueReads:
@@ -68,7 +41,8 @@ class QueueReads:
         if rank is None:
             return Place(None, None)
         times = [score for _, score in cast(list[tuple[bytes, float]], finished)]
-        return Place(rank + 1, estimate_start_s(rank + 1, times, int(workers)))
+        history = History(len(times), min(times, default=0.0), max(times, default=0.0), int(workers))
+        return Place(rank + 1, history.estimate_start_s(rank + 1))
 
     def queue_loads(self, *, worker_ttl_s: float) -> dict[JobType, QueueLoad]:
         """Per queue: jobs waiting, jobs running and live workers, in one round trip."""

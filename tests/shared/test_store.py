@@ -9,7 +9,8 @@ from redis import Redis
 from shared import keys
 from shared.errors import InvalidTransitionError, NotFoundError
 from shared.jobs import ErrorInfo, JobStatus, JobType
-from shared.store import JobStore
+from shared.store import Created, Existing, Idempotency, JobStore, Leases, Place
+from shared.store.results import History
 from shared.vocabulary import ErrorCode
 from tests.fixtures.jobs import new_record, submit
 
@@ -201,7 +202,7 @@ def test_create_answers_the_first_event_id_so_a_waiter_needs_no_snapshot(store, 
     created = store.create(record)
     ((first_id, _fields),) = redis_client.xrange(keys.events(record.id))
     assert created.event_id == first_id.decode()
-    assert created.position == 1
+    assert created.place.position == 1
     assert store.snapshot(record.id)[1] == first_id.decode()
 
 
@@ -213,3 +214,56 @@ def test_batching_reads_waiting_jobs_and_their_keys(store) -> None:
     assert store.waiting_after(IMAGE, waiting[0][1], 10) == waiting[1:]
     assert store.batch_keys([small.id, big.id, "gone"]) == ["64x64:20:7.5", "128x64:20:7.5", None]
     assert store.backlog([IMAGE, JobType.CHAT]) == 2
+
+
+def test_an_idempotency_key_answers_what_it_made(store, redis_client) -> None:
+    idem = Idempotency("t1", "k" * 64, "fp-1", inflight_until=0)
+    first = store.create(new_record(), idempotency=idem)
+    assert isinstance(first, Created)
+    again = store.create(new_record(), idempotency=idem)
+    assert again == Existing(first.record.id, "fp-1", 0.0)
+    assert redis_client.llen("image") == 1  # the second request made nothing
+    other_tenant = store.create(new_record(), idempotency=Idempotency("t2", "k" * 64, "fp-1", 0))
+    assert isinstance(other_tenant, Created)  # keys are per tenant
+
+
+def test_a_job_past_its_deadline_never_starts_and_the_sweep_cancels_overdue_ones(store) -> None:
+    past = store.create(new_record().model_copy(update={"deadline_at": time.time() - 1})).record
+    assert store.start(past.id, IMAGE, holder="w1", lease_until=time.time() + 30) is None
+    record = store.get(past.id)
+    assert (record.status, record.attempts, record.error.code) == (JobStatus.CANCELED, 0, ErrorCode.DEADLINE)
+    soon = store.create(new_record().model_copy(update={"deadline_at": time.time() + 60})).record
+    running = store.create(new_record().model_copy(update={"deadline_at": time.time() + 60})).record
+    start(store, running.id)
+    assert store.expire_overdue(time.time()) == []
+    assert sorted(store.expire_overdue(time.time() + 61)) == sorted([soon.id, running.id])
+    assert {store.get(j).status for j in (soon.id, running.id)} == {JobStatus.CANCELED}
+    assert store.expire_overdue(time.time() + 61) == []  # ended jobs left the deadlines set
+
+
+@pytest.mark.parametrize(
+    ("finishes", "workers", "expected"),
+    [
+        ((0, 0.0, 0.0), 1, None),
+        ((1, 5.0, 5.0), 1, None),
+        ((11, 100.0, 105.0), 0, None),
+        ((11, 100.0, 105.0), 2, 1.5),
+    ],
+)
+def test_the_estimate_is_position_over_the_recent_service_rate(
+    finishes: tuple[int, float, float], workers: int, expected: float | None
+) -> None:
+    assert History(*finishes, workers).estimate_start_s(3) == expected  # 10 finishes in 5 s: 2 a second
+
+
+def test_place_reads_position_and_estimate_from_the_queue_s_history(store, redis_client) -> None:
+    for _ in range(3):
+        job = submit(store)
+        start(store, job.id)
+        store.succeed(job.id, IMAGE, holder="w1", result={})
+    waiting = submit(store)
+    assert store.place(store.get(waiting.id)) == Place(1, None)  # no live worker
+    Leases(redis_client, lease_ttl_s=30).heartbeat("w", [IMAGE])
+    place = store.place(store.get(waiting.id))
+    assert place.position == 1
+    assert place.estimated_start_s is not None

@@ -4,10 +4,11 @@
 -- ('0' = no cap). The key's active set is named in the record, so the job's end can leave it.
 -- With an Idempotency-Key (`idem_fingerprint` not ''), a key already used answers the job it made
 -- instead, and a new one is remembered in the same step, so two requests never make two jobs.
--- Answers {'ok', arrival number, 0-based place among the waiting, first event id},
+-- Answers {'ok', arrival number, 0-based place among the waiting, first event id, the wait estimate's
+-- inputs: finishes in the queue's history, the oldest and newest of its last `history`, live workers},
 -- {'exists', job id, fingerprint, in flight until}, or {'queue_full' | 'too_many_active', count}.
---! keys: job events waiting owner_jobs celery_queue sequence active idem deadlines
---! args: job_id created_at ttl maxlen event message max_waiting max_active idem_fingerprint idem_inflight_until deadline_at fields*
+--! keys: job events waiting owner_jobs celery_queue sequence active idem deadlines finished workers
+--! args: job_id created_at ttl maxlen event message max_waiting max_active idem_fingerprint idem_inflight_until deadline_at history alive_since fields*
 if A.idem_fingerprint ~= '' then
   local known = redis.call('HMGET', K.idem, 'job_id', 'fingerprint', 'inflight_until')
   if known[1] then return {'exists', known[1], known[2], known[3] or '0'} end
@@ -41,4 +42,11 @@ end
 local event = redis.call('XADD', K.events, 'MAXLEN', '~', A.maxlen, '*', 'type', 'status', 'data', A.event)
 redis.call('EXPIRE', K.events, A.ttl)
 redis.call('LPUSH', K.celery_queue, A.message)
-return {'ok', seq, redis.call('ZRANK', K.waiting, A.job_id), event}
+local finishes = math.min(redis.call('ZCARD', K.finished), tonumber(A.history))
+local oldest, newest = '0', '0'
+if finishes > 0 then
+  oldest = redis.call('ZRANGE', K.finished, -finishes, -finishes, 'WITHSCORES')[2]
+  newest = redis.call('ZRANGE', K.finished, -1, -1, 'WITHSCORES')[2]
+end
+local workers = redis.call('ZCOUNT', K.workers, A.alive_since, '+inf')
+return {'ok', seq, redis.call('ZRANK', K.waiting, A.job_id), event, finishes, oldest, newest, workers}

@@ -1,0 +1,102 @@
+"""Creating jobs: record, first event and task message in one step, caps and Idempotency-Keys checked."""
+
+from __future__ import annotations
+
+import time
+
+from redis import Redis
+
+from shared import keys
+from shared.errors import QueueFullError, TooManyActiveJobsError
+from shared.jobs import JobRecord
+from shared.queues import task_message
+from shared.store.cas import EVENTS_MAXLEN, status_event
+from shared.store.leases import HEARTBEAT_TTL_S
+from shared.store.results import HISTORY, Created, Existing, History, Idempotency, Place
+from shared.store.scripts import Script, redis_errors
+
+
+class Creation:
+    """The create side of `JobStore`."""
+
+    _redis: Redis
+    _create: Script
+    job_ttl_s: int
+
+    def create(
+        self,
+        record: JobRecord,
+        *,
+        max_waiting: int = 0,
+        max_active: int = 0,
+        idempotency: Idempotency | None = None,
+    ) -> Created | Existing:
+        """Write a queued job and push its task message in one atomic step.
+
+        With `idempotency`, a key already used answers what it made (Existing) instead, checked in
+        the same step. Raises QueueFullError when its queue holds `max_waiting` waiting jobs,
+        TooManyActiveJobsError when its key has `max_active` queued and running ones (0: no cap),
+        UnavailableError.
+        """
+        args = _create_args(record, self.job_ttl_s, idempotency) | {
+            "max_waiting": max_waiting,
+            "max_active": max_active,
+        }
+        fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
+        with redis_errors():
+            outcome, *found = self._create(_create_keys(record, idempotency), args, rest=fields)
+        if outcome == b"exists":
+            return Existing(found[0].decode(), found[1].decode(), float(found[2]))
+        if outcome == b"queue_full":
+            message = f"the {record.type} queue holds {found[0]} waiting jobs, its cap"
+            raise QueueFullError(message, retry_after_s=5)
+        if outcome == b"too_many_active":
+            message = f"this key has {found[0]} queued and running jobs, its cap"
+            raise TooManyActiveJobsError(message, retry_after_s=1)
+        seq, rank, event_id, *history = found
+        position = int(rank) + 1
+        estimate = History(int(history[0]), float(history[1]), float(history[2]), int(history[3]))
+        place = Place(position, estimate.estimate_start_s(position))
+        return Created(record.model_copy(update={"seq": int(seq)}), place, event_id.decode())
+
+    def settle(self, idempotency: Idempotency) -> None:
+        """The request that used this Idempotency-Key has its answer: the key replays from now on."""
+        with redis_errors():
+            self._redis.hset(keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0)
+
+
+def _create_keys(record: JobRecord, idempotency: Idempotency | None) -> dict[str, str]:
+    """The keys create.lua names, for this record."""
+    idem = (
+        keys.idempotency(idempotency.tenant, idempotency.key_hash) if idempotency else keys.no_idempotency()
+    )
+    return {
+        "job": keys.job(record.id),
+        "events": keys.events(record.id),
+        "waiting": keys.waiting(record.type),
+        "owner_jobs": keys.owner_jobs(record.owner),
+        "celery_queue": keys.celery_queue(record.type),
+        "sequence": keys.sequence(),
+        "active": keys.key_active_jobs(record.key_id or record.owner),
+        "idem": idem,
+        "deadlines": keys.deadlines(),
+        "finished": keys.finished(record.type),
+        "workers": keys.workers(record.type),
+    }
+
+
+def _create_args(record: JobRecord, ttl_s: int, idempotency: Idempotency | None) -> dict[str, object]:
+    """The arguments create.lua takes besides the caps and the record's fields."""
+    return {
+        "job_id": record.id,
+        "created_at": record.created_at,
+        "ttl": ttl_s,
+        "maxlen": EVENTS_MAXLEN,
+        "event": status_event(record),
+        "message": task_message(record.id, record.type),
+        "idem_fingerprint": idempotency.fingerprint if idempotency else "",
+        "idem_inflight_until": idempotency.inflight_until if idempotency else 0,
+        "deadline_at": record.deadline_at if record.deadline_at is not None else "",
+        "history": HISTORY,
+        "alive_since": time.time() - HEARTBEAT_TTL_S,
+    }
