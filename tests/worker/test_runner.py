@@ -2,46 +2,16 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from redis import Redis
-
 from shared.jobs import JobStatus, JobType
-from shared.settings import Settings
-from shared.storage import ObjectStore, open_storage
-from shared.store import JobStore, Leases
 from shared.vocabulary import ErrorCode
-from tests.fixtures.doubles import FailingPipeline, FailingStorage, Pipelines, StepPipeline
+from tests.fixtures.doubles import FailingPipeline, FailingStorage, StepPipeline
 from tests.fixtures.jobs import new_record, submit
-from worker.keeper import LeaseKeeper
 from worker.pipelines.base import Pipeline
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
 from worker.steps import HAND_BACK
 
 IMAGE = JobType.IMAGE
-
-
-def make_runtime(
-    settings: Settings, client: Redis, pipeline: Pipeline, storage: ObjectStore | None = None
-) -> WorkerRuntime:
-    leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
-    return WorkerRuntime(
-        settings=settings,
-        store=JobStore(client, job_ttl_s=settings.job_ttl_s),
-        leases=leases,
-        storage=storage or open_storage(settings),
-        pipelines=Pipelines(pipeline),
-        keeper=LeaseKeeper(leases, "test-holder"),
-        holder="test-holder",
-    )
-
-
-@pytest.fixture
-def runtime_for(settings: Settings, redis_client: Redis):  # type: ignore[no-untyped-def]
-    def build(pipeline: Pipeline, storage: ObjectStore | None = None, **overrides: object) -> WorkerRuntime:
-        return make_runtime(settings.model_copy(update=overrides), redis_client, pipeline, storage)
-
-    return build
 
 
 def run_as(
