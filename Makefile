@@ -41,9 +41,10 @@ models: $(VENV)/.local-deps ## build the small local models under var/models (no
 run: $(VENV)/.local-deps models ## start Redis, the API on :8000 and a worker; Ctrl-C stops all
 	$(BIN)/python -m devtools.stack --port $(PORT) --queues $(QUEUES)
 
-SYSTEM_PACKAGES := redis-server hey chromium chromium-driver
-system-deps: ## redis-server, hey, chromium and chromium-driver from apt where absent and possible
-	@missing=""; for tool in redis-server hey chromium chromedriver; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+# prometheus brings promtool, which checks and unit-tests deploy/prometheus/alerts.yaml (tests/observability).
+SYSTEM_PACKAGES := redis-server hey chromium chromium-driver prometheus
+system-deps: ## redis-server, hey, chromium, chromium-driver and promtool from apt where absent and possible
+	@missing=""; for tool in redis-server hey chromium chromedriver promtool; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
@@ -88,6 +89,11 @@ undeploy: ## delete the minikube deployment (namespace llmb with its volumes and
 
 status: ## pods, HPA, ScaledObjects and queue lengths of the minikube deployment
 	deploy/minikube.sh status
+
+.PHONY: chaos
+CHAOS_ARGS ?=
+chaos: $(VENV)/.dev-deps system-deps ## soak the real stack under faults (~10 min); writes docs/CHAOS.md (CHAOS_ARGS=--quick: ~3 min, no file)
+	$(BIN)/python -m devtools.chaos $(if $(filter --quick,$(CHAOS_ARGS)),,--out docs/CHAOS.md) $(CHAOS_ARGS)
 
 .PHONY: scaling-sim
 scaling-sim: $(VENV)/.dev-deps ## replay a 2,000-job burst through KEDA and the HPAs of k8s/overlays/minikube; writes docs/scaling.md

@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, g, request
 
 from api.auth import principal
+from shared import logs
 
 log = logging.getLogger("api.requests")
 
@@ -14,8 +15,10 @@ log = logging.getLogger("api.requests")
 def log_request(response: Response) -> Response:
     """after_request: the audit line, with its fields also as the record's extras (for JSON logs)."""
     who = principal()
-    job_id = g.get("job_id") or (request.view_args or {}).get("job_id") or "-"
-    fields = {"key_id": who.key_id, "tenant": who.tenant, "job_id": job_id, "status": response.status_code}
+    job_id = g.get("job_id") or (request.view_args or {}).get("job_id")
+    fields = {"key_id": who.key_id, "tenant": who.tenant, "status": response.status_code}
+    if job_id:
+        fields["job_id"] = job_id
     log.info(
         "%s %s %d key=%s tenant=%s job=%s",
         request.method,
@@ -23,12 +26,21 @@ def log_request(response: Response) -> Response:
         response.status_code,
         who.key_id,
         who.tenant,
-        job_id,
+        job_id or "-",
         extra=fields,
     )
     return response
 
 
+def bind_job() -> None:
+    """before_request: the lines this request logs name the job its path names (none: forget the last)."""
+    logs.unbind()
+    job_id = (request.view_args or {}).get("job_id")
+    if job_id:
+        logs.bind(job_id=job_id)
+
+
 def register(app: Flask) -> None:
-    """Log every request once it has its answer."""
+    """Name the request's job on its log lines, and log every request once it has its answer."""
+    app.before_request(bind_job)
     app.after_request(log_request)

@@ -54,7 +54,9 @@ def principal() -> Principal:
 def _bearer_token() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise UnauthorizedError("an API key is required: send the header Authorization: Bearer <key>")
+        raise UnauthorizedError(
+            "an API key is required: send the header Authorization: Bearer <key>", reason="missing"
+        )
     return token.strip()
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from api.auth import requires
 from api.http import base_url, owned
+from api.metrics import open_stream
 from api.services import Services, services
 from api.spec import Answer, documented, header, query
 from shared.auth import Scope
@@ -66,7 +67,7 @@ def events(job_id: str) -> Response:
     owned(svc.store.get(job_id))
     stream = _stream(svc, job_id, after=_resume_point(svc, job_id), base=base_url(svc.settings.public_url))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream, mimetype="text/event-stream", headers=headers)
+    return Response(open_stream(stream), mimetype="text/event-stream", headers=headers)
 
 
 def _stream(svc: Services, job_id: str, *, after: str, base: str) -> Iterator[str]:

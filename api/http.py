@@ -118,6 +118,8 @@ IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255, "pattern"
 _DURATION_PATTERN = "^([0-9]+|[0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$"
 CANCEL_AFTER = {"type": "string", "pattern": _DURATION_PATTERN}
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# W3C Trace Context's traceparent, version 00 or a later one read as 00 (https://www.w3.org/TR/trace-context/).
+_TRACEPARENT = re.compile(r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
@@ -134,7 +136,20 @@ def create_options(body: Any, limits: Limits) -> Options:
         )
     deadline = body.deadline_s or _cancel_after(limits)
     fingerprint = hashlib.sha256(f"{body.model_dump_json()}|{deadline}".encode()).hexdigest()
-    return Options(deadline_s=deadline, webhook=body.webhook, idempotency_key=key, fingerprint=fingerprint)
+    return Options(
+        deadline_s=deadline,
+        webhook=body.webhook,
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        traceparent=traceparent(),
+    )
+
+
+def traceparent() -> str:
+    """The request's W3C `traceparent`, or "" when absent or malformed (the spec says to ignore those)."""
+    raw = request.headers.get("traceparent", "").strip().lower()
+    fits = len(raw) == 55 or (not raw.startswith("00") and raw[55:56] == "-")  # later versions may add fields
+    return raw[:55] if fits and _TRACEPARENT.match(raw) else ""
 
 
 def _cancel_after(limits: Limits) -> int | None:

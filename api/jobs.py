@@ -15,13 +15,13 @@ from api.http import (
     read_body,
     wait_query,
 )
+from api.metrics import long_wait
 from api.schemas import JobCreate, JobList
 from api.services import services
 from api.spec import capped, documented, header, json_answer, query
 from api.submit import submit_job
 from shared.auth import Scope
 from shared.errors import InputError
-from shared.hub import wait_for_terminal
 from shared.jobs import JobRecord, JobType
 from shared.store import Place
 from shared.views import render_job
@@ -87,7 +87,7 @@ def get(job_id: str) -> Response:
     wait_s = wait_query(svc.settings.limits)
     record = owned(svc.store.get(job_id))
     if wait_s:
-        record = wait_for_terminal(svc.store, svc.hub, job_id, wait_s)
+        record = long_wait(svc, job_id, wait_s)
     return _job_response(record, 200, svc.store.place(record))
 
 

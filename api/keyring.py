@@ -61,14 +61,14 @@ class KeyRing:
                 return principal
         parsed = parse_key(token)
         if parsed is None:
-            raise UnauthorizedError("the API key is malformed", key_id=key_id_of(token))
+            raise UnauthorizedError("the API key is malformed", reason="malformed", key_id=key_id_of(token))
         key_id, secret = parsed
         record, now = self._record(key_id), self.clock()
         if record is None or not same_hash(hash_secret(secret), record.secret_hash):
-            raise UnauthorizedError("the API key is not valid", key_id=key_id)
+            raise UnauthorizedError("the API key is not valid", reason="invalid", key_id=key_id)
         if not record.usable(now):
             state = "revoked" if record.revoked_at is not None else "expired"
-            raise UnauthorizedError(f"the API key is {state}", key_id=key_id)
+            raise UnauthorizedError(f"the API key is {state}", reason=state, key_id=key_id)
         self._touch(key_id, now)
         return record.principal()
 

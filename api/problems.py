@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, json, request
+from flask import Blueprint, Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import BodyTooLargeError, LimitedError, ServiceError, UnauthorizedError, UnavailableError
+from api.metrics import AUTH_FAILURES, REFUSALS
+from shared.errors import (
+    BodyTooLargeError,
+    ForbiddenError,
+    LimitedError,
+    ServiceError,
+    UnauthorizedError,
+    UnavailableError,
+)
 from shared.vocabulary import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -42,8 +50,12 @@ def _service_error(exc: ServiceError) -> Response:
         response.headers["Retry-After"] = "1"
     if isinstance(exc, LimitedError):
         response.headers.update({"Retry-After": str(exc.retry_after_s), **exc.headers})
+        REFUSALS.labels(exc.code.value).inc()
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = 'Bearer realm="llmb"'
+        AUTH_FAILURES.labels(exc.reason).inc()
+    if isinstance(exc, ForbiddenError):
+        AUTH_FAILURES.labels("forbidden").inc()
     return response
 
 
@@ -70,3 +82,60 @@ def register(app: Flask) -> None:
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+
+
+# The OpenAI-compatible routes answer errors in OpenAI's shape, {"error": {message, type, param, code}},
+# with the statuses its SDKs map to their exception classes; the native routes keep problem+json.
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+def openai_error(
+    status: int, message: str, *, code: str | None, param: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """An error body in OpenAI's shape; `extra` adds members (such as the job id) to the error object."""
+    kind = _OPENAI_TYPES.get(status) or ("server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code, **extra}}
+
+
+def openai_body(exc: ServiceError) -> dict[str, Any]:
+    """A service error in OpenAI's shape: `param` names the field, `code` the reason."""
+    param = getattr(exc, "param", None) or (str(exc.errors[0]["field"]) if exc.errors else None)
+    code = getattr(exc, "openai_code", None) or exc.code.value
+    return openai_error(exc.status, str(exc), code=code, param=param, **exc.extra)
+
+
+def _openai_service_error(exc: ServiceError) -> Response:
+    response = _service_error(exc)  # the same status, headers and counts as the problem answer
+    response.set_data(json.dumps(openai_body(exc)))
+    response.mimetype = "application/json"
+    if "job_id" in exc.extra:
+        response.headers["X-Job-Id"] = str(exc.extra["job_id"])
+    should_retry = getattr(exc, "should_retry", None)
+    if should_retry is not None:  # the OpenAI SDKs obey it over their status rules
+        response.headers["X-Should-Retry"] = "true" if should_retry else "false"
+    return response
+
+
+def _openai_http_error(exc: HTTPException) -> Response:
+    code = (exc.name or "error").lower().replace(" ", "_")
+    body = openai_error(exc.code or 500, exc.description or exc.name or "error", code=code)
+    return Response(json.dumps(body), status=exc.code or 500, mimetype="application/json")
+
+
+def _openai_too_large(exc: RequestEntityTooLarge) -> Response:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return _openai_service_error(BodyTooLargeError(f"the body is over the limit of {limit} bytes"))
+
+
+def _openai_unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    body = openai_error(500, "the server failed; the error is logged", code=ErrorCode.INTERNAL.value)
+    return Response(json.dumps(body), status=500, mimetype="application/json")
+
+
+def register_openai(bp: Blueprint) -> None:
+    """Answer every error of the blueprint's routes (their auth and body checks too) in OpenAI's shape."""
+    bp.register_error_handler(ServiceError, _openai_service_error)
+    bp.register_error_handler(RequestEntityTooLarge, _openai_too_large)
+    bp.register_error_handler(HTTPException, _openai_http_error)
+    bp.register_error_handler(Exception, _openai_unexpected)

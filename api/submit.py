@@ -7,10 +7,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from api.metrics import SUBMITTED, long_wait
 from api.services import Services
+from shared import logs
 from shared.auth import Principal
 from shared.errors import ConflictError, InputError
-from shared.hub import wait_for_terminal
 from shared.inputs import JobInput
 from shared.jobs import JobRecord, JobStatus, JobType
 from shared.store import Created, Existing, Idempotency, Place
@@ -26,6 +27,7 @@ class Options:
     webhook: WebhookSpec | None = None
     idempotency_key: str | None = None
     fingerprint: str = ""  # SHA-256 of the validated request, to tell a replay from another request
+    traceparent: str = ""  # the caller's W3C trace context, shown on the job's log lines
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def submit_job(
     )
     if isinstance(made, Existing):
         return _replay(svc, made, options)
+    SUBMITTED.labels(job_type.value).inc()
+    logs.bind(job_id=record.id, type=job_type.value, traceparent=record.traceparent)
     try:
         return _after(svc, made, wait_s, headers)
     finally:
@@ -92,6 +96,7 @@ def _record(
         deadline_at=now + options.deadline_s if options.deadline_s else None,
         webhook=webhook,
         webhook_events=" ".join(webhook["events"]) if webhook else "",
+        traceparent=options.traceparent,
     )
     if options.idempotency_key is None:
         return record, None
@@ -105,7 +110,7 @@ def _after(svc: Services, created: Created, wait_s: int, headers: dict[str, str]
     if not wait_s:
         return Submitted(created.record, created.place, headers)
     since = (created.record, created.event_id)
-    record = wait_for_terminal(svc.store, svc.hub, created.record.id, wait_s, since=since)
+    record = long_wait(svc, created.record.id, wait_s, since=since)
     return Submitted(record, svc.store.place(record), headers)
 
 

@@ -6,78 +6,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
 
 from cli.problems import ApiError, origin_text, problem_error
+from cli.schemas import ApiKey, AttemptList, Job, JobPage, KeyList
+
+__all__ = [
+    "TERMINAL",
+    "ApiClient",
+    "ApiError",
+    "ApiKey",
+    "AttemptList",
+    "Job",
+    "JobPage",
+    "KeyList",
+    "ResultBody",
+    "Submission",
+]
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 # The events stream is quiet between events, but for a comment every 15 s; allow that much more.
 STREAM_GRACE_S = 30.0
-
-
-class Progress(TypedDict):
-    """How far a running job has come."""
-
-    step: int
-    total: int
-
-
-class JobError(TypedDict):
-    """Why a job failed."""
-
-    code: str
-    message: str
-
-
-class Job(TypedDict):
-    """A job as the API shows it."""
-
-    id: str
-    type: str
-    status: str
-    input: dict[str, Any]
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    attempts: int
-    queue_position: int | None
-    progress: Progress | None
-    result: dict[str, Any] | None
-    error: JobError | None
-    links: dict[str, str | None]
-
-
-class JobPage(TypedDict):
-    """One page of the caller's jobs, newest first."""
-
-    jobs: list[Job]
-    next: str | None
-
-
-class ApiKey(TypedDict):
-    """An API key as the API shows it; `key`, the whole secret key, only in the answer that creates it."""
-
-    id: str
-    key: str | None
-    name: str
-    tenant: str
-    scopes: list[str]
-    state: str
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-    last_used_at: str | None
-    jobs_per_minute: int | None
-    max_active_jobs: int | None
-
-
-class KeyList(TypedDict):
-    """The API keys (never their secrets)."""
-
-    keys: list[ApiKey]
 
 
 @dataclass(frozen=True)
@@ -91,6 +43,14 @@ class ResultBody:
     def is_json(self) -> bool:
         """True when the result is a JSON document rather than a file."""
         return self.content_type.split(";")[0].strip().endswith("json")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job as POST /v1/jobs answered it, and whether that was a replay of an Idempotency-Key's job."""
+
+    job: Job
+    replayed: bool = False
 
 
 class ApiClient:
@@ -129,8 +89,22 @@ class ApiClient:
 
     def submit(self, job_type: str, job_input: dict[str, Any]) -> Job:
         """Create a job and return it as the API answered (202 queued, or 200 when already done)."""
-        response = self._send("POST", "v1/jobs", json={"type": job_type, "input": job_input})
-        return cast(Job, response.json())
+        return self.create(job_type, job_input).job
+
+    def create(
+        self,
+        job_type: str,
+        job_input: dict[str, Any],
+        *,
+        options: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Create a job with more body members (`webhook`, `deadline_s`) and an Idempotency-Key."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        body = {"type": job_type, "input": job_input, **(options or {})}
+        response = self._send("POST", "v1/jobs", json=body, headers=headers)
+        replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
+        return Submission(cast(Job, response.json()), replayed)
 
     def job(self, job_id: str, *, wait_s: int = 0) -> Job:
         """The job; with `wait_s` the server holds the answer until it is terminal or `wait_s` pass."""
@@ -138,6 +112,10 @@ class ApiClient:
         timeout = self.timeout + wait_s
         response = self._send("GET", f"v1/jobs/{_seg(job_id)}", params=params, timeout=timeout)
         return cast(Job, response.json())
+
+    def webhook_attempts(self, job_id: str) -> AttemptList:
+        """The job's webhook delivery attempts, oldest first."""
+        return cast(AttemptList, self._send("GET", f"v1/jobs/{_seg(job_id)}/webhooks").json())
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job and return it."""

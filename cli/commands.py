@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cli.client import TERMINAL, ApiClient, ApiError, Job, ResultBody
 from cli.exits import ExitCode
-from cli.options import INPUTS
+from cli.options import INPUTS, job_options
 from cli.output import Output, job_failure, job_summary, jobs_table
 from cli.progress import follow
 from cli.watch import SnapshotSource, event_stream
@@ -29,7 +29,15 @@ class Context:
 
 def submit(args: argparse.Namespace, ctx: Context) -> int:
     """Submit a job of type `args.kind`; with --wait or -o follow it to the end and save its result."""
-    job = ctx.client.submit(args.kind, INPUTS[args.kind](args))
+    if args.webhook_events and not args.webhook:
+        ctx.out.error("--webhook-event needs --webhook URL")
+        return ExitCode.USAGE
+    made = ctx.client.create(
+        args.kind, INPUTS[args.kind](args), options=job_options(args), idempotency_key=args.idempotency_key
+    )
+    job = made.job
+    if made.replayed:
+        ctx.out.note(f"job {job['id']} was made earlier with this idempotency key; this is it now")
     if args.wait or args.output:
         return finish(ctx, job["id"], first=job, output=args.output)
     if ctx.out.json:

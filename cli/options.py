@@ -103,6 +103,48 @@ def add_embed_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("texts", nargs="+", metavar="TEXT", help="a text to embed (up to 256)")
 
 
+WEBHOOK_EVENTS = ("started", "completed", "progress")
+
+
+def add_contract_options(parser: argparse.ArgumentParser) -> None:
+    """What `submit TYPE` may ask besides the input: an Idempotency-Key, a webhook, a deadline."""
+    parser.add_argument(
+        "--idempotency-key",
+        metavar="K",
+        help="submitting again with the same K and input answers the same job, never a second one",
+    )
+    parser.add_argument(
+        "--webhook", metavar="URL", help="POST the job, signed, to this http(s) URL (see `llmb webhooks ID`)"
+    )
+    parser.add_argument(
+        "--webhook-event",
+        dest="webhook_events",
+        action="append",
+        choices=WEBHOOK_EVENTS,
+        metavar="EVENT",
+        help="when to call --webhook, once per event: started, completed, progress (default completed)",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=duration,
+        metavar="S",
+        help="cancel the job unless it finished S seconds after submission (also 90s, 15m, 2h)",
+    )
+
+
+def job_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The create body's members beyond the input: the webhook and the deadline that were given."""
+    options: dict[str, Any] = {}
+    if args.webhook:
+        webhook: dict[str, Any] = {"url": args.webhook}
+        if args.webhook_events:
+            webhook["events"] = list(dict.fromkeys(args.webhook_events))
+        options["webhook"] = webhook
+    if args.deadline is not None:
+        options["deadline_s"] = args.deadline
+    return options
+
+
 def given(args: argparse.Namespace, fields: dict[str, str]) -> dict[str, Any]:
     """The input fields for the options that were given on the command line."""
     values = {name: getattr(args, option) for option, name in fields.items()}

@@ -103,6 +103,7 @@ def job_summary(job: Job) -> str:
     progress = job.get("progress")
     if progress:
         rows.append(("progress", f"{progress['step']}/{progress['total']}"))
+    rows += contract_rows(job)
     rows += [
         ("created", short_time(job["created_at"])),
         ("started", short_time(job["started_at"])),
@@ -114,6 +115,22 @@ def job_summary(job: Job) -> str:
     files = (job.get("result") or {}).get("files") or []
     rows += [(f"file {i}", str(f.get("url"))) for i, f in enumerate(files)]
     return "\n".join(f"{name + ':':<10} {value}" for name, value in rows)
+
+
+def contract_rows(job: Job) -> list[tuple[str, str]]:
+    """A queued job's estimated start, and the deadline and webhook the job was given."""
+    rows = []
+    if job["status"] == "queued":
+        estimate = job.get("estimated_start_s")
+        rows.append(
+            ("starts in", "unknown (no recent history)" if estimate is None else f"about {estimate:.0f} s")
+        )
+    if job.get("deadline_at"):
+        rows.append(("deadline", f"{short_time(job.get('deadline_at'))} UTC"))
+    webhook = job.get("webhook")
+    if webhook:
+        rows.append(("webhook", f"{webhook.get('url')} ({', '.join(webhook.get('events') or [])})"))
+    return rows
 
 
 def jobs_table(page: JobPage, cell: Callable[[str], Text] = Text) -> Table:

@@ -13,9 +13,11 @@ from cli.options import (
     POSITIVE_SECONDS,
     SECONDS,
     add_chat_options,
+    add_contract_options,
     add_embed_options,
     add_image_options,
 )
+from cli.webhooks import add_webhook_commands
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -44,6 +46,8 @@ examples:
   llmb embed "a cat" "a kitten" "tax law"
   llmb submit image "a red fox in snow" --steps 20 --wait -o fox.png
   llmb status 1f6e...; llmb wait 1f6e... --timeout 60; llmb result 1f6e... -o fox.png
+  llmb submit image "a fox" --idempotency-key order-42 --deadline 10m --webhook https://example.com/hook
+  llmb webhooks 1f6e...                                  (each attempt to deliver its webhooks)
   KEY=$(llmb --api-key "$ADMIN_KEY" keys create --name ci --scope jobs:read --expires 30d)
   llmb keys list [--tenant T]; llmb keys revoke ID       (the keys commands need the admin scope)
 
@@ -108,6 +112,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add_follow_commands(sub, after)
     add_job_commands(sub, after)
     add_key_commands(sub, after)
+    add_webhook_commands(sub, after)
     return parser
 
 
@@ -135,6 +140,7 @@ def add_submit(sub: argparse._SubParsersAction, after: list[argparse.ArgumentPar
     add_embed_options(embed_job)
     add_follow_options(embed_job, output="save the result JSON there (implies --wait)")
     for kind in (image, chat_job, embed_job):
+        add_contract_options(kind)
         kind.set_defaults(handler=commands.submit)
 
 

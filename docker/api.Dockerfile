@@ -1,4 +1,5 @@
-# The API image: Flask under gunicorn (gevent), requirements/api.txt only (no torch, no model libraries).
+# The API image: Flask under gunicorn (gevent), requirements/api.txt only (no torch, no model libraries);
+# the webhook sender runs from it too.
 # Build from the repository root: docker build -f docker/api.Dockerfile -t llmb-api .
 
 FROM python:3.11-slim AS build
@@ -16,7 +17,9 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY shared/ shared/
 COPY api/ api/
-RUN python -m compileall -q shared api
+# The webhook sender runs from this image too (`python -m webhooks`): it needs nothing more.
+COPY webhooks/ webhooks/
+RUN python -m compileall -q shared api webhooks
 # HOME on /tmp: the root filesystem is read-only in Kubernetes and /tmp is its only writable folder.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \

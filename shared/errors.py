@@ -45,11 +45,15 @@ class BadHostError(ServiceError):
 
 
 class UnauthorizedError(ServiceError):
-    """A request without a key, or with a key that is malformed, wrong, revoked or expired."""
+    """A request without a key, or with a key that is malformed, wrong, revoked or expired (`reason`)."""
 
     status = 401
     code = ErrorCode.UNAUTHORIZED
     title = "Unauthorized"
+
+    def __init__(self, message: str, *, reason: str, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.reason = reason  # missing, malformed, invalid, revoked or expired: counted, not shown
 
 
 class ForbiddenError(ServiceError):

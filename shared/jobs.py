@@ -95,7 +95,7 @@ class Progress(BaseModel):
 
 
 _JSON_FIELDS = ("input", "progress", "result", "error", "webhook")
-_TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events")
+_TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events", "traceparent")
 
 
 class JobRecord(BaseModel):
@@ -123,6 +123,7 @@ class JobRecord(BaseModel):
     deadline_at: float | None = None  # canceled (reason deadline) if not finished by then
     webhook: dict[str, Any] | None = None  # {"url", "events"}: whom to tell, and when
     webhook_events: str = ""  # the events, space-separated, for the store's scripts
+    traceparent: str = ""  # the W3C trace context the client sent, carried into the worker's logs
 
     @field_validator("*", mode="before")
     @classmethod

@@ -105,3 +105,13 @@ def webhook_secret(tenant: str) -> str:
 def finished(job_type: JobType) -> str:
     """Sorted set of a queue's recently finished job ids, scored by when (the wait estimate's history)."""
     return f"{PREFIX}:queue:{job_type.value}:finished"
+
+
+def finished_counts() -> str:
+    """Hash counting every job that ended, by `type|status|error code` (the metrics' source)."""
+    return f"{PREFIX}:stats:finished"
+
+
+def duration_histogram(kind: str, job_type: JobType) -> str:
+    """Hash of one duration histogram (`wait`: created to started, `run`: started to finished) of a type."""
+    return f"{PREFIX}:stats:{kind}:{job_type.value}"

@@ -37,6 +37,21 @@ class Limits(BaseModel):
     queue_max_waiting: int = 10_000
 
 
+class OpenAIModel(BaseModel):
+    """A model the OpenAI-compatible routes serve: the id clients name, the job type (queue) that runs it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=256)
+    type: JobType
+    dimensions: int | None = Field(default=None, gt=0, description="embed: the vectors' length, if known")
+
+
+# The local models `make run` serves, by job type, when LLMB_OPENAI_MODELS and LLMB_*_MODEL are unset.
+LOCAL_MODELS = {JobType.IMAGE: "tiny-sd", JobType.CHAT: "tiny-chat", JobType.EMBED: "all-MiniLM-L6-v2"}
+LOCAL_EMBED_DIMENSIONS = 384
+
+
 class Settings(BaseSettings):
     """Configuration shared by the API, the workers, compose and the manifests."""
 
@@ -48,6 +63,10 @@ class Settings(BaseSettings):
     redis_max_connections: int = 32
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    metrics: bool = True
+    metrics_port: int | None = None
+    metrics_dir: Path | None = None
     public_url: str | None = Field(
         default=None, description="Base URL clients use to reach the API; defaults to the request's host."
     )
@@ -105,6 +124,13 @@ class Settings(BaseSettings):
 
     limits: Limits = Limits()
 
+    openai_wait_s: int = Field(
+        default=300, ge=1, description="how long a non-streaming OpenAI-compatible request waits for its job"
+    )
+    openai_models: tuple[OpenAIModel, ...] | None = Field(
+        default=None, description="what /v1/models lists; unset: one per job type, named after its model"
+    )
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.storage == "s3" and not self.s3_endpoint_url:
@@ -152,6 +178,25 @@ class Settings(BaseSettings):
         return [JobType(q) for q in self._queue_names]
 
     @property
+    def served_models(self) -> tuple[OpenAIModel, ...]:
+        """LLMB_OPENAI_MODELS, else one model per job type named after LLMB_*_MODEL or the local default."""
+        if self.openai_models is not None:
+            return self.openai_models
+        named = {
+            JobType.IMAGE: self.image_model,
+            JobType.CHAT: self.chat_model,
+            JobType.EMBED: self.embed_model,
+        }
+        return tuple(
+            OpenAIModel(
+                id=_model_id(named[t] or LOCAL_MODELS[t]),
+                type=t,
+                dimensions=LOCAL_EMBED_DIMENSIONS if t == JobType.EMBED and not named[t] else None,
+            )
+            for t in JobType
+        )
+
+    @property
     def objects_dir(self) -> Path:
         """Folder of the local object store."""
         return self.storage_dir or self.data_dir / "objects"
@@ -184,6 +229,11 @@ def bind_host(bind: str) -> str:
     """The host part of a gunicorn bind address (`host:port`, `[v6]:port` or `unix:path`)."""
     host = bind.rsplit(":", 1)[0] if not bind.startswith("unix:") else "localhost"
     return host or "0.0.0.0"
+
+
+def _model_id(model: str) -> str:
+    """A hub id as it is (org/name); a folder by its name."""
+    return Path(model).name if model.startswith(("/", ".", "~")) else model
 
 
 def load_settings(**overrides: object) -> Settings:

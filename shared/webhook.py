@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.inputs import InputSchema
 
-# An http(s) URL with a host, an optional port and no credentials; where it may go is checked apart.
-URL_PATTERN = r"^https?://[^\s/@?#:\[\]]+(:[0-9]{1,4})?([/?#][^\s]*)?$"
+# An http(s) URL with a host, an optional port (up to 65535) and no credentials; where it may go is checked
+# apart (shared/webhook_targets.py).
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_PATTERN = rf"^https?://[^\s/@?#:\[\]]+(:{_PORT})?([/?#][^\s]*)?$"
 
 
 class WebhookEvent(StrEnum):

@@ -13,6 +13,7 @@ import billiard.process
 from celery import Celery, signals
 from celery.exceptions import Reject
 
+from shared import logs
 from shared.celery_config import make_celery
 from shared.errors import UnavailableError
 from shared.queues import TASK_NAME
@@ -24,6 +25,7 @@ from worker.consumer import consumer_class
 from worker.holder import new_holder_id
 from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import ConsumeWatch
+from worker.metrics import process_exited
 from worker.preload import Preloaded, preload
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
@@ -119,6 +121,10 @@ def create_worker_app(settings: Settings) -> Celery:
     return app
 
 
+def _keep_our_logging(**_: Any) -> None:
+    """Celery configures no logging when this answers its setup_logging signal: shared/logs.py's stays."""
+
+
 def _connect_signals(state: ProcessState) -> None:
     def on_worker_init(**_: Any) -> None:
         state.preloaded = preload(state.settings)
@@ -145,6 +151,10 @@ def _connect_signals(state: ProcessState) -> None:
         if state.housekeeper:
             state.housekeeper.stop()
 
+    signals.setup_logging.connect(_keep_our_logging, weak=False)
+    signals.task_prerun.connect(lambda **_: logs.unbind(), weak=False)
+    signals.task_postrun.connect(lambda **_: logs.unbind(), weak=False)  # after Celery's "succeeded" line
+    signals.worker_process_shutdown.connect(lambda **_: process_exited(os.getpid()), weak=False)
     signals.worker_init.connect(on_worker_init, weak=False)
     signals.worker_process_init.connect(on_process_init, weak=False)
     signals.worker_ready.connect(on_ready, weak=False)

@@ -29,6 +29,14 @@ def pick_dtype(device: str, *, text: bool = False) -> Any:
     return torch.float16
 
 
+def sample_memory(observe: Any) -> None:
+    """Hand `observe` (the worker's metrics' `device_memory_now`) torch when this process uses CUDA."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        observe(torch)
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """True when a model call failed for lack of device memory."""
     import torch

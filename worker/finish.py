@@ -11,8 +11,10 @@ from billiard.exceptions import SoftTimeLimitExceeded
 
 from shared.errors import ServiceError, StorageError, UnavailableError
 from shared.jobs import ErrorInfo, JobRecord
+from shared.logs import bound, job_fields
 from shared.storage import result_key
-from shared.vocabulary import ErrorCode
+from shared.vocabulary import ErrorCode, JobType
+from worker.metrics import metrics
 from worker.pipelines.base import Output
 from worker.retrying import until_redis_answers
 from worker.runtime import WorkerRuntime
@@ -29,7 +31,8 @@ def finish(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output
     (it runs again: never lost, never two results, as every write is a compare-and-set).
     """
     try:
-        _end(rt, record, stop, output)
+        with bound(**job_fields(record)):  # the lines below are about this job, whichever led the batch
+            _end(rt, record, stop, output)
     except UnavailableError as exc:
         log.error(
             "job %s: Redis did not answer within the lease; the reaper will free it: %s", record.id, exc
@@ -71,6 +74,16 @@ def _succeed(rt: WorkerRuntime, record: JobRecord, output: Output) -> None:
         rt, record, lambda: rt.store.succeed(record.id, record.type, holder=rt.holder, result=result)
     )
     log.info("job %s: %s", record.id, "succeeded" if done.ok else f"result dropped, job is {done.previous}")
+    if done.ok:
+        _count(record.type, output)
+
+
+def _count(job_type: JobType, output: Output) -> None:
+    """Count a succeeded job's images or vectors in the worker's metrics."""
+    if job_type is JobType.IMAGE:
+        metrics().images.inc(len(output.artifacts))
+    elif job_type is JobType.EMBED:
+        metrics().embeddings.inc(len(output.summary.get("embeddings") or ()))
 
 
 def fail(rt: WorkerRuntime, record: JobRecord, code: ErrorCode, message: str) -> None:

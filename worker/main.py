@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import importlib
 import socket
 
-from shared.settings import load_settings
-from worker.app import create_worker_app
-
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(processName)s] %(name)s: %(message)s"
+from shared import logs
+from shared.settings import Settings, load_settings
+from worker import metrics
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,26 +28,52 @@ def main(argv: list[str] | None = None) -> None:
         if v is not None
     }
     settings = load_settings(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    logs.configure(settings.log_level, settings.log_format)
+    route_library_logs()
+    if settings.log_format == "json":
+        import celery.apps.worker
+
+        # Celery writes its shutdown notes ("worker: Warm shutdown") past logging, from signal handlers.
+        celery.apps.worker.safe_say = lambda msg, f=None: logs.say(msg, "celery.apps.worker")
+    metrics.prepare(settings)  # before the worker app imports prometheus_client
+    from worker.app import create_worker_app
+
     # A restarted worker (its container, or its folder, kept) is neither ready nor alive until it shows it.
     for marker in (settings.ready_file, settings.alive_file):
         if marker is not None:
             marker.unlink(missing_ok=True)
     app = create_worker_app(settings)
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_port)
+    app.worker_main(celery_argv(settings))
+
+
+def route_library_logs() -> None:
+    """transformers and diffusers print through handlers of their own: send their lines to ours instead."""
+    for library in ("transformers", "diffusers"):
+        try:
+            library_logging = importlib.import_module(f"{library}.utils.logging")
+        except ImportError:  # a worker image without that library
+            continue
+        library_logging.disable_default_handler()
+        library_logging.enable_propagation()
+
+
+def celery_argv(settings: Settings) -> list[str]:
+    """Celery's command line for these settings; JSON logs leave out its banner, which is not a log line."""
     queues = ",".join(settings.job_types)
-    app.worker_main(
-        [
-            "worker",
-            f"--queues={queues}",
-            f"--concurrency={settings.concurrency}",
-            "--pool=prefork",
-            f"--loglevel={settings.log_level.upper()}",
-            f"--hostname={queues.replace(',', '+')}@{socket.gethostname()}",
-            "--without-gossip",
-            "--without-mingle",
-            "--optimization=fair",
-        ]
-    )
+    argv = [
+        "worker",
+        f"--queues={queues}",
+        f"--concurrency={settings.concurrency}",
+        "--pool=prefork",
+        f"--loglevel={settings.log_level.upper()}",
+        f"--hostname={queues.replace(',', '+')}@{socket.gethostname()}",
+        "--without-gossip",
+        "--without-mingle",
+        "--optimization=fair",
+    ]
+    return ["--quiet", *argv] if settings.log_format == "json" else argv  # a global option of `celery`
 
 
 if __name__ == "__main__":

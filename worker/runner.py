@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +14,13 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from shared.errors import InputError, ResourceExhaustedError, UnavailableError
 from shared.inputs import parse_input
 from shared.jobs import JobRecord
+from shared.logs import bind, job_fields
 from shared.vocabulary import ErrorCode, JobType
 from worker.batching import gather
 from worker.claim import claim
-from worker.device import is_out_of_memory
+from worker.device import is_out_of_memory, sample_memory
 from worker.finish import fail, finish
+from worker.metrics import metrics
 from worker.pipelines.base import JobStopped, Output, Pipeline
 from worker.retrying import until_redis_answers
 from worker.runtime import WorkerRuntime
@@ -39,7 +41,12 @@ class Prepared:
 
 
 def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) -> None:
-    """Run one delivered job (with compatible waiting jobs), or nothing when it is not ours to run."""
+    """Run one delivered job (with compatible waiting jobs), or nothing when it is not ours to run.
+
+    Every log line of the run names the job (shared/logs.py; the task's signals forget it after
+    Celery's own last line about it); lines about its batch mates name theirs.
+    """
+    bind(job_id=job_id, type=job_type)
     # Through a Redis outage the claim waits for Redis (up to twice a lease); past that the
     # UnavailableError reaches the task, which hands the message back to the queue.
     within = 2 * rt.settings.lease_ttl_s
@@ -49,6 +56,7 @@ def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) 
     if record is None:
         log.info("job %s: nothing to do (finished, or held by a live worker)", job_id)
         return
+    bind(**job_fields(record))
     log.info("job %s: running (attempt %d)", job_id, record.attempts)
     try:
         pipeline = rt.pipelines.get(record.type)
@@ -75,7 +83,7 @@ def _prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Pre
         fail(rt, record, ErrorCode.INVALID_INPUT, f"{exc}: {exc.errors}" if exc.errors else str(exc))
         return None
     except Exception as exc:  # the job fails with the reason; its batch mates go on
-        log.exception("job %s: cannot be prepared", record.id)
+        log.exception("job %s: cannot be prepared", record.id, extra=job_fields(record))
         fail(rt, record, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
         return None
     elapsed = time.time() - (record.started_at or time.time())
@@ -86,12 +94,14 @@ def _prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Pre
 
 def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]) -> None:
     """Run prepared jobs of one type in one pipeline call and finish each on its own."""
-    for p in prepared:
-        rt.keeper.track(p.record.id, p.record.type)
+    job_type = prepared[0].record.type
     batch = RunningBatch(
-        [p.job for p in prepared], rt.leases, interval_s=rt.settings.event_interval_ms / 1000
+        [p.job for p in prepared],
+        rt.leases,
+        interval_s=rt.settings.event_interval_ms / 1000,
+        job_type=job_type,
     )
-    try:
+    with _running(rt, prepared):
         outputs = _run(pipeline, [p.work for p in prepared], batch)
         # The last tokens and progress land before each job's final status, Redis allowing.
         with contextlib.suppress(UnavailableError):
@@ -100,9 +110,26 @@ def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]
             )
         for p, output in zip(prepared, outputs, strict=True):
             finish(rt, p.record, p.job.stop, output)  # each job on its own: one failed write strands no other
+
+
+@contextlib.contextmanager
+def _running(rt: WorkerRuntime, prepared: list[Prepared]) -> Iterator[None]:
+    """Keep the jobs' leases while the batch runs; log it and count it in the worker's metrics."""
+    job_type, ids = prepared[0].record.type, [p.record.id for p in prepared]
+    log.info("batch of %d %s jobs: %s", len(ids), job_type, " ".join(ids), extra={"job_ids": ids})
+    worker_metrics = metrics()
+    worker_metrics.batch_size.labels(job_type).observe(len(ids))
+    busy = worker_metrics.busy.labels(job_type)
+    busy.inc()
+    for p in prepared:
+        rt.keeper.track(p.record.id, p.record.type)
+    try:
+        yield
     finally:
         for p in prepared:
             rt.keeper.untrack(p.record.id)
+        busy.dec()
+        sample_memory(worker_metrics.device_memory_now)
 
 
 def _sent(batch: RunningBatch) -> None:
@@ -124,7 +151,8 @@ def _run(pipeline: AnyPipeline, works: Sequence[object], batch: RunningBatch) ->
         if len(works) == 1:
             if is_out_of_memory(exc):
                 return [ResourceExhaustedError(f"out of device memory even alone: {exc}")]
-            log.exception("job %s: the pipeline failed", batch.jobs[0].job_id)
+            job_id = batch.jobs[0].job_id
+            log.exception("job %s: the pipeline failed", job_id, extra={"job_id": job_id})
             return [exc]
         log.warning(
             "a batch of %d failed (%s: %s); retrying it in halves", len(works), type(exc).__name__, exc

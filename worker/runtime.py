@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -15,6 +16,7 @@ from shared.storage import ObjectStore, open_storage
 from shared.store import JobStore, Leases
 from worker.holder import new_holder_id
 from worker.keeper import LeaseKeeper
+from worker.metrics import metrics
 from worker.pipelines.base import Pipeline
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,9 @@ class PipelineSet:
                     self.settings
                 )
                 log.info("loading the %s pipeline", job_type)
+                started = time.perf_counter()
                 pipeline.load()
+                metrics().load_seconds.labels(job_type).set(time.perf_counter() - started)
                 self._loaded[job_type] = pipeline
             return self._loaded[job_type]
 

@@ -13,6 +13,7 @@ from typing import Any
 from shared.errors import UnavailableError
 from shared.store import Leases, Report
 from shared.vocabulary import EventType
+from worker.metrics import metrics
 from worker.pipelines.base import JobStopped
 
 
@@ -44,6 +45,7 @@ class RunningJob:
     sent_tokens: int = 0  # tokens already sent: a retried batch does not send them twice
     _text: list[str] = field(default_factory=list)
     _count: int = 0
+    _seen: int = 0  # tokens counted in llmb_generated_tokens_total (a retried run counts again)
     _progress: dict[str, int] | None = None
 
     def progress(self, step: int, total: int) -> None:
@@ -53,6 +55,8 @@ class RunningJob:
 
     def token(self, text: str, count: int, total: int) -> None:
         """Add generated text, `count` tokens of at most `total` in."""
+        metrics().tokens.inc(count - self._seen if count > self._seen else count)
+        self._seen = count
         if self.stop is None and count > self.sent_tokens:
             self._text.append(text)
             self._count = count
@@ -105,13 +109,16 @@ class RunningBatch:
         leases: Leases,
         *,
         interval_s: float,
+        job_type: str = "",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.jobs = jobs
+        self.job_type = job_type
         self.leases = leases
         self.interval_s = interval_s
         self.clock = clock
         self._last_flush = float("-inf")
+        self._last_step = clock()
         self._outage = False
 
     def progress(self, row: int, step: int, total: int) -> None:
@@ -125,6 +132,8 @@ class RunningBatch:
 
     def checkpoint(self) -> None:
         now = self.clock()
+        metrics().step_seconds.labels(self.job_type).observe(now - self._last_step)
+        self._last_step = now
         for job in self.jobs:
             job.check(now)
         if now - self._last_flush >= self.interval_s:
@@ -160,4 +169,6 @@ class RunningBatch:
         return self._sub(self.jobs[:half]), self._sub(self.jobs[half:])
 
     def _sub(self, jobs: list[RunningJob]) -> RunningBatch:
-        return RunningBatch(jobs, self.leases, interval_s=self.interval_s, clock=self.clock)
+        return RunningBatch(
+            jobs, self.leases, interval_s=self.interval_s, job_type=self.job_type, clock=self.clock
+        )

@@ -1,4 +1,4 @@
-"""A whole local deployment (Redis, optional S3, the API under gunicorn, workers) as child processes."""
+"""A whole local deployment (Redis, optional S3, the API, workers, the webhook sender) as child processes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from devtools.stack.servers import S3_ACCESS_KEY, S3_SECRET_KEY, start_redis, st
 
 API_READY_S = 60
 WORKER_READY_S = 180
+WEBHOOKS_READY_S = 30
 
 
 def http_ok(url: str) -> bool:
@@ -122,6 +123,21 @@ class Stack:
         self.services.append(svc)
         if wait:
             self.wait_ready(svc, timeout=WORKER_READY_S)
+        return svc
+
+    def start_webhooks(
+        self, *, name: str = "webhooks", env: dict[str, str] | None = None, wait: bool = True
+    ) -> Service:
+        """The webhook sender (`python -m webhooks`); `wait` until it has reached Redis unless told not to."""
+        ready = self.root / "ready" / name
+        ready.unlink(missing_ok=True)
+        extra = {"LLMB_READY_FILE": str(ready), **(env or {})}
+        cmd = [sys.executable, "-m", "webhooks"]
+        svc = spawn(name, cmd, log_dir=self.root / "logs", env=self.child_env(extra))
+        svc.ready = ready.exists
+        self.services.append(svc)
+        if wait:
+            self.wait_ready(svc, timeout=WEBHOOKS_READY_S)
         return svc
 
     def wait_ready(self, svc: Service, *, timeout: float) -> None:

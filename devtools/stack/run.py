@@ -1,4 +1,4 @@
-"""`make run`: Redis, the API and a worker, data under ./var, until Ctrl-C, SIGTERM or SIGHUP."""
+"""`make run`: Redis, the API, the webhook sender and a worker, data under ./var, until a stop signal."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from pathlib import Path
 
 from devtools import REPO
 from devtools.stack.console import LogTail, ready_text, say, user_settings
-from devtools.stack.deployment import API_READY_S, WORKER_READY_S, Stack
+from devtools.stack.deployment import API_READY_S, WEBHOOKS_READY_S, WORKER_READY_S, Stack
 from devtools.stack.process import InterruptedWaitError, free_port, port_open
 from devtools.stack.supervisor import (
     API_GRACE_S,
     REDIS_GRACE_S,
+    WEBHOOKS_GRACE_S,
     WORKER_GRACE_S,
     RunLockedError,
     StopRequests,
@@ -41,21 +42,27 @@ def _in_use(port: int) -> bool:
 
 
 def start(stack: Stack, args: argparse.Namespace, settings: dict[str, str], tail: LogTail) -> None:
-    """Redis (on 6379 when free: the default setting needs no variable), then the API and a worker at once."""
+    """Redis (on 6379 when free: the default needs no variable), then the API, the sender and a worker."""
     redis_port = args.redis_port or (6379 if not _in_use(6379) else free_port())
     stack.start_redis(port=redis_port, appendonly=True).grace_s = REDIS_GRACE_S
     say(f"redis-server on 127.0.0.1:{redis_port} (data in {stack.root / 'redis'})", sys.stdout)
     workers = {"LLMB_API_WORKERS": settings.get("LLMB_API_WORKERS", "2")}
     api = stack.start_api(port=args.port, env=workers, wait=False)
     api.grace_s = API_GRACE_S
+    # Started before the worker, so stopped after it: the worker's last job ends still tell their webhooks.
+    # Its payloads' links follow the API's address (LLMB_PUBLIC_URL, when set, wins).
+    webhooks = stack.start_webhooks(env={"LLMB_API_BIND": f"127.0.0.1:{args.port}"}, wait=False)
+    webhooks.grace_s = WEBHOOKS_GRACE_S
     worker = stack.start_worker(queues=args.queues, name="worker", wait=False)
     worker.grace_s = WORKER_GRACE_S
-    tail.follow([api, worker])
+    tail.follow([api, webhooks, worker])
     say(
-        f"starting the API on 127.0.0.1:{args.port} and a worker for {args.queues} (loading models)",
+        f"starting the API on 127.0.0.1:{args.port}, the webhook sender and a worker for {args.queues} "
+        "(loading models)",
         sys.stdout,
     )
     stack.wait_ready(api, timeout=API_READY_S)
+    stack.wait_ready(webhooks, timeout=WEBHOOKS_READY_S)
     stack.wait_ready(worker, timeout=WORKER_READY_S)
 
 

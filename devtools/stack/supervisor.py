@@ -15,6 +15,7 @@ from devtools.stack.deployment import Stack
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 WORKER_GRACE_S = 30.0  # a running job finishes or is handed back to the queue
 API_GRACE_S = 10.0  # requests in flight (long-waits, event streams) end
+WEBHOOKS_GRACE_S = 10.0  # deliveries under way end (an unfinished one is sent again later)
 REDIS_GRACE_S = 10.0  # the append-only file is flushed
 HURRIED_GRACE_S = 2.0  # for each service still running after a second signal
 
@@ -68,7 +69,7 @@ def hold_run_lock(root: Path) -> int:
 
 
 def stop_all(stack: Stack, requests: StopRequests, say: Callable[[str], None]) -> None:
-    """Stop the services, the last started first (the worker, the API, then Redis), each within its grace.
+    """Stop the services, the last started first (worker, webhook sender, API, Redis), each within its grace.
 
     Each further signal cuts the current wait short (SIGKILL of that service's group) and leaves every
     service after it HURRIED_GRACE_S: a second Ctrl-C means faster, never abandon.

@@ -13,6 +13,8 @@ from shared.store.scripts import Script, redis_errors
 
 # Event history kept per job; a long chat reply streams a token per event.
 EVENTS_MAXLEN = 20_000
+# Bucket bounds (seconds) of the job wait and run histograms: jobs take seconds to minutes.
+DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def compare_and_set(
     fields = dict(effects.fields)
     if effects.error is not None:
         fields["error"] = effects.error.model_dump(mode="json")
-    args = _args(change, guard, effects, ttl_s)
+    args = _args(change, guard, effects, ttl_s) | {"job_type": job_type.value}
     with redis_errors():
         outcome, previous, *rest = script(
             _keys(job_id, job_type), args, rest=[x for kv in encode_fields(fields).items() for x in kv]
@@ -89,6 +91,7 @@ def _args(change: Change, guard: Guard, effects: Effects, ttl_s: int) -> dict[st
         "maxlen": EVENTS_MAXLEN,
         "error": effects.error.model_dump_json() if effects.error else "",
         "message": effects.message,
+        "buckets": " ".join(str(b) for b in DURATION_BUCKETS),
     }
 
 
@@ -108,6 +111,9 @@ def _keys(job_id: str, job_type: JobType) -> dict[str, str]:
         "deadlines": keys.deadlines(),
         "webhooks": keys.webhook_deliveries(),
         "finished": keys.finished(job_type),
+        "counts": keys.finished_counts(),
+        "waits": keys.duration_histogram("wait", job_type),
+        "runs": keys.duration_histogram("run", job_type),
     }
 
 

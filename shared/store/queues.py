@@ -11,7 +11,7 @@ from shared import keys
 from shared.jobs import JobRecord, JobStatus, JobType
 from shared.queues import QUEUES
 from shared.store.leases import HEARTBEAT_TTL_S
-from shared.store.results import HISTORY, History, Place, QueueLoad
+from shared.store.results import HISTORY, Histogram, History, Place, QueueLoad, Stats
 from shared.store.scripts import redis_errors
 
 
@@ -82,3 +82,38 @@ class QueueReads:
             pipe.llen(keys.celery_queue(q))
         with redis_errors():
             return sum(cast(list[int], pipe.execute()))
+
+    def stats(self, *, worker_ttl_s: float) -> Stats:
+        """Every job end counted, the wait and run histograms, and the queues' load, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(keys.finished_counts())
+        for q in QUEUES:
+            pipe.hgetall(keys.duration_histogram("wait", q))
+            pipe.hgetall(keys.duration_histogram("run", q))
+        now = time.time()
+        for q in QUEUES:
+            pipe.zcard(keys.waiting(q))
+            pipe.zcard(keys.running(q))
+            pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
+        with redis_errors():
+            found = pipe.execute()
+        finished = {_split_key(k): int(v) for k, v in found[0].items()}
+        histograms = found[1 : 1 + 2 * len(QUEUES)]
+        loads = found[1 + 2 * len(QUEUES) :]
+        return Stats(
+            finished=finished,
+            waits={q.value: _histogram(histograms[2 * i]) for i, q in enumerate(QUEUES)},
+            runs={q.value: _histogram(histograms[2 * i + 1]) for i, q in enumerate(QUEUES)},
+            loads={q.value: QueueLoad(*loads[3 * i : 3 * i + 3]) for i, q in enumerate(QUEUES)},
+        )
+
+
+def _split_key(raw: bytes) -> tuple[str, str, str]:
+    job_type, status, code = raw.decode().split("|")
+    return job_type, status, code
+
+
+def _histogram(raw: dict[bytes, bytes]) -> Histogram:
+    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    buckets = {k: int(v) for k, v in fields.items() if k not in ("count", "sum")}
+    return Histogram(buckets, int(fields.get("count", 0)), float(fields.get("sum", 0.0)))

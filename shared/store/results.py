@@ -79,3 +79,22 @@ class QueueLoad:
     def load(self) -> int:
         """Waiting plus running: the worker autoscaling signal (busy workers are never scaled away)."""
         return self.waiting + self.running
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """A duration histogram as the store keeps it: count per bucket bound (seconds; "+Inf"), count, sum."""
+
+    buckets: dict[str, int]
+    count: int
+    total: float
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What the metrics read from Redis at once: ends by type, status and code, durations, queue loads."""
+
+    finished: dict[tuple[str, str, str], int]
+    waits: dict[str, Histogram]
+    runs: dict[str, Histogram]
+    loads: dict[str, QueueLoad]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -35,10 +36,7 @@ def test_openapi_document_describes_every_route(client: FlaskClient) -> None:
     doc = client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     routes = {
-        str(rule.rule)
-        .replace("<job_id>", "{job_id}")
-        .replace("<int:index>", "{index}")
-        .replace("<key_id>", "{key_id}")
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(rule.rule))  # <int:index> -> {index}
         for rule in client.application.url_map.iter_rules()
         if rule.endpoint not in ("static", "openapi.openapi_json", "openapi.docs")
     }

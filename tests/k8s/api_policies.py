@@ -145,7 +145,7 @@ def _trigger_auth(objects: list[Obj], trigger: Obj, refs: dict[str, SecretKey | 
 
 
 def host_problems(objects: list[Obj]) -> list[str]:
-    """The probes, KEDA's triggers and NodePort clients all send a Host the API answers."""
+    """The probes, KEDA's triggers, NodePort clients and Prometheus all send a Host the API answers."""
     problems: list[str] = []
     for workload, container in api_containers(objects):
         env, unresolved = resolved_env(objects, container)
@@ -163,6 +163,7 @@ def host_problems(objects: list[Obj]) -> list[str]:
             if "url" in t["metadata"]
         ]
         callers += [(f"{ref(s)} (NodePort) clients", NODE_IP) for s in _node_ports(objects, workload)]
+        callers += [(f"Prometheus scraping {ref(workload)}", f"{POD_IP}:{p}") for p in _scraped(workload)]
         problems += [p for who, host in callers if (p := host_problem(who, host, trusted))]
     return problems
 
@@ -171,6 +172,14 @@ def _probe_host(http: Obj) -> str:
     """The Host an httpGet probe sends: its Host header, else its `host` (kubelet's default: the pod IP)."""
     headers = {h["name"].lower(): h["value"] for h in http.get("httpHeaders", [])}
     return str(headers.get("host", http.get("host", POD_IP)))
+
+
+def _scraped(workload: Obj) -> list[str]:
+    """The port Prometheus scrapes when the pods ask for it (prometheus.io/scrape): it sends the pod's IP."""
+    annotations = workload["spec"]["template"]["metadata"].get("annotations", {})
+    if annotations.get("prometheus.io/scrape") != "true":
+        return []
+    return [annotations.get("prometheus.io/port", "80")]
 
 
 def _node_ports(objects: list[Obj], workload: Obj) -> list[Obj]:

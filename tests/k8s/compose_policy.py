@@ -12,7 +12,7 @@ from tests.k8s.api_policies import host_problem, trusted_hosts
 from tests.k8s.cluster_policies import SENSITIVE, redis_args_problems, unknown_settings
 from tests.k8s.manifests import Obj
 
-SERVICES = {"redis", "minio", "minio-bucket", "api", "worker"}
+SERVICES = {"redis", "minio", "minio-bucket", "api", "webhooks", "worker"}
 ONE_SHOT = {"minio-bucket"}
 DURATION = re.compile(r"(\d+)(h|m|s)")
 SECONDS = {"h": 3600, "m": 60, "s": 1}

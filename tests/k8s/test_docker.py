@@ -157,9 +157,9 @@ def _drop_env(service: str, key: str) -> Callable[[Obj], None]:
     return breakage
 
 
-def _health_on_service_name(compose: Obj) -> None:
+def _health_on_container_name(compose: Obj) -> None:
     test = compose["services"]["api"]["healthcheck"]["test"]
-    test[-1] = test[-1].replace("127.0.0.1", "api")
+    test[-1] = test[-1].replace("127.0.0.1", "llmb-api-1")
 
 
 def _redis_evicts(compose: Obj) -> None:
@@ -195,7 +195,9 @@ def _short_grace(compose: Obj) -> None:
             "its healthcheck sends Host 127.0.0.1:8000",
             id="health-host",
         ),
-        pytest.param(_health_on_service_name, "its healthcheck sends Host api:8000", id="health-url"),
+        pytest.param(
+            _health_on_container_name, "its healthcheck sends Host llmb-api-1:8000", id="health-url"
+        ),
         pytest.param(
             _set_env("api", "LLMB_ALLOWED_HOSTS", "127.0.0.1"),
             "the host (published port) sends Host localhost:8000",

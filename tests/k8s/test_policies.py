@@ -15,6 +15,7 @@ from tests.k8s.cluster_policies import (
 )
 from tests.k8s.manifests import KUSTOMIZATIONS, Obj, find, one
 from tests.k8s.network_policies import network_problems
+from tests.k8s.observability_policies import dashboard_problems, scrape_network_problems, scrape_problems
 from tests.k8s.pod_policies import grace_problems, probe_problems, resource_problems, security_problems
 
 Policy = Callable[[list[Obj]], list[str]]
@@ -31,6 +32,9 @@ POLICIES: list[Policy] = [
     auth_problems,
     autoscaler_auth_problems,
     host_problems,
+    scrape_problems,
+    scrape_network_problems,
+    dashboard_problems,
 ]
 
 
@@ -85,9 +89,14 @@ def default_grace(objects: list[Obj]) -> None:
     ]
 
 
+def settings_config(objects: list[Obj]) -> Obj:
+    """The llmb-config ConfigMap (its name carries kustomize's hash suffix)."""
+    (config,) = [c for c in find(objects, "ConfigMap") if c["metadata"]["name"].startswith("llmb-config")]
+    return config
+
+
 def longer_jobs(objects: list[Obj]) -> None:
-    (config,) = find(objects, "ConfigMap")
-    config["data"]["LLMB_JOB_TIME_LIMIT_S"] = "1800"
+    settings_config(objects)["data"]["LLMB_JOB_TIME_LIMIT_S"] = "1800"
 
 
 def queue_renamed(objects: list[Obj]) -> None:
@@ -114,8 +123,7 @@ def unknown_setting_in_env(objects: list[Obj]) -> None:
 
 
 def unknown_setting_in_config(objects: list[Obj]) -> None:
-    (config,) = find(objects, "ConfigMap")
-    config["data"]["LLMB_LIMITS__MAX_PROMPT"] = "100"
+    settings_config(objects)["data"]["LLMB_LIMITS__MAX_PROMPT"] = "100"
 
 
 def service_links_on(objects: list[Obj]) -> None:
@@ -192,7 +200,10 @@ def keda_sends_other_secret(objects: list[Obj]) -> None:
 
 
 def probe_without_host(objects: list[Obj]) -> None:
+    """A probe without a Host header sends the pod's IP, which only LLMB_ALLOWED_HOSTS' $(POD_IP) admits."""
     del container(objects, "Deployment", "llmb-api")["readinessProbe"]["httpGet"]["httpHeaders"]
+    (var,) = [v for v in api_container_env(objects) if v["name"] == "LLMB_ALLOWED_HOSTS"]
+    var["value"] = var["value"].replace(",$(POD_IP)", "")
 
 
 def hosts_without_service_name(objects: list[Obj]) -> None:

@@ -3,9 +3,15 @@
 Incremental detokenization as Hugging Face's streamers and vLLM do it: each step decodes the tokens
 since the last printable piece twice, with and without the newest, and streams the difference.
 What is held back is bounded: a piece ending in U+FFFD (half a multi-byte character) waits for at
-most MAX_HELD more tokens (a UTF-8 character spans at most 4 bytes), and tokens that add no text at
-all (special tokens) never widen the window. At the end the reply is the decode of all its ids (bad
-bytes as U+FFFD, as the tokenizer's own decode gives them), cut at the first stop string.
+most MAX_HELD more tokens (a UTF-8 character spans at most 4 bytes). Past that, the bytes are not
+all going to make characters: the window is split at the latest of its last few token boundaries
+that is also a character boundary (decoding the two sides apart gives what decoding them together
+does), and what comes before it streams. Where no such boundary is found (tokens that each end one
+character and begin the next), everything but the last U+FFFD streams and the window stays open: a
+lossy UTF-8 decode, as byte-level BPE tokenizers do it, turns an unfinished character at the end
+into a single U+FFFD and never changes what it decoded before it. So the streamed pieces always add
+up to the decode of all the reply's ids (bad bytes as U+FFFD, as the tokenizer's own decode gives
+them), which is the reply, cut at the first stop string.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class TextStream:
         self.ids: list[int] = []
         self.prefix = 0  # decoding from here gives the context the next piece needs
         self.read = 0  # tokens up to here are already in `text`
+        self.pending = 0  # characters of the open window's text already in `text` (see `_forced`)
         self.text = ""
         self.sent = 0
         self.stopped = False
@@ -46,17 +53,36 @@ class TextStream:
         """Given the decoded windows, the text now safe to stream (may be empty)."""
         if self.stopped:
             return ""
-        half_character = full.endswith(REPLACEMENT) and len(self.ids) - self.read < MAX_HELD
-        if half_character:
+        if not full.endswith(REPLACEMENT):
+            self._take(full[len(known) :], len(self.ids))
+        elif len(self.ids) - self.read < MAX_HELD:
             return ""  # wait for the rest of the character (a few tokens at most)
-        self.text += full[len(known) :]
-        self.prefix, self.read = self.read, len(self.ids)
+        else:
+            self._forced(known, full)
         cut = self._find_stop()
         if cut is not None:
             self.text = self.text[:cut]
             self.stopped = True
             return self._send(len(self.text))
         return self._send(len(self.text) - self.hold)
+
+    def _take(self, new: str, read: int) -> None:
+        """Add the window's new text (less what already streamed of it) and close the window at `read`."""
+        self.text += new[self.pending :]
+        self.pending = 0
+        self.prefix, self.read = self.read, read
+
+    def _forced(self, known: str, full: str) -> None:
+        """A window still ending in U+FFFD after MAX_HELD tokens: stream what is final of it."""
+        for end in range(len(self.ids) - 1, max(self.read, len(self.ids) - MAX_HELD), -1):
+            head, tail = decode_all(self.tokenizer, [self.ids[self.prefix : end], self.ids[end:]])
+            if tail and head + tail == full and len(head) >= len(known) + self.pending:
+                self._take(head[len(known) :], end)
+                return
+        final = full[len(known) : -1]  # all but the last U+FFFD, which may be half a character
+        if len(final) > self.pending:
+            self.text += final[self.pending :]
+            self.pending = len(final)
 
     def push(self, token_id: int) -> str:
         """`add` then `accept`, decoding here: for a single stream."""

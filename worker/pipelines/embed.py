@@ -45,7 +45,7 @@ class SentenceEmbedPipeline:
             self.model = SentenceTransformer(
                 resolve_model(self.model_name or default_model()), device=self.device
             )
-        self.model.encode(["warm-up"])
+        self.model.encode(["warm-up"], show_progress_bar=False)
 
     def prepare(self, job_input: EmbedInput) -> EmbedWork:
         """Count each text's tokens; one longer than the model reads is refused unless `truncate`."""

@@ -1,4 +1,4 @@
-"""Two or more versions of the API side by side in one run: POST jobs/s and job overhead, alternated.
+"""Two or more versions of the API side by side in one run: POST jobs/s, /health, job overhead, alternated.
 
 A variant is `label[@rev][:KEY=VALUE,...]`: the tree at git revision `rev` (this checkout when absent)
 with those `LLMB_` settings. Each variant gets an API with two workers for the POST rate (no job
@@ -44,6 +44,7 @@ class Variant:
     job_api: Service | None = None
     redis: Redis | None = None
     rates: list[float] = field(default_factory=list)
+    health: list[float] = field(default_factory=list)
     overheads: list[float] = field(default_factory=list)
 
     @property
@@ -116,6 +117,12 @@ def post_round(v: Variant, body: Path, seconds: int) -> None:
     v.post_redis.flushdb()  # every round starts from an empty queue
 
 
+def health_round(v: Variant, seconds: int) -> None:
+    """One timed hey run of GET /health against the variant's two-worker API."""
+    assert v.post_api is not None
+    v.health.append(hey(f"http://127.0.0.1:{v.post_api.port}/health", seconds=seconds).rate(200))
+
+
 def overhead_round(v: Variant, jobs: int) -> None:
     """`jobs` serial jobs with Prefer: wait through the variant's one-worker API and its job worker."""
     assert v.job_api is not None
@@ -134,7 +141,14 @@ def rows(variants: list[Variant]) -> list[Row]:
         rate, p50, p99 = statistics.median(v.rates), pct(v.overheads, 50), pct(v.overheads, 99)
         base = (statistics.median(first.rates), pct(first.overheads, 50), pct(first.overheads, 99))
         each = "/".join(f"{r:,.0f}" for r in v.rates)
+        health = statistics.median(v.health)
         out += [
+            Row(
+                f"{v.label}: GET /health req/s, median",
+                f"{health:,.0f} ({'/'.join(f'{r:,.0f}' for r in v.health)})",
+                first.label,
+                health / statistics.median(first.health),
+            ),
             Row(
                 f"{v.label}: POST /v1/jobs accepted/s, median",
                 f"{rate:,.0f} ({each})",
@@ -155,11 +169,13 @@ def measure(variants: list[Variant], root: Path, *, rounds: int, seconds: int, j
     try:
         for v in variants:
             post_round(v, body, 2)
+            health_round(v, 2)
             overhead_round(v, 10)
-            v.rates, v.overheads = [], []
+            v.rates, v.health, v.overheads = [], [], []
         for _ in range(rounds):
             for v in variants:
                 post_round(v, body, seconds)
+                health_round(v, seconds)
             for v in variants:
                 overhead_round(v, jobs)
         return rows(variants)
@@ -169,10 +185,10 @@ def measure(variants: list[Variant], root: Path, *, rounds: int, seconds: int, j
 
 
 NOTES = """Each variant runs its own APIs (gunicorn, gevent), each with a Redis of its own: two workers
-for the POST rate (hey, c=50, pinned to one core; no job worker), one worker and a scripted job worker
-for the overhead (client-observed time of a job sent with `Prefer: wait=10`, less its run time). Rounds
-alternate between the variants; the ratio is to the first variant's figure (for overheads, lower is
-better)."""
+for the POST and /health rates (hey, c=50, pinned to one core; no job worker), one worker and a
+scripted job worker for the overhead (client-observed time of a job sent with `Prefer: wait=10`, less
+its run time). Rounds alternate between the variants; the ratio is to the first variant's figure (for
+overheads, lower is better)."""
 
 
 def main(argv: list[str] | None = None) -> None:

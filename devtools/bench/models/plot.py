@@ -44,14 +44,11 @@ def _panel(ax: Any, unit: str, kind: KindResults) -> None:
         ax.plot([p.batch for p in ran], [p.rate for p in ran], marker="o", label=label)
     pipe = direct.pipeline
     ax.scatter([pipe.batch], [pipe.rate], marker="D", s=60, label="worker pipeline, in-process")
-    for run, marker, name in ((kind.batched, "*", "on"), (kind.unbatched, "X", "off")):
-        ax.scatter(
-            [run.batch_max],
-            [run.rate],
-            marker=marker,
-            s=140,
-            label=f"system, batching {name} ({run.jobs} jobs)",
-        )
+    runs = [(kind.batched, "*", "system, batching on"), (kind.unbatched, "X", "system, batching off")]
+    if kind.openai is not None:
+        runs.append((kind.openai, "P", "streamed via /v1/chat/completions"))
+    for run, marker, name in runs:
+        ax.scatter([run.batch_max], [run.rate], marker=marker, s=140, label=f"{name} ({run.jobs} jobs)")
     ax.set_xscale("log", base=2)
     sizes = sorted({p.batch for points in lines.values() for p in points} | {1})
     ax.set_xticks(sizes, labels=[str(size) for size in sizes])

@@ -46,6 +46,9 @@ def facts(res: Results) -> list[str]:
         f"System runs: {p.jobs} jobs posted at once (16 connections) to the API (gunicorn, 1 worker), "
         f"Redis, one Celery worker process (`LLMB_CONCURRENCY=1`), `LLMB_BATCH_WAIT_MS={p.batch_wait_ms}`, "
         "local storage",
+        "OpenAI-compatible run: the batched chat load again on the same worker, round for round with it, "
+        "each job a streamed POST /v1/chat/completions (one connection per job, "
+        "`stream_options.include_usage`), timed to the last `data: [DONE]` read",
     ]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from redis import Redis
 
+from devtools.bench.models.openai_chat import stream_all
 from devtools.bench.models.plan import rate
 from devtools.bench.models.shapes import Shapes
 from devtools.stack.deployment import Stack
@@ -41,6 +42,7 @@ class SystemRun:
     batches: list[int] = field(default_factory=list)
     posting_s: float = 0.0  # from the first POST to the last job record written
     step_ms: float | None = None  # chat: the median reply's milliseconds a token, from its streamed events
+    via: str = "jobs"  # "jobs": POST /v1/jobs; "openai": streamed POST /v1/chat/completions
 
     @property
     def rate(self) -> float:
@@ -62,7 +64,8 @@ class SystemBench:
         except BaseException:
             self.stack.stop()
             raise
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{api.port}", timeout=60)
+        self.base = f"http://127.0.0.1:{api.port}"
+        self.http = httpx.Client(base_url=self.base, timeout=60)
         self.redis = Redis.from_url(self.stack.env["LLMB_REDIS_URL"])
 
     def close(self) -> None:
@@ -78,28 +81,39 @@ class SystemBench:
         batch_max: int,
         cache: str = "dynamic",
         rounds: int = 1,
-    ) -> SystemRun:
-        """Start a worker, run one untimed batch, then the fastest of `rounds` timed loads of `inputs`."""
+        vias: tuple[str, ...] = ("jobs",),
+    ) -> dict[str, SystemRun]:
+        """Start a worker, run one untimed batch, then `rounds` timed loads of `inputs` by each way in turn
+        (so a shared machine's load falls on all of them alike); the fastest round of each way."""
         worker = self._worker(kind, batch_max=batch_max, cache=cache)
+        runs: dict[str, list[SystemRun]] = {via: [] for via in vias}
         try:
             self._wait(self._submit(kind, inputs[:batch_max]))  # warm-up: first calls at this batch size
-            runs = [
-                self._round(worker, kind, inputs, batch_max=batch_max, cache=cache) for _ in range(rounds)
-            ]
+            for _ in range(rounds):
+                for via in vias:
+                    runs[via].append(
+                        self._round(worker, kind, inputs, batch_max=batch_max, cache=cache, via=via)
+                    )
         finally:
             worker.stop()
             self.stack.services.remove(worker)
-        return max(runs, key=lambda run: run.rate)
+        return {via: max(done, key=lambda run: run.rate) for via, done in runs.items()}
 
     def _round(
-        self, worker: Service, kind: str, inputs: list[dict[str, Any]], *, batch_max: int, cache: str
+        self,
+        worker: Service,
+        kind: str,
+        inputs: list[dict[str, Any]],
+        *,
+        batch_max: int,
+        cache: str,
+        via: str,
     ) -> SystemRun:
-        """Post `inputs` at once on an idle worker and measure until the last job ends."""
+        """Post `inputs` at once on an idle worker and measure until the last job ends (or stream ends)."""
         self._drain(kind)
         offset = worker.log_path.stat().st_size
         began = time.time()
-        ids = self._submit(kind, inputs)
-        records = self._wait(ids)
+        ids, records, ended = self._load(kind, inputs, via)
         ok = [r for r in records if r["status"] == "succeeded"]
         counts = [json.loads(r["result"]).get("usage", {}).get("completion_tokens", 0) for r in ok]
         run = SystemRun(
@@ -108,15 +122,31 @@ class SystemBench:
             cache,
             jobs=len(inputs),
             succeeded=len(ok),
-            wall_s=max(float(r["finished_at"] or 0) for r in records) - began,
+            wall_s=ended - began,
             units=float(sum(counts)) if kind == "chat" else float(len(ok)),
             full=sum(1 for n in counts if n == inputs[0].get("max_tokens")),
             batches=batch_sizes(worker.log_path.read_bytes()[offset:].decode(errors="replace")),
             posting_s=max(float(r["created_at"] or 0) for r in records) - began,
             step_ms=self._step_ms(ids) if kind == "chat" else None,
+            via=via,
         )
-        print(f"  system {kind} batch_max {batch_max}: {rate(run.rate)}/s, {run.wall_s:.1f} s", flush=True)
+        print(
+            f"  system {kind} via {via} batch_max {batch_max}: {rate(run.rate)}/s, {run.wall_s:.1f} s",
+            flush=True,
+        )
         return run
+
+    def _load(
+        self, kind: str, inputs: list[dict[str, Any]], via: str
+    ) -> tuple[list[str], list[dict[str, Any]], float]:
+        """The load's job ids, records and end: the last `finished_at`, or the last `[DONE]` a client read."""
+        if via == "openai":
+            replies = stream_all(self.base, inputs)
+            ids = [r.job_id for r in replies]
+            return ids, self._wait(ids), max(r.done_at for r in replies)
+        ids = self._submit(kind, inputs)
+        records = self._wait(ids)
+        return ids, records, max(float(r["finished_at"] or 0) for r in records)
 
     def _step_ms(self, ids: list[str]) -> float | None:
         """The median job's milliseconds a token, from its first streamed token event to its last."""

@@ -10,8 +10,20 @@
 -- A change into running or an end also schedules the job's webhook, when it asked for that event;
 -- an end leaves the deadlines set and enters the queue's recent history (the wait estimate's).
 -- Answers {outcome, status found, the record after the change (when it happened)}.
---! keys: job events waiting running celery_queue deadlines webhooks finished
---! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message fields*
+-- It also counts the end by type, status and error code, and observes the job's wait (on its first
+-- start) and run (at its end) in histograms with the given bucket bounds (the metrics read these).
+--! keys: job events waiting running celery_queue deadlines webhooks finished counts waits runs
+--! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets fields*
+local function observe(histogram, seconds)
+  local bucket = '+Inf'
+  for bound in string.gmatch(A.buckets, '%S+') do
+    if seconds <= tonumber(bound) then bucket = bound break end
+  end
+  redis.call('HINCRBY', histogram, bucket, 1)
+  redis.call('HINCRBY', histogram, 'count', 1)
+  redis.call('HINCRBYFLOAT', histogram, 'sum', seconds)
+end
+
 local cur = redis.call('HGET', K.job, 'status')
 if not cur then return {'missing', ''} end
 local allowed = false
@@ -35,7 +47,10 @@ redis.call('HSET', K.job, 'status', A.new)
 if A.stamp ~= '' then redis.call('HSET', K.job, A.stamp, A.now) end
 for i = 1, #REST, 2 do redis.call('HSET', K.job, REST[i], REST[i + 1]) end
 local attempts = tonumber(redis.call('HGET', K.job, 'attempts') or '0')
-if A.count_attempt == '1' then attempts = redis.call('HINCRBY', K.job, 'attempts', 1) end
+if A.count_attempt == '1' then
+  attempts = redis.call('HINCRBY', K.job, 'attempts', 1)
+  if attempts == 1 then observe(K.waits, tonumber(A.now) - tonumber(redis.call('HGET', K.job, 'created_at'))) end
+end
 
 redis.call('ZREM', K.waiting, id)
 redis.call('ZREM', K.running, id)
@@ -61,6 +76,11 @@ if A.joins == 'running' and string.find(hooked, 'started', 1, true)
   redis.call('ZADD', K.webhooks, 'NX', A.now, id .. '|started')
 end
 if A.expire_s ~= '0' then
+  local code = ''
+  if A.error ~= '' then code = cjson.decode(A.error).code end
+  redis.call('HINCRBY', K.counts, A.job_type .. '|' .. A.new .. '|' .. code, 1)
+  local started = redis.call('HGET', K.job, 'started_at')
+  if started and started ~= '' then observe(K.runs, tonumber(A.now) - tonumber(started)) end
   redis.call('ZREM', K.deadlines, id)
   redis.call('ZADD', K.finished, A.now, id)
   redis.call('ZREMRANGEBYRANK', K.finished, 0, -101)

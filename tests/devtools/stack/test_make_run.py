@@ -58,7 +58,7 @@ def test_ctrl_c_while_starting_stops_what_has_started(make_run: MakeRunFactory) 
     run = make_run()
     run.wait_for("starting the API")
     run.services = run.processes_now()
-    assert len({p.pgrp for p in run.services}) == 3
+    assert len({p.pgrp for p in run.services}) == 4  # Redis, the API, the webhook sender, the worker
     run.signal(signal.SIGINT)
     assert run.exited() == 0
     run.assert_nothing_left()
@@ -80,9 +80,9 @@ def test_the_user_s_llmb_settings_reach_every_service_and_show_masked(make_run: 
     assert "LLMB_S3_SECRET_KEY=***" in settings_line
     assert "hunter2" not in run.output
     # Redis reads no LLMB_ setting (and overwrites its environment with its title); the others do.
-    api_and_worker = [p for p in run.services if p.ppid == run.proc.pid and "python" in cmdline(p.pid)[0]]
-    assert len(api_and_worker) == 2
-    assert all(environ(p.pid)["LLMB_LOG_LEVEL"] == "DEBUG" for p in api_and_worker)
+    ours = [p for p in run.services if p.ppid == run.proc.pid and "python" in cmdline(p.pid)[0]]
+    assert len(ours) == 3  # the API, the webhook sender and the worker
+    assert all(environ(p.pid)["LLMB_LOG_LEVEL"] == "DEBUG" for p in ours)
     run.wait_for("[worker] ")
     assert any(" DEBUG" in line for line in run.output.splitlines() if line.startswith("[worker] "))
 

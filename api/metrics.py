@@ -1,0 +1,146 @@
+"""GET /metrics: the API's Prometheus metrics (prometheus-client), and the jobs' and queues' read from Redis.
+
+Request metrics are each process's own; under gunicorn they go through prometheus-client's
+multiprocess mode (PROMETHEUS_MULTIPROC_DIR, made fresh by api/gunicorn_conf.py), so a scrape of any
+worker process sums them all. Job ends, durations and queue loads are counted in Redis by the store's
+scripts and read at scrape time in one round trip: every API replica reports the same totals (take
+max() across replicas, not sum()).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from api.auth import public
+from api.services import Services, services
+from api.spec import Answer, documented
+from shared.hub import wait_for_terminal
+from shared.jobs import JobRecord
+from shared.store import HEARTBEAT_TTL_S
+from shared.store.cas import DURATION_BUCKETS
+from shared.store.results import Histogram as StoredHistogram
+from shared.store.results import Stats
+
+bp = Blueprint("metrics", __name__)
+disable_created_metrics()  # no `_created` samples: Prometheus does not need them and they double a scrape
+
+REQUESTS = Counter(
+    "llmb_http_requests_total", "HTTP requests answered", ["method", "route", "status"], registry=None
+)
+LATENCY = Histogram("llmb_http_request_duration_seconds", "HTTP request durations", ["route"], registry=None)
+SUBMITTED = Counter("llmb_jobs_submitted_total", "jobs accepted", ["type"], registry=None)
+LONG_WAITS = Gauge(
+    "llmb_long_waits_in_flight", "requests long-waiting on a job", registry=None, multiprocess_mode="livesum"
+)
+STREAMS = Gauge(
+    "llmb_event_streams_open", "Server-Sent Event streams open", registry=None, multiprocess_mode="livesum"
+)
+AUTH_FAILURES = Counter(
+    "llmb_auth_failures_total", "requests refused for their key", ["reason"], registry=None
+)
+REFUSALS = Counter("llmb_limit_refusals_total", "submissions refused by a limit", ["reason"], registry=None)
+OWN = (REQUESTS, LATENCY, SUBMITTED, LONG_WAITS, STREAMS, AUTH_FAILURES, REFUSALS)
+DURATIONS = (
+    ("llmb_job_queue_wait_seconds", "waits", "job waits, created to started"),
+    ("llmb_job_run_seconds", "runs", "job runs, started to finished"),
+)
+LOADS = (("waiting", "jobs waiting"), ("running", "jobs running"), ("workers", "live workers"))
+
+
+class StoreCollector:
+    """The metrics the store keeps in Redis, as Prometheus families."""
+
+    def __init__(self, stats: Stats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        """Job ends, job durations and queue loads."""
+        ended = CounterMetricFamily(
+            "llmb_jobs_finished", "jobs that ended", labels=["type", "status", "error_code"]
+        )
+        for (job_type, status, code), count in sorted(self.stats.finished.items()):
+            ended.add_metric([job_type, status, code], count)
+        yield ended
+        for name, attribute, text in DURATIONS:
+            family = HistogramMetricFamily(name, text, labels=["type"])
+            for job_type, histogram in sorted(getattr(self.stats, attribute).items()):
+                family.add_metric([job_type], _cumulative(histogram), histogram.total)
+            yield family
+        for name, text in LOADS:
+            gauge = GaugeMetricFamily(f"llmb_queue_{name}", f"per queue: {text}", labels=["queue"])
+            for queue, load in sorted(self.stats.loads.items()):
+                gauge.add_metric([queue], getattr(load, name))
+            yield gauge
+
+
+def _cumulative(histogram: StoredHistogram) -> list[tuple[str, float]]:
+    out, running = [], 0
+    for bound in DURATION_BUCKETS:
+        running += histogram.buckets.get(str(bound), 0)
+        out.append((str(bound), float(running)))
+    out.append(("+Inf", float(histogram.count)))
+    return out
+
+
+@bp.get("/metrics")
+@documented({200: Answer("Prometheus text exposition", {"text/plain": None})}, problems=(503,))
+@public
+def metrics() -> Response:
+    """Prometheus metrics of this API and of the jobs and queues it serves; 503 without Redis."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        for metric in OWN:
+            registry.register(metric)
+    registry.register(StoreCollector(services().store.stats(worker_ttl_s=HEARTBEAT_TTL_S)))
+    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
+def long_wait(
+    svc: Services, job_id: str, wait_s: float, *, since: tuple[JobRecord, str] | None = None
+) -> JobRecord:
+    """`wait_for_terminal`, counted in llmb_long_waits_in_flight while it waits."""
+    with LONG_WAITS.track_inprogress():
+        return wait_for_terminal(svc.store, svc.hub, job_id, wait_s, since=since)
+
+
+def open_stream(frames: Iterable[str]) -> Iterator[str]:
+    """The frames of an event stream, counted in llmb_event_streams_open from its first to its end."""
+    STREAMS.inc()
+    try:
+        yield from frames
+    finally:
+        STREAMS.dec()
+
+
+def _started() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _answered(response: Response) -> Response:
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    LATENCY.labels(route).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+    return response
+
+
+def register(app: Flask) -> None:
+    """Count every request, and answer GET /metrics."""
+    app.before_request(_started)
+    app.after_request(_answered)
+    app.register_blueprint(bp)

@@ -1,0 +1,103 @@
+"""One webhook POST to an address that was checked: no DNS when connecting, no redirects, a short read.
+
+The URL the HTTP client sees holds the checked IP, so it connects there and nowhere else (a name
+that resolves elsewhere a moment later changes nothing); the Host header, and for https the TLS
+server name (SNI, also the name the certificate is verified for), carry the original host.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from shared.webhook_targets import Target
+from webhooks.policy import Answer
+
+# Of the answer, at most this much is read (and nothing kept): receivers have nothing to tell us.
+MAX_ANSWER_BYTES = 4096
+# A host with many addresses: the first few that accept a connection are tried, in order.
+MAX_ADDRESSES = 3
+
+
+def client(timeout_s: float) -> httpx.Client:
+    """The HTTP client for deliveries: short timeouts, no proxies from the environment, no pooling."""
+    # No keep-alive: a pooled connection is keyed by IP, and must never carry another host's delivery.
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout_s),
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+
+
+def pinned_url(target: Target, address: str) -> str:
+    """The target's URL with its host replaced by `address` (bracketed when IPv6) and the port explicit."""
+    parts = urlsplit(target.url)
+    host = f"[{address}]" if ":" in address else address
+    return urlunsplit((parts.scheme, f"{host}:{target.port}", parts.path or "/", parts.query, ""))
+
+
+def post(http: httpx.Client, target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST `body` to the target, trying its next checked address only when one refuses to connect."""
+    started = time.monotonic()
+    failure = "no address to connect to"
+    for address in target.addresses[:MAX_ADDRESSES]:
+        try:
+            return _post_to(http, target, address, body=body, headers=headers, started=started)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            failure = f"cannot connect to {address}: {_text(exc)}"
+        except httpx.TimeoutException as exc:
+            return Answer(error=f"timed out: {_text(exc)}", transient=True, duration_ms=_ms(started))
+        except httpx.TransportError as exc:
+            return Answer(error=f"connection failed: {_text(exc)}", transient=True, duration_ms=_ms(started))
+    return Answer(error=failure, transient=True, duration_ms=_ms(started))
+
+
+def _post_to(
+    http: httpx.Client, target: Target, address: str, *, body: bytes, headers: dict[str, str], started: float
+) -> Answer:
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    request = http.build_request(
+        "POST",
+        pinned_url(target, address),
+        content=body,
+        headers={**headers, "Host": urlsplit(target.url).netloc},
+        extensions=extensions,
+    )
+    response = http.send(request, stream=True, follow_redirects=False)
+    try:
+        _drain(response)
+    finally:
+        response.close()
+    return Answer(
+        status_code=response.status_code,
+        retry_after_s=_retry_after(response),
+        duration_ms=_ms(started),
+    )
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a little of the answer; once its status came, a body that stalls or breaks changes nothing."""
+    read = 0
+    try:
+        for chunk in response.iter_raw(1024):
+            read += len(chunk)
+            if read >= MAX_ANSWER_BYTES:
+                return
+    except httpx.TransportError:
+        return
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    return float(value) if value.isdigit() else None
+
+
+def _text(exc: Exception) -> str:
+    return (str(exc) or type(exc).__name__)[:200]
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
