@@ -16,15 +16,23 @@ def make_celery(settings: Settings, *, name: str = "llmb") -> Celery:
     return app
 
 
-def celery_settings(settings: Settings) -> dict[str, object]:
-    """Celery's configuration under our settings: the reasons are beside each choice."""
-    transport = {
+def transport_options(settings: Settings) -> dict[str, object]:
+    """kombu's Redis transport options: redelivery after the visibility timeout, short socket waits."""
+    return {
         "visibility_timeout": settings.visibility_timeout_s,
         "socket_connect_timeout": 2,
-        "socket_timeout": 10,
+        # A connection left half-open by a Redis restart blocks a read until this passes, with a received
+        # message undispatched meanwhile (seen under chaos, 10 s): keep it short. Reads block at most
+        # a second (kombu's BRPOP timeout), so 3 s never cuts a healthy one.
+        "socket_timeout": 3,
         "retry_on_timeout": True,
         "health_check_interval": 10,
     }
+
+
+def celery_settings(settings: Settings) -> dict[str, object]:
+    """Celery's configuration under our settings: the reasons are beside each choice."""
+    transport = transport_options(settings)
     return dict(
         task_queues=[Queue(q.value, routing_key=q.value) for q in QUEUES],
         task_default_queue=QUEUES[0].value,

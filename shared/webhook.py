@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.inputs import InputSchema
 
-# An http(s) URL with a host, an optional port (up to 65535) and no credentials; where it may go is checked
-# apart (shared/webhook_targets.py).
+# An http(s) URI (RFC 3986: ASCII; an international name in its punycode form) with a host of reg-name
+# characters, an optional port (up to 65535) and no credentials; where it may go is checked apart
+# (shared/webhook_targets.py). Explicit character classes, not \s: regex engines disagree on what
+# whitespace is (Python's re counts U+001C..U+001F, Rust's regex in pydantic does not).
 _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
-URL_PATTERN = rf"^https?://[^\s/@?#:\[\]]+(:{_PORT})?([/?#][^\s]*)?$"
+_HOST = r"[A-Za-z0-9\-._~%!$&'()*+,;=]+"
+URL_PATTERN = rf"^https?://{_HOST}(:{_PORT})?([/?#][!-~]*)?$"
 
 
 class WebhookEvent(StrEnum):

@@ -10,9 +10,9 @@ from typing import TypeVar
 from billiard.exceptions import SoftTimeLimitExceeded
 
 from shared.errors import ServiceError, StorageError, UnavailableError
-from shared.jobs import ErrorInfo, JobRecord
+from shared.jobs import ErrorInfo, JobRecord, JobStatus
 from shared.logs import bound, job_fields
-from shared.storage import result_key
+from shared.storage import result_key, result_prefix
 from shared.vocabulary import ErrorCode, JobType
 from worker.metrics import metrics
 from worker.pipelines.base import Output
@@ -42,8 +42,11 @@ def finish(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output
 def _end(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: Output | Exception) -> None:
     if stop in (StopReason.CANCELED, StopReason.LEASE_LOST):
         log.info("job %s: stopped (%s)", record.id, stop)
+        if stop is StopReason.CANCELED:
+            discard(rt, record)
     elif stop is StopReason.DEADLINE:
-        _write(rt, record, lambda: rt.store.expire(record.id, record.type, holder=rt.holder))
+        if _write(rt, record, lambda: rt.store.expire(record.id, record.type, holder=rt.holder)):
+            discard(rt, record)
         log.info("job %s: canceled, past its deadline", record.id)
     elif stop is StopReason.HANDED_BACK:
         handed = _write(rt, record, lambda: rt.store.hand_back(record.id, record.type, holder=rt.holder))
@@ -76,6 +79,8 @@ def _succeed(rt: WorkerRuntime, record: JobRecord, output: Output) -> None:
     log.info("job %s: %s", record.id, "succeeded" if done.ok else f"result dropped, job is {done.previous}")
     if done.ok:
         _count(record.type, output)
+    elif done.expired or done.previous in (JobStatus.CANCELED, JobStatus.FAILED):
+        discard(rt, record)  # ended without this result (a job another worker holds keeps its objects)
 
 
 def _count(job_type: JobType, output: Output) -> None:
@@ -90,7 +95,24 @@ def fail(rt: WorkerRuntime, record: JobRecord, code: ErrorCode, message: str) ->
     """Fail the job with a code and a readable message, unless another worker holds it now."""
     log.warning("job %s: failed (%s) %s", record.id, code, message)
     error = ErrorInfo(code=code, message=message[:2000])
-    _write(rt, record, lambda: rt.store.fail(record.id, record.type, error, holder=rt.holder))
+    if _write(rt, record, lambda: rt.store.fail(record.id, record.type, error, holder=rt.holder)).ok:
+        discard(rt, record)
+
+
+def discard(rt: WorkerRuntime, record: JobRecord) -> None:
+    """Delete the objects an ended job has without a result (this run's, or an earlier run's).
+
+    A job that ended canceled or failed lists no objects, so any under its folder are orphans: the
+    first images of a job whose last upload failed, or an upload that finished after a cancel.
+    Best effort: an object store that does not answer leaves them, logged.
+    """
+    try:
+        removed = rt.storage.delete_prefix(result_prefix(record.id))
+    except StorageError as exc:
+        log.warning("job %s: its objects could not be deleted: %s", record.id, exc)
+        return
+    if removed:
+        log.info("job %s: deleted %d object(s) it ended without", record.id, removed)
 
 
 def _write(rt: WorkerRuntime, record: JobRecord, action: Callable[[], T]) -> T:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.settings import Settings
-from shared.storage.base import ObjectReader, ObjectStore, result_key
+from shared.storage.base import ObjectReader, ObjectStore, result_key, result_prefix
 
 
 def open_storage(settings: Settings) -> ObjectStore:
@@ -28,4 +28,4 @@ def open_reader(settings: Settings) -> ObjectReader:
     return LocalStore(settings.objects_dir)
 
 
-__all__ = ["ObjectReader", "ObjectStore", "open_reader", "open_storage", "result_key"]
+__all__ = ["ObjectReader", "ObjectStore", "open_reader", "open_storage", "result_key", "result_prefix"]

@@ -7,7 +7,12 @@ from typing import Protocol
 
 def result_key(job_id: str, name: str) -> str:
     """Where a job's result object lives: the same key however often the job runs."""
-    return f"results/{job_id}/{name}"
+    return f"{result_prefix(job_id)}{name}"
+
+
+def result_prefix(job_id: str) -> str:
+    """The folder of a job's result objects."""
+    return f"results/{job_id}/"
 
 
 class ObjectReader(Protocol):
@@ -40,3 +45,9 @@ class ObjectStore(Protocol):
 
     def prepare(self) -> None:
         """Make the store ready to take writes (create the bucket or folder)."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with `prefix` (a folder, ending in "/"); how many.
+
+        Raises StorageError when the store does not answer.
+        """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,6 +40,19 @@ class LocalStore:
             raise NotFoundError(f"no object {key}") from exc
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        folder = self._path(prefix.rstrip("/"))
+        if folder == self.root or not folder.is_dir():
+            return 0  # a folder's prefix only: never the whole store
+        count = sum(1 for p in folder.rglob("*") if p.is_file())
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageError(f"cannot delete {prefix}: {exc}") from exc
+        return count
 
     def presigned_url(self, key: str, *, content_type: str) -> str | None:
         return None

@@ -65,6 +65,16 @@ class S3Store:
         except BotoCoreError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
 
+    def delete_prefix(self, prefix: str) -> int:
+        try:
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+            keys = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
+            if keys:  # a job has at most a few objects: one page, one request
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete {prefix}: {exc}") from exc
+        return len(keys)
+
     def check(self) -> None:
         try:
             self.client.head_bucket(Bucket=self.bucket)

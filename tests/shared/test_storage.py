@@ -50,6 +50,20 @@ def test_the_api_reader_sees_what_a_worker_wrote(written_and_read: tuple[ObjectS
         reader.get("results/none/0.png")
 
 
+def test_delete_prefix_deletes_a_jobs_folder_and_nothing_else(storage: ObjectStore) -> None:
+    for key in ("results/a/0.png", "results/a/1.png", "results/ab/0.png", "results/b/0.png"):
+        storage.put(key, b"x", content_type="image/png")
+
+    assert storage.delete_prefix("results/a/") == 2
+    assert storage.delete_prefix("results/a/") == 0
+    assert storage.delete_prefix("results/none/") == 0
+
+    for gone in ("results/a/0.png", "results/a/1.png"):
+        with pytest.raises(NotFoundError):
+            storage.get(gone)
+    assert storage.get("results/ab/0.png") == storage.get("results/b/0.png") == b"x"
+
+
 def test_missing_object_is_not_found(storage: ObjectStore) -> None:
     with pytest.raises(NotFoundError):
         storage.get("results/none/0.png")

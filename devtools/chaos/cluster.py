@@ -1,0 +1,160 @@
+"""The stack under test (Redis with AOF, S3, the API, N workers) and what the faults need to know of it.
+
+Every service starts from the main thread: a child dies with the thread that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from redis import Redis
+
+from devtools.chaos.plan import QUEUES, Plan, settings
+from devtools.stack.deployment import WORKER_READY_S, Stack
+from devtools.stack.process import Service, port_open, spawn, wait_until
+from shared import keys
+from shared.vocabulary import JobType
+
+JOB_TYPES = [JobType(q) for q in QUEUES.split(",")]
+
+
+@dataclass(frozen=True)
+class Held:
+    """A running job as its record says: who holds it (the pool process's pid), its attempts and progress."""
+
+    job_id: str
+    pid: int
+    attempts: int
+    step: int
+    total: int
+    job_type: str
+
+
+def process_group(leader: int) -> set[int]:
+    """The pids of every live process in the process group `leader` leads."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == leader:
+            found.add(int(stat.parent.name))
+    return found
+
+
+class Cluster:
+    """A Stack with its workers by name, plus reads of the running jobs and the backlog from Redis."""
+
+    def __init__(self, root: Path, plan: Plan) -> None:
+        self.plan = plan
+        self.stack = Stack(root, env=settings())
+        self.workers: list[Service] = []
+        self.started = 0
+        self.redis: Redis | None = None
+        self.api: Service | None = None
+
+    @property
+    def api_url(self) -> str:
+        """The API's base URL."""
+        assert self.api is not None
+        return f"http://127.0.0.1:{self.api.port}"
+
+    def start(self) -> None:
+        """Redis (AOF on), S3, the API under gunicorn (2 processes), then the workers, all ready."""
+        self.stack.start_redis(appendonly=True)
+        self.stack.start_s3()
+        self.api = self.stack.start_api(workers=2)
+        self.redis = Redis.from_url(
+            self.stack.env["LLMB_REDIS_URL"], socket_timeout=5, socket_connect_timeout=1
+        )
+        for _ in range(self.plan.workers):
+            self.add_worker()
+        for svc in self.workers:
+            self.stack.wait_ready(svc, timeout=WORKER_READY_S)
+
+    def add_worker(self) -> Service:
+        """One more worker, started without waiting for it to load its pipelines."""
+        self.started += 1
+        svc = self.stack.start_worker(queues=QUEUES, name=f"worker-{self.started}", wait=False)
+        self.workers.append(svc)
+        return svc
+
+    def retire(self, svc: Service) -> None:
+        """Forget a worker that was stopped or killed."""
+        self.workers.remove(svc)
+
+    def check_workers(self) -> None:
+        """Raise unless every worker the soak did not stop still runs."""
+        dead = [svc.name for svc in self.workers if svc.proc.poll() is not None]
+        if dead:
+            raise RuntimeError(f"workers exited on their own: {dead}")
+
+    def owner(self, pid: int) -> Service | None:
+        """The worker whose process group `pid` belongs to."""
+        return next((svc for svc in self.workers if pid in process_group(svc.pid)), None)
+
+    def client(self) -> Redis:
+        """The soak's own Redis client (it reconnects after a restart)."""
+        assert self.redis is not None
+        return self.redis
+
+    def held(self) -> list[Held]:
+        """Every running job with its holder's pid, read from the queues' running indexes."""
+        r = self.client()
+        ids = [
+            (i.decode(), q) for q in JOB_TYPES for i in cast(list[bytes], r.zrange(keys.running(q), 0, -1))
+        ]
+        pipe = r.pipeline(transaction=False)
+        for job_id, _ in ids:
+            pipe.hmget(keys.job(job_id), "holder", "attempts", "progress")
+        out = []
+        for (job_id, q), (holder, attempts, progress) in zip(ids, pipe.execute(), strict=True):
+            if holder:
+                pid = int(holder.decode().split(":")[1])
+                done = json.loads(progress) if progress else {}
+                step, total = done.get("step", 0), done.get("total", 0)
+                out.append(Held(job_id, pid, int(attempts or 0), step, total, q.value))
+        return out
+
+    def backlog(self) -> int:
+        """How many jobs wait in the soak's queues."""
+        r = self.client()
+        return sum(cast(int, r.zcard(keys.waiting(q))) for q in JOB_TYPES)
+
+    def restart_redis(self, down_s: float) -> tuple[float, float]:
+        """Stop Redis (it writes its AOF), stay down `down_s`, start it on its port: (stopped, back)."""
+        port = self.stack.stop_redis()
+        stopped = time.time()
+        time.sleep(down_s)  # the outage itself
+        self.stack.start_redis(port=port, appendonly=True)
+        return stopped, time.time()
+
+    def stop_s3(self) -> float:
+        """Stop SeaweedFS; when it was down (epoch)."""
+        assert self.stack.s3 is not None
+        self.stack.s3.stop()
+        return time.time()
+
+    def start_s3_again(self) -> float:
+        """Start the stopped SeaweedFS on its ports, folder and bucket; when it listens again (epoch)."""
+        old = self.stack.s3
+        assert old is not None
+        cmd = cast(list[str], old.proc.args)  # spawn's own list: the same ports, folder and bucket
+        new = spawn(old.name, cmd, log_dir=old.log_path.parent, port=old.port)
+        wait_until(port_open(new.port), timeout=60, what="weed mini (S3) again", proc=new.proc)
+        self.stack.services[self.stack.services.index(old)] = new
+        self.stack.s3 = new
+        return time.time()
+
+    def stop(self) -> None:
+        """Stop everything, workers first (a restarted Redis comes last in the stack's own order)."""
+        if self.redis is not None:
+            self.redis.close()
+        for svc in reversed(self.workers):
+            svc.stop()
+        self.stack.stop()

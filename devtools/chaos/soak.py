@@ -1,0 +1,137 @@
+"""One soak run: start the stack, drive the load, strike on schedule, let every job finish, audit it all."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from devtools.chaos.audit import JobView, job_ids, read_jobs, read_objects
+from devtools.chaos.checks import Findings, check
+from devtools.chaos.cluster import Cluster
+from devtools.chaos.driver import Driver, Tally
+from devtools.chaos.faults import FAULTS, Soak
+from devtools.chaos.figures import Measured, Timeline, measure
+from devtools.chaos.logs import held_deliveries, log_counts
+from devtools.chaos.mix import Mix
+from devtools.chaos.plan import REDIS_RESTART, Plan
+from devtools.chaos.polling import poll
+from shared import keys
+
+TERMINAL = {b"succeeded", b"failed", b"canceled"}
+
+
+@dataclass
+class Outcome:
+    """Everything a soak run found, for the table and docs/CHAOS.md."""
+
+    plan: Plan
+    root: Path
+    started: float  # epoch seconds when the load began
+    load_s: float
+    wall_s: float
+    tally: Tally
+    views: dict[str, JobView]
+    objects: dict[str, bool]
+    measured: list[Measured]
+    findings: Findings
+    logs: dict[str, int]
+    held: list[str]  # jobs a worker received and sat on (logs.held_deliveries)
+    workers_started: int
+
+
+def say(started: float, text: str) -> None:
+    """One line of progress, stamped with the seconds since the load began."""
+    print(f"[{time.time() - started:7.1f} s] {text}", flush=True)
+
+
+def run(plan: Plan, root: Path) -> Outcome:
+    """The whole soak under `root` (data and logs); the stack is stopped whatever happens."""
+    began = time.monotonic()
+    cluster = Cluster(root, plan)
+    driver: Driver | None = None
+    try:
+        cluster.start()
+        driver = Driver(cluster.api_url, Mix(plan))
+        soak = Soak(cluster, driver, plan)
+        started = time.time()
+        driver.start()
+        _strike(soak, started)
+        tally, load_s = _finish_load(soak, started), time.time() - started
+        views = _drain_and_read(cluster, tally, started)
+        objects = read_objects(cluster.stack.env)
+    finally:
+        if driver is not None:
+            with contextlib.suppress(RuntimeError):
+                driver.stop()
+        cluster.stop()
+    timeline = Timeline(views)
+    return Outcome(
+        plan=plan,
+        root=root,
+        started=started,
+        load_s=load_s,
+        wall_s=time.monotonic() - began,
+        tally=tally,
+        views=views,
+        objects=objects,
+        measured=[measure(f, timeline) for f in soak.faults],
+        findings=check(views, objects, tally, soak.faults),
+        logs=log_counts(root / "logs"),
+        held=held_deliveries(
+            root / "logs", [(f.at, f.until) for f in soak.faults if f.kind == REDIS_RESTART]
+        ),
+        workers_started=cluster.started,
+    )
+
+
+def _strike(soak: Soak, started: float) -> None:
+    """Each fault of the schedule at its time (or as soon as the one before it is over)."""
+    for step in soak.plan.steps:
+        time.sleep(max(0.0, started + step.at_s - time.time()))  # the schedule, not a wait for a condition
+        soak.cluster.check_workers()
+        try:
+            fault = FAULTS[step.kind](soak, step)
+        except TimeoutError as exc:  # what it needed never came: the run goes on, the report says so
+            say(started, f"{step.kind} skipped: {exc}")
+            continue
+        soak.faults.append(fault)
+        say(started, f"{fault.kind}: {fault.detail}  ({soak.driver.accepted} jobs accepted)")
+
+
+def _finish_load(soak: Soak, started: float) -> Tally:
+    """Keep submitting until the plan's number of jobs was accepted, then stop."""
+    left = max(0, soak.plan.target_jobs - soak.driver.accepted)
+    poll(
+        lambda: soak.driver.accepted >= soak.plan.target_jobs,
+        timeout=60 + 3 * left / soak.plan.rate,
+        what=f"{soak.plan.target_jobs} accepted jobs",
+        every=0.5,
+    )
+    tally = soak.driver.stop()
+    say(started, f"load stopped: {len(tally.accepted)} accepted, refused {dict(tally.refused)}")
+    return tally
+
+
+def _drain_and_read(cluster: Cluster, tally: Tally, started: float) -> dict[str, JobView]:
+    """Wait (up to the plan's drain time) until every stored job finished; then read them all."""
+    r = cluster.client()
+    ids = sorted(job_ids(r) | {s.job_id for s in tally.accepted})
+
+    def unfinished() -> list[str]:
+        """The stored jobs not finished yet."""
+        pipe = r.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hget(keys.job(job_id), "status")
+        return [
+            j for j, s in zip(ids, cast(list[bytes | None], pipe.execute()), strict=True) if s not in TERMINAL
+        ]
+
+    try:
+        poll(lambda: not unfinished(), timeout=cluster.plan.drain_s, what="every job finished", every=1.0)
+        say(started, f"all {len(ids)} stored jobs finished")
+    except TimeoutError:
+        say(started, f"not finished after {cluster.plan.drain_s:.0f} s: {unfinished()[:20]}")
+    return read_jobs(r, ids)
