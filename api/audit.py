@@ -11,9 +11,17 @@ from shared import logs
 
 log = logging.getLogger("api.requests")
 
+# Probes and scrapes arrive every few seconds from every kubelet and Prometheus: logged only when they fail.
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
 
 def log_request(response: Response) -> Response:
-    """after_request: the audit line, with its fields also as the record's extras (for JSON logs)."""
+    """after_request: the audit line, with its fields also as the record's extras (for JSON logs).
+
+    A probe or scrape that succeeds (`QUIET_PATHS`, status below 400) is not logged.
+    """
+    if response.status_code < 400 and request.path in QUIET_PATHS:
+        return response
     who = principal()
     job_id = g.get("job_id") or (request.view_args or {}).get("job_id")
     fields = {"key_id": who.key_id, "tenant": who.tenant, "status": response.status_code}

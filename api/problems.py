@@ -48,6 +48,7 @@ def _service_error(exc: ServiceError) -> Response:
     response = _answer(problem_body(exc.status, exc.code, exc.title, str(exc), **extra))
     if isinstance(exc, UnavailableError):
         response.headers["Retry-After"] = "1"
+        log.warning("%s %s answered %d: %s", request.method, request.path, exc.status, exc)
     if isinstance(exc, LimitedError):
         response.headers.update({"Retry-After": str(exc.retry_after_s), **exc.headers})
         REFUSALS.labels(exc.code.value).inc()

@@ -21,6 +21,7 @@ from pathlib import Path
 from redis import Redis
 
 from devtools import REPO
+from devtools.bench.api import UNCAPPED
 from devtools.bench.api.hey import hey
 from devtools.bench.api.overhead import LeanClient, serial_job
 from devtools.bench.api.report import OtherLoad, Row, markdown, pct, render_section
@@ -71,7 +72,7 @@ def parse_variant(spec: str, scratch: Path) -> Variant:
 def start_api(st: Stack, v: Variant, workers: int) -> Service:
     """gunicorn with the variant's tree first on the path and as its working directory."""
     port = free_port()
-    extra = {**v.env, "LLMB_API_BIND": f"127.0.0.1:{port}", "LLMB_API_WORKERS": str(workers)}
+    extra = {**UNCAPPED, **v.env, "LLMB_API_BIND": f"127.0.0.1:{port}", "LLMB_API_WORKERS": str(workers)}
     env = st.child_env(extra) | {"PYTHONPATH": str(v.tree)}
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(v.tree / "api" / "gunicorn_conf.py")]
     svc = spawn(f"{v.label}-api-{port}", cmd, log_dir=st.root / "logs", env=env, port=port, cwd=v.tree)
@@ -187,8 +188,10 @@ def measure(variants: list[Variant], root: Path, *, rounds: int, seconds: int, j
 NOTES = """Each variant runs its own APIs (gunicorn, gevent), each with a Redis of its own: two workers
 for the POST and /health rates (hey, c=50, pinned to one core; no job worker), one worker and a
 scripted job worker for the overhead (client-observed time of a job sent with `Prefer: wait=10`, less
-its run time). Rounds alternate between the variants; the ratio is to the first variant's figure (for
-overheads, lower is better)."""
+its run time). Every variant runs with the per-key and queue caps (`LLMB_LIMITS__KEY_*`,
+`LLMB_LIMITS__QUEUE_MAX_WAITING`) raised out of reach, so the limiter counts every job but refuses none
+(a version without them ignores the variables). Rounds alternate between the variants; the ratio is
+to the first variant's figure (for overheads, lower is better)."""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,7 @@ import httpx
 from redis import Redis
 
 from devtools import REPO
+from devtools.bench.api import UNCAPPED
 from devtools.bench.api.hey import hey
 from devtools.bench.api.overhead import job_overhead
 from devtools.bench.api.report import (
@@ -81,7 +82,7 @@ def health_vs_bare(ours: Service, bare: Service, plan: Plan) -> Row:
 
 def post_rate(st: Stack, body: Path, plan: Plan) -> tuple[list[Row], Service]:
     """Accepted POST /v1/jobs per second with two API workers and no job worker, and the error rate."""
-    api = st.start_api(workers=2)
+    api = st.start_api(workers=2, env=UNCAPPED)
     assert st.redis is not None
     hey(f"{base(api)}/v1/jobs", n=1000, body=body)  # warm-up
     runs, others, cpu0 = [], [], cpu_seconds(api.proc.pid, st.redis.proc.pid)
@@ -138,14 +139,14 @@ def s3_rss(st: Stack, body: Path, plan: Plan, redis: Redis, bare_mib: float) -> 
         st.start_s3()
     except (OSError, RuntimeError, TimeoutError) as exc:
         return [Row("API worker RSS, LLMB_STORAGE=s3", f"n/a: {exc}", "target < 80 MiB", None, None)]
-    api = st.start_api(workers=2)
+    api = st.start_api(workers=2, env=UNCAPPED)
     hey(f"{base(api)}/v1/jobs", n=200, body=body)
     run = hey(f"{base(api)}/v1/jobs", seconds=plan.hey_s, body=body)
     ready = httpx.get(f"{base(api)}/ready", timeout=10).status_code
     what = f"POST load ({run.rate(202):,.0f}/s; 2 workers, LLMB_STORAGE=s3, /ready {ready})"
     rows = [rss_row(what, api, bare_mib)]
     api.stop()
-    one = st.start_api(workers=1)
+    one = st.start_api(workers=1, env=UNCAPPED)
     hey(f"{base(one)}/health", n=plan.health_n, c=10)
     with holding_waits(base(one), redis, plan.waiters) as held:
         pass
@@ -162,7 +163,7 @@ def run_all(plan: Plan, root: Path) -> list[Row]:
     try:
         st.start_redis()
         redis = Redis.from_url(st.env["LLMB_REDIS_URL"])
-        ours, bare = st.start_api(workers=1), start_bare(st)
+        ours, bare = st.start_api(workers=1, env=UNCAPPED), start_bare(st)
         rows = [health_vs_bare(ours, bare, plan)]
         bare_mib = worker_rss_mib(bare)
         bare.stop()

@@ -18,7 +18,7 @@ from devtools.bench.models.direct import ImageResults, bench_image, free_memory
 from devtools.bench.models.plan import Plan, plan_for
 from devtools.bench.models.plot import plot
 from devtools.bench.models.report import KindResults, Results
-from devtools.bench.models.section import HEADING, PLOT, render
+from devtools.bench.models.section import heading, plot_name, render
 from devtools.bench.models.shapes import Shapes, ensure_shapes
 from devtools.bench.models.system import SystemBench
 from worker.device import pick_device
@@ -66,12 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(["python -m devtools.bench.models", *(argv if argv is not None else sys.argv[1:])])
     measured = merge_saved(measured, plan=plan, shapes=shapes, device=device, merge=bool(args.only))
     res = Results(command, device, shapes, plan, measured.get("image"), measured.get("chat"))
-    plotted = plot(res, args.out.parent / PLOT) if args.out else False
+    plotted = plot(res, args.out.parent / plot_name(device)) if args.out else False
     section = render(res, plot=plotted)
     print(section)
     if args.out:
-        write_section(args.out, section, HEADING)
-        print(f"wrote {args.out}" + (f" and {args.out.parent / PLOT}" if plotted else ""))
+        write_section(args.out, section, heading(device))
+        print(f"wrote {args.out}" + (f" and {args.out.parent / plot_name(device)}" if plotted else ""))
     return 0
 
 

@@ -11,8 +11,20 @@ from devtools.bench.models.plan import TEMPERATURE, TOP_P, Plan
 from devtools.bench.models.report import Results, direct_table, ratios_table, stages_table, system_table
 
 HEADING = "## Models (make bench-models)"
+GPU_HEADING = "## Models on a GPU (make bench-models)"
 GPU_COMMAND = "python -m devtools.bench.models --shapes real --out docs/BENCHMARKS.md"
 PLOT = "bench-models.png"
+GPU_PLOT = "bench-models-gpu.png"
+
+
+def heading(device: str) -> str:
+    """The section a run on `device` rewrites: a CUDA run keeps its own beside the CPU one."""
+    return GPU_HEADING if device == "cuda" else HEADING
+
+
+def plot_name(device: str) -> str:
+    """The plot's file name beside docs/BENCHMARKS.md, one per section."""
+    return GPU_PLOT if device == "cuda" else PLOT
 
 
 def device_line(device: str) -> str:
@@ -66,9 +78,10 @@ def notes(res: Results) -> str:
     if res.device != "cuda":
         lines.append(
             "**The GPU targets (system ÷ direct ≥ 0.9; batched ÷ unbatched ≥ 3× images, ≥ 10× chat at 32 "
-            "jobs) were not measured: this run had no GPU.** On a CUDA machine run "
-            f"`{GPU_COMMAND}` (`make bench-models BENCH_MODELS_ARGS='--shapes real'`); it builds the "
-            "real-shaped random-weight models once (no download) and needs no other change; "
+            "jobs) are for a CUDA machine; this run had none.** The last GPU run has its own section, "
+            f'"{GPU_HEADING.removeprefix("## ")}". On a CUDA machine run `{GPU_COMMAND}` '
+            "(`make bench-models BENCH_MODELS_ARGS='--shapes real'`) to rewrite that section; it builds "
+            "the real-shaped random-weight models once (no download) and needs no other change; "
             "`--only image` and `--only chat` split it in two runs whose results the section merges."
         )
     return "\n\n".join(lines)
@@ -114,7 +127,7 @@ def _chat_notes(res: Results) -> list[str]:
 def render(res: Results, *, plot: bool) -> str:
     """The whole section, heading first."""
     parts = [
-        HEADING,
+        heading(res.device),
         "  \n".join(facts(res)),
         "### Direct: one process, no API, Redis or Celery",
         direct_table(res),
@@ -126,6 +139,6 @@ def render(res: Results, *, plot: bool) -> str:
         ratios_table(res),
     ]
     if plot:
-        parts.append(f"![throughput by batch size]({PLOT})")
+        parts.append(f"![throughput by batch size]({plot_name(res.device)})")
     parts.append(notes(res))
     return "\n\n".join(parts) + "\n"
