@@ -108,5 +108,7 @@ def test_a_restarted_worker_is_neither_ready_nor_alive_until_it_shows_it(stack: 
     }
     stack.start_worker(env=slow, name="restarted", wait=False)
     wait_for(lambda: not ready.exists() and not alive.exists(), timeout=30, what="the old markers' removal")
+    assert not ready.exists()  # its pipeline is still loading: it waits for let-load
     (stack.root / "let-load").touch()
     wait_for(ready.exists, timeout=60, what="readiness once loaded")
+    assert ready.exists()
