@@ -22,7 +22,7 @@ LLM Backend is ready: API on http://127.0.0.1:{port}, data under {root}
        -d '{{"type":"image","input":{{"prompt":"a red fox","width":128,"height":96,"steps":2}}}}'
   curl{header} localhost:{port}/v1/jobs/<id>?wait=30
   curl{header} -o fox.png localhost:{port}/v1/jobs/<id>/result
-  .venv/bin/llmb --url http://127.0.0.1:{port} submit image "a red fox" --wait -o fox.png
+  .venv/bin/llmb --url http://127.0.0.1:{port}{key} submit image "a red fox" --wait -o fox.png
 
 API docs: http://127.0.0.1:{port}/docs    Ctrl-C stops everything (the worker first); twice, faster.
 """
@@ -71,7 +71,10 @@ def settings_text(settings: Mapping[str, str]) -> str:
 
 
 AUTH_OFF = "Auth: off (the API serves 127.0.0.1 only; LLMB_AUTH=on with LLMB_ADMIN_KEY requires keys)"
-AUTH_ON = 'Auth: on; make keys with: .venv/bin/llmb --api-key "$LLMB_ADMIN_KEY" keys create --name NAME'
+AUTH_ON = (
+    'Auth: on; make a key with: .venv/bin/llmb --api-key "$LLMB_ADMIN_KEY" keys create --name NAME\n'
+    "  then KEY=<the key it shows> (shown once) for the lines below"
+)
 
 
 def ready_text(*, port: int, root: Path, settings: Mapping[str, str]) -> str:
@@ -83,6 +86,7 @@ def ready_text(*, port: int, root: Path, settings: Mapping[str, str]) -> str:
         settings=settings_text(settings),
         auth=AUTH_ON if auth_on else AUTH_OFF,
         header=' -H "Authorization: Bearer $KEY"' if auth_on else "",
+        key=' --api-key "$KEY"' if auth_on else "",
     )
 
 

@@ -126,7 +126,7 @@ class JobStore(QueueReads, Creation):
         if done.previous is None:
             raise NotFoundError(f"no job {job_id}")
         if not done.ok or done.record is None:
-            raise InvalidTransitionError(f"job {job_id} is already {done.previous}")
+            raise InvalidTransitionError(f"job {job_id} has already ended: {done.previous}")
         return done.record
 
     def hand_back(self, job_id: str, job_type: JobType, *, holder: str) -> bool:

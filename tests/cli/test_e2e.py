@@ -113,7 +113,7 @@ def test_cancel_stops_a_held_job_and_list_shows_it(api_url: str) -> None:
 
     assert (canceled.returncode, canceled.stdout) == (0, f"{job_id} canceled\n")
     assert json.loads(status.stdout)["status"] == "canceled"
-    assert (again.returncode, again.stderr) == (6, f"error: job {job_id} is already canceled\n")
+    assert (again.returncode, again.stderr) == (6, f"error: job {job_id} has already ended: canceled\n")
     assert any(line.split()[:3] == [job_id, "image", "canceled"] for line in listing.stdout.splitlines())
     assert json.loads(listed.stdout)["jobs"][0]["id"] == job_id
 

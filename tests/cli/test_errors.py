@@ -22,7 +22,7 @@ from tests.cli.fakes import JOB_ID, Recorder, dropped, job, problem, run_cli, st
         (problem(400, "the body is not valid JSON", code="malformed_body"), 4),
         (problem(413, "the body is too large", code="request_entity_too_large"), 4),
         (problem(422, "wait must be an integer from 0 to 60", code="invalid_input"), 4),
-        (problem(409, f"job {JOB_ID} is already succeeded", code="conflict"), 6),
+        (problem(409, f"job {JOB_ID} has already ended: succeeded", code="conflict"), 6),
         (problem(403, "this key lacks the scope jobs:write", code="forbidden"), 8),
         (problem(500, "the server failed; the error is logged", code="internal"), 5),
         (problem(503, "Redis does not answer", code="unavailable"), 5),

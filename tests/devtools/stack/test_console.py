@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.stack.console import LogTail, masked, settings_text
+from devtools.stack.console import LogTail, masked, ready_text, settings_text
 from devtools.stack.process import Service
 
 
@@ -50,3 +50,14 @@ def test_the_log_tail_echoes_whole_lines_only(tmp_path: Path) -> None:
         f.write("ond\nthird")
     tail.close()
     assert out.getvalue() == "[api] first\n[api] second\n[api] third\n"
+
+
+def test_with_auth_on_every_example_in_the_ready_text_sends_the_key_it_says_how_to_make() -> None:
+    text = ready_text(port=8000, root=Path("var"), settings={"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": "x" * 32})
+    examples = [line for line in text.splitlines() if "localhost:8000" in line or "llmb --url" in line]
+    assert len(examples) == 4
+    assert all('Bearer $KEY"' in line or '--api-key "$KEY"' in line for line in examples), examples
+    assert "KEY=<the key it shows>" in text
+    assert "x" * 32 not in text
+    plain = ready_text(port=8000, root=Path("var"), settings={})
+    assert "$KEY" not in plain
