@@ -1,0 +1,31 @@
+"""Every cap on what a client may ask for or hold, in one settings group (`LLMB_LIMITS__*`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Limits(BaseModel):
+    """Every cap on what a client may ask for, in one place (the API rejects, the worker re-checks)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_max_chars: int = 2000
+    image_min_side: int = 64
+    image_max_side: int = 1024
+    image_max_steps: int = 50
+    image_max_guidance: float = 20.0
+    image_max_count: int = 4
+    chat_max_messages: int = 256
+    chat_max_chars: int = 32_000
+    chat_max_tokens: int = 2048
+    chat_max_stops: int = 4
+    embed_max_inputs: int = 256
+    embed_max_chars: int = 8192
+    max_body_bytes: int = 1_048_576
+    max_wait_s: int = 60
+    list_max_page: int = 100
+    deadline_max_s: int = 7 * 24 * 3600
+    key_jobs_per_minute: int = 1200
+    key_max_active_jobs: int = 1000
+    queue_max_waiting: int = 10_000
