@@ -32,7 +32,7 @@ def dead_pid() -> int:
         ("running", "other-host:1:abc", 30, 1, Decision.SKIP),
         ("running", "other-host:1:abc", -1, 1, Decision.TAKE_OVER),
         ("running", "", 60, 1, Decision.TAKE_OVER),
-        ("running", ME, 30, 1, Decision.TAKE_OVER),
+        pytest.param("running", ME, 30, 1, Decision.TAKE_OVER, id="running-me-30-1-TAKE_OVER"),
         ("running", "other-host:1:abc", -1, 3, Decision.FAIL_LOST),
         ("running", "", 60, 3, Decision.FAIL_LOST),
     ],

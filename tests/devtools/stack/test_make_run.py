@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -80,8 +81,10 @@ def test_the_user_s_llmb_settings_reach_every_service_and_show_masked(make_run: 
     assert "LLMB_S3_SECRET_KEY=***" in settings_line
     assert "hunter2" not in run.output
     # Redis reads no LLMB_ setting (and overwrites its environment with its title); the others do.
-    ours = [p for p in run.services if p.ppid == run.proc.pid and "python" in cmdline(p.pid)[0]]
-    assert len(ours) == 3  # the API, the webhook sender and the worker
+    # Told apart by the module each runs, not by "python" in a path: a fork of make run not yet exec'd
+    # (its command line is still make run's) or a Redis binary under site-packages would count too.
+    ours = [p for p in run.services if p.ppid == run.proc.pid and _service_module(p.pid)]
+    assert sorted(str(_service_module(p.pid)) for p in ours) == ["gunicorn", "webhooks", "worker"]
     assert all(environ(p.pid)["LLMB_LOG_LEVEL"] == "DEBUG" for p in ours)
     run.wait_for("[worker] ")
     assert any(" DEBUG" in line for line in run.output.splitlines() if line.startswith("[worker] "))
@@ -108,3 +111,11 @@ def test_a_run_shows_its_own_logs_not_the_last_run_s(make_run: MakeRunFactory) -
     second.ready()
     assert second.wait_for(f"Listening at: http://127.0.0.1:{port}") != listening
     assert listening not in second.output
+
+
+def _service_module(pid: int) -> str | None:
+    """The module a service process runs with `python -m` (gunicorn, webhooks, worker), else None."""
+    args = cmdline(pid)
+    if len(args) < 3 or not Path(args[0]).name.startswith("python") or args[1] != "-m":
+        return None
+    return args[2] if args[2] in {"gunicorn", "webhooks", "worker"} else None
