@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 QUEUES ?= image,chat,embed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): each starts its own Redis and S3; 2 fits the 2-core CI machine.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint format models bench stresstest system-deps clean
@@ -54,7 +56,7 @@ system-deps: ## redis-server, hey, chromium, chromium-driver and promtool from a
 	fi
 
 test: $(VENV)/.dev-deps system-deps models ## install what the tests need, start their services, run them all
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
