@@ -13,9 +13,9 @@ from devtools.chaos import plan as p
 from devtools.chaos.cluster import Cluster, Held, process_group
 from devtools.chaos.driver import Driver
 from devtools.chaos.mix import BUSY_STEPS, JobSpec, image
-from devtools.chaos.polling import poll
 from devtools.chaos.text import plural
 from devtools.stack.process import Service
+from devtools.stack.process import wait_until as poll
 
 PICK_S = 60.0  # how long a fault may wait for a job to strike
 BUSY_JOBS, BUSY_RUNNING, BUSY_WAIT_S = 2, 2, 30.0  # jobs running when Redis or its clients go

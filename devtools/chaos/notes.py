@@ -33,7 +33,7 @@ file. `python -m devtools.chaos --quick` (about 200 jobs, one fault of each kind
   defaults (3 tries, 1 s then 2 s).
 - **Pipelines**: embeddings are the real all-MiniLM-L6-v2; images come from
   `devtools.chaos.pipeline:PacedImagePipeline`, the scripted test pipeline
-  (`tests.fixtures.pipelines:ScriptedImagePipeline`, no model, a 1x1 PNG per image) plus a
+  (`devtools.pipelines:ScriptedImagePipeline`, no model, a 1x1 PNG per image) plus a
   `pace:MS` prompt whose steps take MS ms, so jobs are running when a fault strikes and a backlog lasts.
 - **Load** (`mix.py`, `driver.py`): {plan.rate:g} jobs/s through `POST /v1/jobs` (exponential gaps)
   until {plan.target_jobs} are accepted: image jobs of 3 sizes × 3 step counts (so batches form),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from devtools.pipelines import ScriptedImagePipeline
 from shared.inputs import ImageInput
-from tests.fixtures.pipelines import ScriptedImagePipeline
 from worker.pipelines.base import Output, Steps
 
 SLICE_S = 0.02  # how often a paced step checks in (cancels, hand-backs, deadlines)

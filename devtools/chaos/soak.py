@@ -17,7 +17,7 @@ from devtools.chaos.figures import Measured, Timeline, measure
 from devtools.chaos.logs import held_deliveries, log_counts
 from devtools.chaos.mix import Mix
 from devtools.chaos.plan import REDIS_RESTART, Plan
-from devtools.chaos.polling import poll
+from devtools.stack.process import wait_until as poll
 from shared import keys
 
 TERMINAL = {b"succeeded", b"failed", b"canceled"}

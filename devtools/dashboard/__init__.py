@@ -1,2 +1,2 @@
-"""The dashboard's picture: the real stack under a short mixed load, scraped, and each panel of
-deploy/grafana/llmb.json evaluated from the scraped series and drawn (`python -m devtools.dashboard`)."""
+"""The dashboard's picture: the real stack under a short mixed load, scraped by a real Prometheus, and
+each panel of deploy/grafana/llmb.json queried from it and drawn (`python -m devtools.dashboard`)."""

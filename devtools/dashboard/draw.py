@@ -1,9 +1,11 @@
-"""Each panel's queries evaluated over the scraped series, drawn with matplotlib on the dashboard's grid."""
+"""Each panel's queries answered by a real Prometheus (query_range), drawn with matplotlib on the
+dashboard's grid."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -14,9 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
-from devtools.dashboard import promql
 from devtools.dashboard.panels import Panel, expand, legend
-from devtools.dashboard.series import Labels, Store
+from devtools.dashboard.prometheus import Prometheus
 
 Line = tuple[str, list[float], list[float]]
 BACKGROUND, PANEL, TEXT, GRID = "#111217", "#181b1f", "#ccccdc", "#2c3235"
@@ -37,24 +38,30 @@ UNITS: dict[str, Callable[[float], str]] = {
 }
 
 
-def lines(panel: Panel, store: Store, *, interval: str) -> list[Line]:
-    """The panel's series: each query evaluated at every scrape, one line per label set (legend, x, y)."""
-    start = store.times[0] if store.times else 0.0
+@dataclass(frozen=True)
+class Window:
+    """The stretch of time drawn: unix seconds, one point per `step` s, and what $__rate_interval means."""
+
+    start: float
+    end: float
+    step: float
+    interval: str
+
+
+def lines(panel: Panel, server: Prometheus, window: Window) -> list[Line]:
+    """The panel's series as Prometheus answers its queries over the window: (legend, x, y) each."""
     out: list[Line] = []
     for target in panel.targets:
-        tree = promql.parse(expand(target.expr, interval=interval))
-        points: dict[Labels, tuple[list[float], list[float]]] = {}
-        for at in store.times:
-            value = promql.evaluate(tree, store, at)
-            vector = {frozenset(): value} if isinstance(value, float) else value
-            for labels, y in vector.items():
-                xs, ys = points.setdefault(labels, ([], []))
-                xs.append(at - start)
-                ys.append(y)
-        out += [
-            (legend(target.legend, dict(labels)), xs, ys)
-            for labels, (xs, ys) in sorted(points.items(), key=str)
-        ]
+        expr = expand(target.expr, interval=window.interval)
+        found = server.query_range(expr, start=window.start, end=window.end, step=window.step)
+        out += sorted(
+            (
+                legend(target.legend, series["metric"]),
+                [float(at) - window.start for at, _ in series["values"]],
+                [float(value) for _, value in series["values"]],
+            )
+            for series in found
+        )
     return out
 
 
@@ -83,16 +90,20 @@ def _plot(ax: Axes, drawn: list[Line]) -> None:
         text.set_color(TEXT)
 
 
-def draw(panels: list[Panel], store: Store, out: Path, *, title: str, interval: str) -> None:
-    """Draw every panel where the dashboard puts it and write the PNG to `out`."""
+def draw(
+    panels: list[Panel], server: Prometheus, out: Path, *, title: str, window: Window
+) -> dict[int, list[Line]]:
+    """Draw every panel where the dashboard puts it and write the PNG to `out`; each panel's lines by id."""
     rows = max(p.y + p.h for p in panels)
     height = rows * ROW_INCHES + TITLE_INCHES
     fig = plt.figure(figsize=(18, height), facecolor=BACKGROUND)
     grid = fig.add_gridspec(rows, 24, left=0.04, right=0.99, top=1 - TITLE_INCHES / height, bottom=0.02)
+    drawn = {}
     for panel in panels:
         ax = fig.add_subplot(grid[panel.y : panel.y + panel.h - 1, panel.x : panel.x + panel.w - 1])
         _style(ax, panel)
-        _plot(ax, lines(panel, store, interval=interval))
+        drawn[panel.id] = lines(panel, server, window)
+        _plot(ax, drawn[panel.id])
     fig.suptitle(title, color=TEXT, fontsize=11, x=0.04, y=1 - 0.15 / height, ha="left", va="top")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=72, facecolor=BACKGROUND)
@@ -101,3 +112,4 @@ def draw(panels: list[Panel], store: Store, out: Path, *, title: str, interval: 
     with Image.open(out) as image:
         small = image.convert("RGB").quantize(colors=96, method=Image.Quantize.MEDIANCUT)
     small.save(out, optimize=True)
+    return drawn

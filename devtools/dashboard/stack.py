@@ -22,6 +22,11 @@ class Observed:
     api_url: str
     worker_metrics_url: str
 
+    @property
+    def targets(self) -> dict[str, str]:
+        """Where to scrape: job name -> /metrics URL."""
+        return {"api": f"{self.api_url}/metrics", "worker": self.worker_metrics_url}
+
 
 def build_models(out: Path = MODELS) -> Path:
     """The small local models `make models` builds, built if missing."""

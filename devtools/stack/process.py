@@ -13,9 +13,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from redis.exceptions import RedisError
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+T = TypeVar("T")
+POLL_S = 0.05
+# What a check raises while what it asks is not up yet (or, in the chaos soak, briefly down): not yet.
+NOT_YET: tuple[type[Exception], ...] = (OSError, httpx.TransportError, RedisError)
 
 
 class InterruptedWaitError(Exception):
@@ -45,25 +53,31 @@ def port_open(port: int) -> Callable[[], bool]:
 
 
 def wait_until(
-    check: Callable[[], bool],
+    check: Callable[[], T | None],
     *,
     timeout: float,
     what: str,
     proc: subprocess.Popen[bytes] | None = None,
     interrupted: Callable[[], bool] = never,
-) -> None:
-    """Poll `check` until it holds, or raise naming `what` (early when the process died or a stop came)."""
+    every: float = POLL_S,
+) -> T:
+    """`check`'s first truthy answer, asked every `every` s: the one way devtools and the tests wait.
+
+    A check raising one of NOT_YET counts as "not yet". Raises TimeoutError naming `what` past `timeout`
+    seconds, RuntimeError as soon as `proc` exited, InterruptedWaitError as soon as `interrupted` holds.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if interrupted():
             raise InterruptedWaitError(f"asked to stop while waiting for {what}")
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode} before it was ready")
-        with contextlib.suppress(OSError):
-            if check():
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} not ready within {timeout} s")
+        with contextlib.suppress(*NOT_YET):
+            if found := check():
+                return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:g} s")
+        time.sleep(every)
 
 
 @dataclass

@@ -7,17 +7,11 @@ import time
 from pathlib import Path
 
 from devtools.stack.deployment import Stack
+from devtools.stack.process import wait_until
 from shared.redis_conn import connect
 from tests.integration.conftest import SCRIPTED, Api
 
 BATCHED = {**SCRIPTED, "LLMB_BATCH_MAX": "4", "LLMB_BATCH_WAIT_MS": "0"}
-
-
-def wait_for(check, *, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
-        time.sleep(0.05)
 
 
 def held_batch(api: Api, tmp_path: Path, n: int) -> list[dict[str, object]]:
@@ -39,7 +33,7 @@ def test_a_batch_that_finishes_during_a_redis_outage_succeeds_after_it_with_one_
     jobs = held_batch(api, tmp_path, 3)
     port = stack.stop_redis()
     (tmp_path / "go").touch()  # the batch computes to its end while Redis is away
-    wait_for(lambda: "trying again" in worker.log(), timeout=30, what="the worker's retry of its writes")
+    wait_until(lambda: "trying again" in worker.log(), timeout=30, what="the worker's retry of its writes")
     stack.start_redis(port=port, appendonly=True)
     done = [api.finished(str(j["id"]), timeout=60) for j in jobs]
     assert [(j["status"], j["attempts"]) for j in done] == [("succeeded", 1)] * 3
@@ -107,8 +101,8 @@ def test_a_restarted_worker_is_neither_ready_nor_alive_until_it_shows_it(stack: 
         "LLMB_ALIVE_FILE": str(alive),
     }
     stack.start_worker(env=slow, name="restarted", wait=False)
-    wait_for(lambda: not ready.exists() and not alive.exists(), timeout=30, what="the old markers' removal")
+    wait_until(lambda: not ready.exists() and not alive.exists(), timeout=30, what="the old markers' removal")
     assert not ready.exists()  # its pipeline is still loading: it waits for let-load
     (stack.root / "let-load").touch()
-    wait_for(ready.exists, timeout=60, what="readiness once loaded")
+    wait_until(ready.exists, timeout=60, what="readiness once loaded")
     assert ready.exists()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import promql_parser as pp
 import yaml
 
 from devtools import REPO
-from devtools.dashboard import promql
 from devtools.dashboard.panels import expand
 
 DASHBOARD = REPO / "deploy" / "grafana" / "llmb.json"
@@ -54,16 +55,28 @@ def all_expressions() -> list[tuple[str, str]]:
     return dashboard_expressions() + rule_expressions()
 
 
+def parse(expr: str) -> Any:
+    """The expression's syntax tree, by promql-parser (Prometheus' grammar); ValueError on a syntax error."""
+    return pp.parse(expr)
+
+
+def selectors(node: Any) -> Iterator[tuple[Any, bool]]:
+    """Every vector selector under `node`, and whether it is read as a range (`name[5m]`)."""
+    if isinstance(node, pp.MatrixSelector):
+        yield node.vector_selector, True
+    elif isinstance(node, pp.VectorSelector):
+        yield node, False
+    elif isinstance(node, pp.BinaryExpr):
+        yield from selectors(node.lhs)
+        yield from selectors(node.rhs)
+    elif isinstance(node, pp.Call):
+        for arg in node.args:
+            yield from selectors(arg)
+    elif isinstance(node, pp.AggregateExpr | pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+        yield from selectors(node.expr)
+
+
 def metric_names(expr: str) -> set[tuple[str, bool]]:
     """(metric name, read as a range) for every selector of the expression; functions, labels and
     keywords are not selectors, and the parser tells them apart."""
-    return {(selector.name, ranged) for selector, ranged in promql.selectors(promql.parse(expr))}
-
-
-def family(name: str, types: dict[str, str]) -> str:
-    """The family a sample name belongs to: `x_bucket`, `x_sum` and `x_count` are histogram `x`'s."""
-    for suffix in HISTOGRAM_PARTS:
-        base = name.removesuffix(suffix)
-        if base != name and types.get(name) == "histogram":
-            return base
-    return name
+    return {(selector.name, ranged) for selector, ranged in selectors(parse(expr))}

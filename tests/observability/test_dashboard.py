@@ -1,4 +1,5 @@
-"""deploy/grafana/llmb.json is a well-formed dashboard whose every query parses and can be drawn."""
+"""deploy/grafana/llmb.json is a well-formed dashboard whose every query parses (test_scrape.py has a
+real Prometheus answer each one and draws the picture from its answers)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from devtools.dashboard import panels, promql
-from devtools.dashboard.series import Store
-from tests.observability.expressions import dashboard, dashboard_expressions
+from devtools.dashboard import panels
+from tests.observability.expressions import dashboard, dashboard_expressions, parse
 
 COLUMNS = 24
 # Grafana 11.0 writes schemaVersion 39; provisioning migrates older models, so anything from there on.
@@ -84,9 +84,8 @@ def test_no_datasource_uid_is_hard_coded() -> None:
 @pytest.mark.parametrize(
     ("where", "expr"), dashboard_expressions(), ids=[w for w, _ in dashboard_expressions()]
 )
-def test_every_query_parses_and_the_picture_can_evaluate_it(where: str, expr: str) -> None:
-    tree = promql.parse(expr)
-    assert promql.evaluate(tree, Store(), 0.0) is not None, where
+def test_every_query_parses(where: str, expr: str) -> None:
+    assert parse(expr) is not None, where
 
 
 def test_the_picture_reads_the_panels_in_the_dashboards_order() -> None:

@@ -20,8 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from devtools.dashboard import promql
-from tests.observability.expressions import PROMETHEUS, rules
+from tests.observability.expressions import PROMETHEUS, parse, rules
 
 # From Prometheus' docs (configuration/recording_rules.md, alerting_rules.md) and its model package.
 Duration = Annotated[
@@ -48,7 +47,7 @@ class Rule(BaseModel):
     @field_validator("expr")
     @classmethod
     def _parses(cls, expr: str) -> str:
-        promql.parse(expr)
+        parse(expr)
         return expr
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ import pytest
 from redis import Redis
 from standardwebhooks import Webhook
 
+from devtools.stack.process import wait_until
 from shared import keys
 from shared.store import JobStore, Leases, Report
 from shared.store.webhooks import WebhookStore
@@ -34,7 +35,7 @@ def test_a_receiver_failing_twice_gets_one_signed_completed_after_three_attempts
     loop.start()
     try:
         first, second, third = receiver.wait_for(3, timeout=30)
-        wait_until(lambda: deliveries.next_due() is None, what="the delivery to end")
+        wait_until(lambda: deliveries.next_due() is None, timeout=10, what="the delivery to end")
     finally:
         stop.set()
         loop.join(timeout=10)
@@ -53,13 +54,6 @@ def test_a_receiver_failing_twice_gets_one_signed_completed_after_three_attempts
     assert sent["type"] == "job.completed"
     assert sent["data"] == json.loads(render_job(jobs.get(job.id), base=PUBLIC).model_dump_json())
     assert sent["data"]["result"]["files"][0]["url"] == f"{PUBLIC}/v1/jobs/{job.id}/result/0"
-
-
-def wait_until(check: Callable[[], bool], *, what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
-        time.sleep(0.02)
 
 
 @pytest.mark.parametrize(

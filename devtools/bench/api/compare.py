@@ -30,7 +30,7 @@ from devtools.bench.document import write_section
 from devtools.stack.deployment import Stack, http_ok
 from devtools.stack.process import Service, free_port, spawn, wait_until
 
-SCRIPTED = "tests.fixtures.pipelines:ScriptedImagePipeline"
+SCRIPTED = "devtools.pipelines:ScriptedImagePipeline"
 
 
 @dataclass

@@ -31,7 +31,7 @@ from devtools.bench.document import write_section
 from devtools.stack.deployment import Stack, http_ok
 from devtools.stack.process import Service, free_port, spawn, wait_until
 
-SCRIPTED = {"LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:ScriptedImagePipeline"}
+SCRIPTED = {"LLMB_IMAGE_PIPELINE": "devtools.pipelines:ScriptedImagePipeline"}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from devtools.bench.models.openai_chat import stream_all
 from devtools.bench.models.plan import rate
 from devtools.bench.models.shapes import Shapes
 from devtools.stack.deployment import Stack
-from devtools.stack.process import Service
+from devtools.stack.process import Service, wait_until
 from shared import keys
 from shared.vocabulary import JobType
 
@@ -191,22 +191,23 @@ class SystemBench:
 
     def _wait(self, ids: list[str], *, timeout: float = 3600) -> list[dict[str, Any]]:
         """The job records once every job is terminal, read from Redis every 0.2 s."""
-        deadline = time.monotonic() + timeout
         fields = ["status", "created_at", "finished_at", "result"]
-        while time.monotonic() < deadline:
+
+        def finished() -> list[dict[str, Any]] | None:
             pipe = self.redis.pipeline(transaction=False)
             for job_id in ids:
                 pipe.hmget(keys.job(job_id), fields)
             rows = [dict(zip(fields, (_text(v) for v in row), strict=True)) for row in pipe.execute()]
-            if all(row["status"] in TERMINAL for row in rows):
-                return rows
-            time.sleep(0.2)
-        raise TimeoutError(f"{len(ids)} jobs not finished within {timeout} s")
+            return rows if all(row["status"] in TERMINAL for row in rows) else None
+
+        return wait_until(finished, timeout=timeout, what=f"{len(ids)} jobs finished", every=0.2)
 
     def _drain(self, kind: str) -> None:
         """Wait until the worker took every message left (deliveries of jobs it ran in a batch already)."""
-        while self.redis.llen(keys.celery_queue(JobType(kind))):
-            time.sleep(0.1)
+        queue = keys.celery_queue(JobType(kind))
+        wait_until(
+            lambda: not self.redis.llen(queue), timeout=600, what=f"the {kind} queue drained", every=0.1
+        )
         time.sleep(0.5)
 
 

@@ -9,14 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from devtools import REPO
-from devtools.stack.process import free_port
+from devtools.stack.process import free_port, wait_until
 from tests.devtools.stack.processes import Proc, processes, services_of, wait_all_gone
 
 SCRIPTED = {"LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:ScriptedImagePipeline"}
@@ -69,16 +68,21 @@ class MakeRun:
         return b"".join(self.chunks).decode(errors="replace")
 
     def wait_for(self, text: str, *, timeout: float = START_S) -> str:
-        """Wait until a line containing `text` was printed; that line."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """Wait until a line containing `text` was printed; that line (AssertionError if it never is)."""
+
+        def printed() -> str | None:
             found = [line for line in self.output.splitlines() if text in line]
-            if found:
-                return found[0]
-            if self.proc.poll() is not None and not self.reader.is_alive():
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"never printed {text!r} (exit {self.proc.poll()}):\n{self.output[-4000:]}")
+            if not found and self.proc.poll() is not None and not self.reader.is_alive():
+                raise self._never(text)
+            return found[0] if found else None
+
+        try:
+            return wait_until(printed, timeout=timeout, what=f"{text!r} printed")
+        except TimeoutError:
+            raise self._never(text) from None
+
+    def _never(self, text: str) -> AssertionError:
+        return AssertionError(f"never printed {text!r} (exit {self.proc.poll()}):\n{self.output[-4000:]}")
 
     def ready(self) -> None:
         """Wait for the ready text, then note every process of its four services."""

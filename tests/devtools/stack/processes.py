@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import NamedTuple
+
+from devtools.stack.process import wait_until
 
 
 class Proc(NamedTuple):
@@ -47,13 +48,13 @@ def alive(proc: Proc) -> bool:
 
 def wait_all_gone(procs: list[Proc], *, timeout: float) -> None:
     """Wait until none of `procs` runs; fail naming the survivors after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(alive(p) for p in procs):
-            return
-        time.sleep(0.1)
-    survivors = [p for p in procs if alive(p)]
-    raise AssertionError(f"still running after {timeout} s: {survivors}")
+    try:
+        wait_until(
+            lambda: not any(alive(p) for p in procs), timeout=timeout, what="every process gone", every=0.1
+        )
+    except TimeoutError:
+        survivors = [p for p in procs if alive(p)]
+        raise AssertionError(f"still running after {timeout} s: {survivors}") from None
 
 
 def environ(pid: int) -> dict[str, str]:

@@ -4,14 +4,13 @@ per data folder, the user's settings reach the services, and only this run's log
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from devtools.stack.process import free_port
+from devtools.stack.process import free_port, wait_until
 from tests.devtools.stack.conftest import MakeRun
 from tests.devtools.stack.processes import cmdline, environ
 
@@ -23,10 +22,11 @@ def keep_the_worker_busy(port: int) -> None:
     """Submit a job that holds until it must stop, and wait until the worker runs it."""
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         job_id = http.post("/v1/jobs", json=HELD_JOB).json()["id"]
-        deadline = time.monotonic() + 60
-        while http.get(f"/v1/jobs/{job_id}").json()["status"] != "running":
-            assert time.monotonic() < deadline, "the job never started"
-            time.sleep(0.05)
+        wait_until(
+            lambda: http.get(f"/v1/jobs/{job_id}").json()["status"] == "running",
+            timeout=60,
+            what="the held job running",
+        )
 
 
 @pytest.mark.parametrize(
