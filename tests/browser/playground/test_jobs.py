@@ -191,7 +191,7 @@ def test_a_problem_shows_its_detail_and_each_message_next_to_its_field(page: Pag
 
     summary = page.wait(lambda: panel.find_element(By.CSS_SELECTOR, ".form-errors").text, what="the problem")
     assert summary.startswith("422 Invalid input: the image input is invalid")
-    for name, message in (("width", "multiple of 8"), ("steps", "greater than or equal to 1")):
+    for name, message in (("width", "multiple of 8"), ("steps", "must be at least 1")):
         field = panel.find_element(By.ID, f"image-{name}")
         note = panel.find_element(By.ID, f"image-{name}-error")
         assert message in note.text
