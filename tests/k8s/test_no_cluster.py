@@ -12,7 +12,10 @@ import pytest
 
 from tests.k8s.manifests import REPO
 
-RAW = 'E1205 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list: connection refused"'
+RAW = (
+    'E1205 memcache.go:265] "Unhandled Error" '
+    'err="couldn\'t get current server API group list: connection refused"'
+)
 
 
 def stand_in(folder: Path, name: str, body: str) -> None:

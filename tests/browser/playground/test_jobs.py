@@ -229,5 +229,6 @@ def test_the_history_stays_bounded_and_open_shows_the_details_in_view(
     top, bottom = page.browser.execute_script(
         "const r = arguments[0].getBoundingClientRect(); return [r.top, r.top + 40];", detail
     )
-    assert 0 <= top and bottom <= page.browser.execute_script("return window.innerHeight")
+    assert top >= 0
+    assert bottom <= page.browser.execute_script("return window.innerHeight")
     page.assert_clean()
