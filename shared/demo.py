@@ -12,6 +12,21 @@ DEMO_NOTE = (
 )
 
 
+_OUTPUT = {
+    JobType.IMAGE: ("its images are noise", "LLMB_IMAGE_MODEL"),
+    JobType.CHAT: ("its replies are gibberish", "LLMB_CHAT_MODEL"),
+}
+
+
+def model_note(model_id: str, job_type: JobType) -> str:
+    """What /v1/models says of one demo model: what its output looks like, and the setting for a real one."""
+    output, setting = _OUTPUT[job_type]
+    return (
+        f"{model_id} is the built-in demo model with random weights, so {output}; point {setting} at a "
+        "real model for real answers (README: The demo models)"
+    )
+
+
 def demo_types(settings: Settings) -> list[JobType]:
     """The job types whose workers load the small random-weight models `make models` builds."""
     defaults = Settings.model_fields

@@ -12,7 +12,7 @@ from api.openai.errors import TAGS, UnknownModelError, answers
 from api.services import services
 from api.spec import documented
 from shared.auth import Scope
-from shared.demo import DEMO_NOTE, demo_types
+from shared.demo import demo_types, model_note
 from shared.settings import OpenAIModel, Settings
 from shared.vocabulary import JobType
 
@@ -48,7 +48,7 @@ def _view(model: OpenAIModel) -> dict[str, Any]:
     settings = services().settings
     if model.type in demo_types(settings):
         view["demo"] = True
-        view["note"] = DEMO_NOTE.format(names=model.id, s="")
+        view["note"] = model_note(model.id, model.type)
     return view
 
 
