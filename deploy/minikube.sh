@@ -122,7 +122,10 @@ MSG
 deployed() {
   need kubectl "Install it: https://kubernetes.io/docs/tasks/tools/"
   if ! kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then
-    if command -v minikube >/dev/null && ! minikube status >/dev/null 2>&1; then
+    if ! command -v minikube >/dev/null; then
+      echo "kubectl reaches no cluster and minikube, which make deploy runs it on, is not installed:" \
+           "https://minikube.sigs.k8s.io/docs/start/" >&2
+    elif ! minikube status >/dev/null 2>&1; then
       echo "minikube is not running, so nothing is deployed: make deploy starts it and deploys" >&2
     else
       echo "kubectl reaches no cluster (context: $(kubectl config current-context 2>/dev/null || echo none));" \

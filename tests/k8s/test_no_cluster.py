@@ -47,3 +47,15 @@ def test_a_cluster_without_the_deployment_says_nothing_is_deployed(tmp_path: Pat
     assert done.returncode == 2
     assert "holds no namespace llmb: nothing is deployed (make deploy)" in done.stderr
     assert "NotFound" not in done.stderr
+
+
+def test_without_minikube_installed_it_says_where_to_get_it(tmp_path: Path) -> None:
+    stand_in(tmp_path, "kubectl", f"echo '{RAW}' >&2; exit 1")
+    env = {**os.environ, "PATH": f"{tmp_path}:/usr/bin:/bin"}
+    if any((Path(d) / "minikube").exists() for d in ("/usr/bin", "/bin")):
+        pytest.skip("minikube is installed here")
+    cmd = ["bash", str(REPO / "deploy" / "minikube.sh"), "status"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "minikube, which make deploy runs it on, is not installed" in done.stderr
+    assert "memcache" not in done.stderr
