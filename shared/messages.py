@@ -41,6 +41,12 @@ def _string_too_short(ctx: Ctx) -> str:
     return "must not be empty" if n <= 1 else f"must be at least {n} characters long"
 
 
+def _pattern(pattern: str) -> str:
+    if pattern.startswith("^https?://"):
+        return "must be an http:// or https:// URL: a host, an optional port, then visible ASCII only"
+    return "does not have the form this field takes (its pattern is in the OpenAPI document, /openapi.json)"
+
+
 _SAID: dict[str, Callable[[Ctx], str]] = {
     "missing": lambda c: "is required",
     "extra_forbidden": lambda c: "is not a field here (see the OpenAPI document at /openapi.json)",
@@ -58,7 +64,7 @@ _SAID: dict[str, Callable[[Ctx], str]] = {
     "too_long": lambda c: f"must hold at most {_items(int(c.get('max_length', 0)))}",
     "string_too_short": _string_too_short,
     "string_too_long": lambda c: f"must be at most {c.get('max_length')} characters long",
-    "string_pattern_mismatch": lambda c: f"must match the pattern {c.get('pattern')}",
+    "string_pattern_mismatch": lambda c: _pattern(str(c.get("pattern", ""))),
     "string_unicode": lambda c: "must be valid Unicode text",
     "none_required": lambda c: "must be null",
     "json_invalid": lambda c: "must be valid JSON",

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from pydantic import SecretStr
 
 from shared.inputs import INPUT_SCHEMAS
 from shared.messages import FALLBACK, say
@@ -123,4 +124,33 @@ def test_every_error_type_pydantic_can_raise_reads_as_ours() -> None:
     for kind in get_args(ErrorType):
         said = say({"type": kind, "msg": "Input should be something", "ctx": {}})
         assert_ours(said)
-        assert said.startswith(("must", "is", "has")), (kind, said)
+        assert said.startswith(("must", "is", "has", "does not")), (kind, said)
+
+
+@pytest.mark.parametrize(
+    "webhook",
+    [
+        {"url": "ftp://x"},
+        {"url": 5},
+        {"url": "https://example.com/h", "events": ["nope"]},
+        {"events": []},
+        "x",
+    ],
+)
+def test_the_webhook_fields_are_named_in_our_words(client: FlaskClient, webhook: Any) -> None:
+    answer = client.post("/v1/jobs", json={"type": "embed", "input": {"input": "x"}, "webhook": webhook})
+    assert answer.status_code == 422
+    assert_problem(answer)
+    assert all(e["field"].startswith("webhook") for e in answer.get_json()["errors"])
+    assert "^" not in str(answer.get_json()["errors"])  # no regular expression for a person to read
+
+
+def test_the_key_fields_are_named_in_our_words(app_for: Any) -> None:
+    client = app_for(auth="on", admin_key=SecretStr("a" * 32)).test_client()
+    admin = {"Authorization": f"Bearer {'a' * 32}"}
+    bad = {"name": "", "scopes": ["root"], "expires_in_s": 0, "jobs_per_minute": "5", "tenant": 7}
+    for field, value in bad.items():
+        answer = client.post("/v1/keys", json={"name": "n", field: value}, headers=admin)
+        assert answer.status_code == 422, answer.get_json()
+        assert_problem(answer)
+        assert [e["field"].split(".")[0] for e in answer.get_json()["errors"]] == [field]
