@@ -38,7 +38,7 @@ requirements: $(BIN)/pip-compile ## recompile requirements/*.txt from pyproject.
 models: $(VENV)/.local-deps ## build the small local models under var/models (no download)
 	$(BIN)/python -m worker.tinymodels --out var/models
 
-run: $(VENV)/.local-deps models ## start Redis, the API on :8000 and a worker; Ctrl-C stops all
+run: $(VENV)/.local-deps models ## start Redis, the API on :8000 (PORT=N for another) and a worker; Ctrl-C stops all
 	$(BIN)/python -m devtools.stack --port $(PORT) --queues $(QUEUES)
 
 # prometheus brings promtool, which checks and unit-tests deploy/prometheus/alerts.yaml (tests/observability).
