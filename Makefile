@@ -40,7 +40,7 @@ requirements: $(BIN)/pip-compile ## recompile requirements/*.txt from pyproject.
 models: $(VENV)/.local-deps ## build the small local models under var/models (no download)
 	$(BIN)/python -m worker.tinymodels --out var/models
 
-run: $(VENV)/.local-deps models ## start Redis, the API on :8000 and a worker; Ctrl-C stops all
+run: $(VENV)/.local-deps models ## start Redis, the API on :8000 (PORT=N for another) and a worker; Ctrl-C stops all
 	$(BIN)/python -m devtools.stack --port $(PORT) --queues $(QUEUES)
 
 # prometheus brings promtool, which checks and unit-tests deploy/prometheus/alerts.yaml (tests/observability).
@@ -74,9 +74,8 @@ bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask basel
 bench-models: $(VENV)/.dev-deps system-deps ## image and chat throughput, direct vs through the system (BENCH_MODELS_ARGS='--shapes real' on a GPU)
 	$(BIN)/python -m devtools.bench.models --out docs/BENCHMARKS.md $(BENCH_MODELS_ARGS)
 
-stresstest: ## hey against /health of a running API (watch the HPA add pods when deployed)
-	@command -v hey >/dev/null || { echo "hey is not installed (apt-get install hey)"; exit 1; }
-	hey -z 60s -c 50 $${URL:-$$(deploy/minikube.sh url 2>/dev/null || echo http://127.0.0.1:$(PORT))}/health
+stresstest: ## hey against a running API: LOAD=health|jobs (POST /v1/jobs: the workers scale too), DURATION=60s, CONCURRENCY=50, URL=, KEY=
+	@PORT=$(PORT) devtools/stresstest.sh
 
 clean: ## remove job data and logs under var/ (keeps the built models)
 	rm -rf var/redis var/objects var/logs var/ready

@@ -41,8 +41,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.register_blueprint(blueprint)
     app.register_blueprint(openai_routes.bp)
     app.register_blueprint(playground.bp)
-    app.config["TRUSTED_HOSTS"] = None if settings.public_url else settings.trusted_hosts
-    app.before_request(guards.check_host)
+    app.before_request(guards.check_host)  # not werkzeug's TRUSTED_HOSTS: see api/hosts.py
+    app.before_request(guards.check_body_size)
     auth.register(app)
     app.before_request(guards.check_body_type)
     guards.enable_cors(app, settings.cors_origin_list)

@@ -46,10 +46,8 @@ def read_body(schema: Any, limits: Limits) -> Any:
     # ("\ud800"): parse it the slow way, so the field that holds it is named.
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise MalformedBodyError(
-            "the body is not valid JSON", errors=[{"field": "body", "message": "not valid JSON"}]
-        ) from error
+    except ValueError as exc:
+        raise _malformed(exc) from error
     try:
         return adapter.validate_python(data, context={"limits": limits})
     except ValidationError as exc:
@@ -69,6 +67,17 @@ def _body_bytes(limit: int) -> bytes:
     return data
 
 
+def _malformed(exc: ValueError) -> MalformedBodyError:
+    """The 400 for a body that is not JSON, saying where it breaks."""
+    where = ""
+    if isinstance(exc, json.JSONDecodeError):
+        where = f" (it breaks at line {exc.lineno}, column {exc.colno}: character {exc.pos})"
+    message = f"must be JSON{where}; send Content-Type: application/json with a JSON object"
+    return MalformedBodyError(
+        f"the body is not valid JSON{where}", errors=[{"field": "body", "message": message}]
+    )
+
+
 def _invalid_body(exc: ValidationError) -> InputError:
     """An InputError naming each field; "the <type> input is invalid" when only the input is."""
     errors, tags = validation_errors(exc), set()
@@ -79,6 +88,8 @@ def _invalid_body(exc: ValidationError) -> InputError:
             tags.add(head)
         elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             err["field"] = "type"
+            if err["type"] == "union_tag_not_found":
+                err["message"] = f"is required: one of {', '.join(t.value for t in JobType)}"
     only_input = len(tags) == 1 and all(str(e["field"]).startswith("input.") for e in errors)
     return InputError(
         f"the {tags.pop()} input is invalid" if only_input else "the body is invalid", errors=errors

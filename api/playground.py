@@ -9,15 +9,18 @@ from __future__ import annotations
 from importlib import resources
 
 from flask import Blueprint, Response, url_for
+from markupsafe import escape
 
 from api.auth import public
 from api.services import services
 from api.spec import Answer, documented
+from shared.demo import demo_note
 
 bp = Blueprint("playground", __name__)
 
 PAGE = "static/playground/index.html"
 AUTH_MARK = 'data-auth="unknown"'
+DEMO_MARK = "<!-- demo-models -->"
 # Scripts and styles from this origin only (no inline code), images also as blob: URLs (results are
 # fetched with the key, then shown), no plugins, no framing, forms and <base> pinned to this origin.
 CSP = "; ".join(
@@ -57,4 +60,13 @@ def page() -> Response:
     html = resources.files("api").joinpath(PAGE).read_text(encoding="utf-8")
     auth = "on" if services().settings.auth_enabled else "off"
     html = html.replace(AUTH_MARK, f'data-auth="{auth}"', 1)
+    html = html.replace(DEMO_MARK, demo_banner(), 1)
     return Response(html, mimetype="text/html", headers=_HEADERS)
+
+
+def demo_banner() -> str:
+    """The page's banner saying which models are the random-weight demo ones (empty when none is)."""
+    note = demo_note(services().settings)
+    if note is None:
+        return ""
+    return f'<p class="banner" data-testid="demo-models" role="note">{escape(note)}.</p>'

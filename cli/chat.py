@@ -89,7 +89,20 @@ def report(ctx: Context, job: Job, reply: Reply) -> int:
         reply.write(str(result.get("text", "")))
     ctx.out.write("\n")
     ctx.out.note(usage_line(result))
+    note = demo_note(ctx)
+    if note:
+        ctx.out.note(f"[{note}]")
     return ExitCode.OK
+
+
+def demo_note(ctx: Context) -> str | None:
+    """What the server says of its chat model when it is a random-weight demo one (None otherwise)."""
+    try:
+        models = ctx.client.models()
+    except (ApiError, ValueError, AttributeError):  # an older server, or one without /v1/models
+        return None
+    demo = [m for m in models if m.get("job_type") == "chat" and m.get("demo")]
+    return str(demo[0].get("note") or "") or None if demo else None
 
 
 def usage_line(result: dict[str, Any]) -> str:

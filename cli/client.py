@@ -106,6 +106,11 @@ class ApiClient:
         replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
         return Submission(cast(Job, response.json()), replayed)
 
+    def models(self) -> list[dict[str, Any]]:
+        """The models the server lists (GET /v1/models), each with its `job_type` and `demo` mark."""
+        data = self._send("GET", "v1/models").json().get("data")
+        return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+
     def job(self, job_id: str, *, wait_s: int = 0) -> Job:
         """The job; with `wait_s` the server holds the answer until it is terminal or `wait_s` pass."""
         params = {"wait": str(wait_s)} if wait_s else None

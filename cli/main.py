@@ -13,9 +13,11 @@ import httpx
 from cli.client import ApiClient, ApiError
 from cli.commands import Context, interrupted
 from cli.exits import ExitCode, exit_code_for
+from cli.files import cannot_write
 from cli.output import Output
 from cli.parser import build_parser
 from cli.refusals import explain
+from cli.suggest import parse_suggesting
 
 Handler = Callable[[argparse.Namespace, Context], int]
 
@@ -43,7 +45,7 @@ def main(
 def parse(argv: list[str] | None, env: Mapping[str, str]) -> argparse.Namespace:
     """The parsed command line; argparse raises SystemExit on bad usage."""
     parser = build_parser(env)
-    args = parser.parse_args(argv)
+    args = parse_suggesting(parser, argv)
     if not args.url.startswith(("http://", "https://")):
         parser.error(f"--url must start with http:// or https://, not {args.url!r}")
     from_env = bool(args.api_key) and args.api_key == env.get("LLMB_API_KEY")
@@ -53,6 +55,10 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> argparse.Namespace:
 
 def run(handler: Handler, args: argparse.Namespace, ctx: Context) -> int:
     """Call the command's handler and turn each kind of failure into a message and an exit code."""
+    unwritable = cannot_write(getattr(args, "output", None))
+    if unwritable:  # said before the job runs, not after
+        ctx.out.error(unwritable)
+        return ExitCode.FILE_ERROR
     try:
         return int(handler(args, ctx))
     except ApiError as exc:

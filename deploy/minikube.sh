@@ -117,15 +117,37 @@ make status shows pods, autoscalers and queue lengths; make stresstest loads the
 MSG
 }
 
-undeploy() {
+# The cluster answers and holds the deployment, or one sentence says what is missing (not kubectl's
+# raw connection errors) and the script stops: 1 for `status`, 0 for `undeploy` (nothing to remove).
+deployed() {
   need kubectl "Install it: https://kubernetes.io/docs/tasks/tools/"
+  if ! kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then
+    if ! command -v minikube >/dev/null; then
+      echo "kubectl reaches no cluster and minikube, which make deploy runs it on, is not installed:" \
+           "https://minikube.sigs.k8s.io/docs/start/" >&2
+    elif ! minikube status >/dev/null 2>&1; then
+      echo "minikube is not running, so nothing is deployed: make deploy starts it and deploys" >&2
+    else
+      echo "kubectl reaches no cluster (context: $(kubectl config current-context 2>/dev/null || echo none));" \
+           "start minikube (make deploy does) or pick a context with kubectl config use-context" >&2
+    fi
+    exit "$1"
+  fi
+  if ! kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
+    echo "the cluster answers but holds no namespace ${NAMESPACE}: nothing is deployed (make deploy)" >&2
+    exit "$1"
+  fi
+}
+
+undeploy() {
+  deployed 0
   # The namespace holds everything: workloads, Secrets and the Redis and MinIO volumes. KEDA stays.
   kubectl delete -k "$OVERLAY" --ignore-not-found --wait=false
   kubectl delete namespace "$NAMESPACE" --ignore-not-found
 }
 
 status() {
-  need kubectl "Install it: https://kubernetes.io/docs/tasks/tools/"
+  deployed 1
   kubectl -n "$NAMESPACE" get pods -o wide
   echo
   kubectl -n "$NAMESPACE" get hpa

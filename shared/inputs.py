@@ -22,6 +22,7 @@ from pydantic_core import CoreSchema, core_schema
 
 from shared.caps import Cap, limits_of
 from shared.errors import InputError
+from shared.messages import validation_errors
 from shared.settings import Limits
 from shared.vocabulary import JobType
 
@@ -205,26 +206,3 @@ def parse_input(job_type: JobType, data: object, limits: Limits, *, prefix: str 
         raise InputError(
             f"the {job_type} input is invalid", errors=validation_errors(exc, prefix=prefix)
         ) from exc
-
-
-def validation_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[str, Any]]:
-    """Flatten pydantic's errors into problem+json `errors` entries naming each field."""
-    by_field: dict[str, dict[str, Any]] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        parts = [prefix] if prefix else []
-        parts += [str(p) for p in err["loc"] if not _is_union_tag(p)]
-        field = ".".join(parts) or "body"
-        message = err["msg"].removeprefix("Value error, ")
-        if field in by_field:  # each member of a union failed here: say what each wanted
-            by_field[field]["message"] = f"{by_field[field]['message']}; or {message[0].lower()}{message[1:]}"
-            continue
-        by_field[field] = {"field": field, "message": message, "type": err["type"]}
-    return list(by_field.values())
-
-
-def _is_union_tag(part: str | int) -> bool:
-    # pydantic names the union member it tried ("str", "list[str]", a function validator) in the location.
-    return isinstance(part, str) and (part in _TYPE_TAGS or "[" in part or "-" in part)
-
-
-_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict"})

@@ -88,7 +88,7 @@ def check_url(url: str, *, allowed: list[Network], resolve: Resolver = system_re
     usable = [a for a in found if refusal(a, allowed) is None]
     if not usable:
         reasons = ", ".join(sorted({f"{a} is {refusal(a, allowed)}" for a in found})) or "no address"
-        raise _refused(url, f"must reach a public address ({reasons})")
+        raise _refused(url, f"must reach a public address ({reasons}); {ALLOW_NETS_HINT}")
     return Target(url, parts.scheme, parts.hostname, port, tuple(str(a) for a in usable))
 
 
@@ -96,3 +96,10 @@ def _refused(url: str, message: str) -> InputError:
     return InputError(
         f"the webhook URL {url!r} {message}", errors=[{"field": "webhook.url", "message": message}]
     )
+
+
+# Said with every refused address: how a receiver on this machine or a private network is let in.
+ALLOW_NETS_HINT = (
+    "to test with a receiver on this machine or a private network, start the API and the webhook "
+    "sender with LLMB_WEBHOOK_ALLOW_NETS set to its network (e.g. 127.0.0.0/8)"
+)

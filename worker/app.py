@@ -27,6 +27,7 @@ from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import ConsumeWatch
 from worker.metrics import process_exited
 from worker.preload import Preloaded, preload
+from worker.readiness import mark_ready
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
 from worker.steps import HAND_BACK
@@ -65,8 +66,9 @@ class ProcessState:
             log.exception("warm-up failed, the worker is not ready")
             return
         if self.settings.ready_file:
-            self.settings.ready_file.parent.mkdir(parents=True, exist_ok=True)
-            self.settings.ready_file.touch()
+            # It names the worker's main process (this pool process's parent, which outlives the pool's
+            # processes): the file a restarted container finds from its previous run names a gone one.
+            mark_ready(self.settings.ready_file, pid=os.getppid())
         log.info("warm-up done; ready for %s", ",".join(self.settings.job_types))
 
     def start_housekeeping(self) -> None:

@@ -15,6 +15,7 @@ from shared.errors import InputError, ResourceExhaustedError, UnavailableError
 from shared.inputs import parse_input
 from shared.jobs import JobRecord
 from shared.logs import bind, job_fields
+from shared.messages import listed
 from shared.vocabulary import ErrorCode, JobType
 from worker.batching import gather
 from worker.claim import claim
@@ -80,7 +81,7 @@ def _prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Pre
     try:
         work = pipeline.prepare(parse_input(record.type, record.input, rt.settings.limits))
     except InputError as exc:
-        fail(rt, record, ErrorCode.INVALID_INPUT, f"{exc}: {exc.errors}" if exc.errors else str(exc))
+        fail(rt, record, ErrorCode.INVALID_INPUT, listed(exc))
         return None
     except Exception as exc:  # the job fails with the reason; its batch mates go on
         log.exception("job %s: cannot be prepared", record.id, extra=job_fields(record))

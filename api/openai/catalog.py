@@ -12,6 +12,7 @@ from api.openai.errors import TAGS, UnknownModelError, answers
 from api.services import services
 from api.spec import documented
 from shared.auth import Scope
+from shared.demo import demo_types, model_note
 from shared.settings import OpenAIModel, Settings
 from shared.vocabulary import JobType
 
@@ -39,11 +40,15 @@ def find_model(settings: Settings, model_id: str | None, job_type: JobType) -> O
 
 
 def _view(model: OpenAIModel) -> dict[str, Any]:
-    """A model as OpenAI lists it, with its job type as an extension."""
+    """A model as OpenAI lists it, with its job type (and, for a random-weight demo, a note) as extensions."""
     view: dict[str, Any] = {"id": model.id, "object": "model", "created": 0, "owned_by": "llmb"}
     view["job_type"] = model.type.value
     if model.dimensions:
         view["dimensions"] = model.dimensions
+    settings = services().settings
+    if model.type in demo_types(settings):
+        view["demo"] = True
+        view["note"] = model_note(model.id, model.type)
     return view
 
 

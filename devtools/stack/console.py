@@ -12,8 +12,8 @@ from typing import TextIO
 from devtools.stack.process import Service
 
 SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
-# What make run sets itself, whatever the environment says.
-OWN_SETTINGS = ("LLMB_API_BIND", "LLMB_QUEUES", "LLMB_READY_FILE", "LLMB_REDIS_URL")
+# The `llmb` CLI's own variables: no service reads them, so the settings line leaves them out.
+CLI_VARIABLES = ("LLMB_URL", "LLMB_API_KEY")
 
 READY = """
 LLM Backend is ready: API on http://127.0.0.1:{port}, data under {root}
@@ -22,7 +22,7 @@ LLM Backend is ready: API on http://127.0.0.1:{port}, data under {root}
        -d '{{"type":"image","input":{{"prompt":"a red fox","width":128,"height":96,"steps":2}}}}'
   curl{header} localhost:{port}/v1/jobs/<id>?wait=30
   curl{header} -o fox.png localhost:{port}/v1/jobs/<id>/result
-  .venv/bin/llmb --url http://127.0.0.1:{port}{key} submit image "a red fox" --wait -o fox.png
+  {key}.venv/bin/llmb --url http://127.0.0.1:{port} submit image "a red fox" --wait -o fox.png
 
 API docs: http://127.0.0.1:{port}/docs    Ctrl-C stops everything (the worker first); twice, faster.
 """
@@ -47,8 +47,8 @@ def _to_devnull(out: TextIO) -> None:
 
 
 def user_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """The LLMB_ variables of an environment, by name: the settings the user changed from the defaults."""
-    return {k: v for k, v in sorted(environ.items()) if k.startswith("LLMB_")}
+    """The services' LLMB_ variables of an environment, by name: the settings the user changed."""
+    return {k: v for k, v in sorted(environ.items()) if k.startswith("LLMB_") and k not in CLI_VARIABLES}
 
 
 def masked(name: str, value: str) -> str:
@@ -63,17 +63,14 @@ def settings_text(settings: Mapping[str, str]) -> str:
     if not settings:
         return "Settings: the defaults (no LLMB_ variable set)\n"
     shown = ", ".join(f"{k}={masked(k, v)}" for k, v in settings.items())
-    text = f"Settings from your environment: {shown}\n"
-    own = [k for k in settings if k in OWN_SETTINGS]
-    if own:
-        text += f"  (make run sets {', '.join(own)} itself: use PORT= and QUEUES= instead)\n"
-    return text
+    return f"Settings from your environment: {shown}\n"
 
 
 AUTH_OFF = "Auth: off (the API serves 127.0.0.1 only; LLMB_AUTH=on with LLMB_ADMIN_KEY requires keys)"
 AUTH_ON = (
-    'Auth: on; make a key with: .venv/bin/llmb --api-key "$LLMB_ADMIN_KEY" keys create --name NAME\n'
-    "  then KEY=<the key it shows> (shown once) for the lines below"
+    "Auth: on; make a key with the admin key from your environment (a command line shows in ps):\n"
+    '  LLMB_API_KEY="$LLMB_ADMIN_KEY" .venv/bin/llmb --url http://127.0.0.1:{port} keys create --name NAME\n'
+    "  then export KEY=<the key it shows> (shown once) for the lines below"
 )
 
 
@@ -84,9 +81,9 @@ def ready_text(*, port: int, root: Path, settings: Mapping[str, str]) -> str:
         port=port,
         root=root,
         settings=settings_text(settings),
-        auth=AUTH_ON if auth_on else AUTH_OFF,
+        auth=AUTH_ON.format(port=port) if auth_on else AUTH_OFF,
         header=' -H "Authorization: Bearer $KEY"' if auth_on else "",
-        key=' --api-key "$KEY"' if auth_on else "",
+        key='LLMB_API_KEY="$KEY" ' if auth_on else "",
     )
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from devtools import REPO
+from devtools.stack.checks import invalid_values, refusals
 from devtools.stack.console import LogTail, ready_text, say, user_settings
 from devtools.stack.deployment import API_READY_S, WEBHOOKS_READY_S, WORKER_READY_S, Stack
 from devtools.stack.process import InterruptedWaitError, free_port, port_open
@@ -98,6 +99,10 @@ def serve(stack: Stack, args: argparse.Namespace, requests: StopRequests, tail: 
 def main(argv: list[str] | None = None) -> int:
     """Run until Ctrl-C (or a service dies), then stop everything, worker first."""
     args = parse(argv)
+    refused = refusals(os.environ) or invalid_values()
+    if refused:
+        say("\n".join(["make run will not start:", *(f"  {line}" for line in refused)]), sys.stderr)
+        return 2
     requests = StopRequests()
     requests.install()  # before any child exists: a signal from now on is counted, never raised
     root = args.root.resolve()

@@ -209,3 +209,20 @@ def test_a_job_run_again_after_a_lost_worker_starts_its_reply_over() -> None:
 
     assert (run.code, run.out) == (0, "ab\nxyz\n")
     assert run.err.splitlines()[0] == "[the worker was lost; attempt 2 writes the reply again]"
+
+
+def test_a_reply_from_the_demo_model_says_so_once_after_the_usage() -> None:
+    final = chat_job("succeeded", "\ufffd\ufffd")
+    api = FakeApi(current=chat_job(), streams=[tokens_then(final, "\ufffd", "\ufffd")])
+    note = "tiny-chat: the built-in demo model with random weights, so ... gibberish"
+    listed = {"data": [{"id": "tiny-chat", "job_type": "chat", "demo": True, "note": note}]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/models":
+            return httpx.Response(200, json=listed)
+        return api(request)
+
+    run = run_cli(handler, "chat", "hi")
+
+    assert run.code == 0
+    assert run.err.splitlines() == ["[finish: length, 24 prompt + 3 completion tokens]", f"[{note}]"]

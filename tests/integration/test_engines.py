@@ -225,7 +225,8 @@ def test_embeddings_report_usage_and_refuse_or_cut_what_the_model_cannot_read(
     refused = submit(api, "embed", {"input": long}, wait=60)
     assert (refused["status"], refused["error"]["code"]) == ("failed", "invalid_input")
     assert "truncate" in refused["error"]["message"]
-    assert "input.input.0" in refused["error"]["message"]
+    assert "input.input.0: " in refused["error"]["message"]
+    assert "{'field'" not in refused["error"]["message"]  # our sentence, not a Python repr of the errors
     cut = submit(api, "embed", {"input": long, "truncate": True}, wait=60)
     assert cut["status"] == "succeeded"
     assert cut["result"]["truncated"] == [0, 1]

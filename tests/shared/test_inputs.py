@@ -56,7 +56,7 @@ def test_image_caps_and_types_name_the_field(change: dict[str, Any], field: str)
         ({"temperature": 2.5}, "input.temperature"),
         ({"top_p": 0}, "input.top_p"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "input.stop"),
-        ({"stop": [""]}, ["input.stop", "input.stop.0"]),
+        ({"stop": [""]}, ["input.stop.0"]),  # the array member got further: only its error shows
     ],
 )
 def test_chat_caps_and_types_name_the_field(change: dict[str, Any], field: str | list[str]) -> None:
@@ -67,7 +67,7 @@ def test_embed_caps() -> None:
     assert fields_of(JobType.EMBED, {"input": ["x"] * 257}) == ["input.input"]
     assert fields_of(JobType.EMBED, {"input": []}) == ["input.input"]
     assert fields_of(JobType.EMBED, {"input": "x" * 8193}) == ["input.input"]
-    assert fields_of(JobType.EMBED, {"input": ["a", 3]}) == ["input.input", "input.input.1"]
+    assert fields_of(JobType.EMBED, {"input": ["a", 3]}) == ["input.input.1"]
 
 
 def test_defaults_fill_in() -> None:

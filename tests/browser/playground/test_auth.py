@@ -33,11 +33,13 @@ def notice(page: Page) -> str:
 def test_with_auth_on_the_page_asks_for_a_key_before_calling_the_api(secure_page: Page) -> None:
     secure_page.open()
     assert secure_page.testid("api-key").is_displayed()
-    assert (
-        secure_page.browser.find_element(By.ID, "key-state").text == "This API needs a key: enter one above."
-    )
-    assert "Enter an API key to see the queues." in secure_page.testid("queue-panel").text
-    assert "Enter an API key to see your jobs." in secure_page.testid("history").text
+    state = secure_page.browser.find_element(By.ID, "key-state").text
+    assert state.startswith("This API needs a key: enter one above.")
+    assert 'LLMB_API_KEY="$LLMB_ADMIN_KEY" llmb keys create --name NAME' in state  # how to get one
+    body = secure_page.browser.find_element(By.TAG_NAME, "body").text
+    assert body.count("needs a key") == 1  # said once, beside the key field
+    assert "Waiting for a key." in secure_page.testid("queue-panel").text
+    assert "Waiting for a key." in secure_page.testid("history").text
     paths = {r["url"].removeprefix(secure_page.base) for r in secure_page.requests()}
     assert "/ui" in paths
     assert [p for p in paths if p != "/ui" and not p.startswith("/static/playground/")] == []
@@ -106,3 +108,14 @@ def test_a_limit_shows_the_429_with_when_to_retry(secure_page: Page, deployment:
     assert int(wait.group(1)) >= 1
     assert summary.startswith("429 Too many requests: ")
     secure_page.assert_clean(refused=[("/v1/jobs", 429)])
+
+
+def test_a_job_sent_without_a_key_says_the_api_needs_one_not_that_it_refused_it(secure_page: Page) -> None:
+    secure_page.open()
+    panel = secure_page.tab("embed")
+    secure_page.testid("embed-submit", panel).click()
+    shown = notice(secure_page)
+    assert shown.startswith("401 This API needs a key\n")
+    assert "refused" not in shown
+    assert "llmb keys create" in shown
+    secure_page.assert_clean(refused=[("/v1/jobs", 401)])

@@ -191,7 +191,7 @@ def test_a_problem_shows_its_detail_and_each_message_next_to_its_field(page: Pag
 
     summary = page.wait(lambda: panel.find_element(By.CSS_SELECTOR, ".form-errors").text, what="the problem")
     assert summary.startswith("422 Invalid input: the image input is invalid")
-    for name, message in (("width", "multiple of 8"), ("steps", "greater than or equal to 1")):
+    for name, message in (("width", "multiple of 8"), ("steps", "must be at least 1")):
         field = panel.find_element(By.ID, f"image-{name}")
         note = panel.find_element(By.ID, f"image-{name}-error")
         assert message in note.text
@@ -206,3 +206,29 @@ def test_a_problem_shows_its_detail_and_each_message_next_to_its_field(page: Pag
     assert page.wait_status(panel, "succeeded", "failed") == "succeeded"
     assert not panel.find_elements(By.CSS_SELECTOR, ".field-error, [aria-invalid]")
     page.assert_clean(refused=[("/v1/jobs", 422)])
+
+
+def test_the_history_stays_bounded_and_open_shows_the_details_in_view(
+    page: Page, deployment: Deployment
+) -> None:
+    jobs = [deployment.submit("embed", {"input": f"text {i}"}, wait=60) for i in range(15)]
+    page.browser.set_window_size(1200, 700)  # a laptop's screen: the fold is near
+    page.open()
+    oldest = jobs[0]["id"]  # last in the list, newest first
+    wait_row(page, oldest, "succeeded")
+    history = page.testid("history")
+    listing = history.find_element(By.CSS_SELECTOR, ".jobs")
+    assert listing.size["height"] <= 24 * 16 + 1  # 24rem: the list scrolls, the page does not grow
+    assert page.browser.execute_script(
+        "return arguments[0].scrollHeight > arguments[0].clientHeight", listing
+    )
+
+    press(page, oldest, "open")
+    detail = history.find_element(By.CSS_SELECTOR, ".detail")
+    page.wait(lambda: oldest in detail.text, what="the opened job's details")
+    top, bottom = page.browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.top, r.top + 40];", detail
+    )
+    assert top >= 0
+    assert bottom <= page.browser.execute_script("return window.innerHeight")
+    page.assert_clean()

@@ -31,9 +31,8 @@ def test_secrets_are_masked(name: str, value: str, shown: str) -> None:
 
 def test_the_settings_line_lists_what_the_user_set() -> None:
     assert "the defaults" in settings_text({})
-    text = settings_text({"LLMB_LOG_LEVEL": "DEBUG", "LLMB_QUEUES": "chat"})
-    assert "LLMB_LOG_LEVEL=DEBUG, LLMB_QUEUES=chat" in text
-    assert "make run sets LLMB_QUEUES itself" in text
+    text = settings_text({"LLMB_LOG_LEVEL": "DEBUG", "LLMB_CHAT_MODEL": "gpt2"})
+    assert "LLMB_LOG_LEVEL=DEBUG, LLMB_CHAT_MODEL=gpt2" in text
 
 
 def test_the_log_tail_echoes_whole_lines_only(tmp_path: Path) -> None:
@@ -53,11 +52,15 @@ def test_the_log_tail_echoes_whole_lines_only(tmp_path: Path) -> None:
 
 
 def test_with_auth_on_every_example_in_the_ready_text_sends_the_key_it_says_how_to_make() -> None:
-    text = ready_text(port=8000, root=Path("var"), settings={"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": "x" * 32})
-    examples = [line for line in text.splitlines() if "localhost:8000" in line or "llmb --url" in line]
+    text = ready_text(port=8311, root=Path("var"), settings={"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": "x" * 32})
+    examples = [line for line in text.splitlines() if "localhost:8311" in line or "submit image" in line]
     assert len(examples) == 4
-    assert all('Bearer $KEY"' in line or '--api-key "$KEY"' in line for line in examples), examples
-    assert "KEY=<the key it shows>" in text
+    assert all('Bearer $KEY"' in line or 'LLMB_API_KEY="$KEY" ' in line for line in examples), examples
+    assert "export KEY=<the key it shows>" in text
+    # The key-making hint reaches this run's port and keeps the admin key off the command line (ps).
+    hint = 'LLMB_API_KEY="$LLMB_ADMIN_KEY" .venv/bin/llmb --url http://127.0.0.1:8311 keys create --name NAME'
+    assert hint in text
+    assert "--api-key" not in text
     assert "x" * 32 not in text
     plain = ready_text(port=8000, root=Path("var"), settings={})
     assert "$KEY" not in plain

@@ -3,13 +3,17 @@ per data folder, the user's settings reach the services, and only this run's log
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from devtools import REPO
 from devtools.stack.process import free_port, wait_until
 from tests.devtools.stack.conftest import MakeRun
 from tests.devtools.stack.processes import cmdline, environ
@@ -111,6 +115,29 @@ def test_a_run_shows_its_own_logs_not_the_last_run_s(make_run: MakeRunFactory) -
     second.ready()
     assert second.wait_for(f"Listening at: http://127.0.0.1:{port}") != listening
     assert listening not in second.output
+
+
+def test_with_auth_on_the_ready_text_s_key_hint_works_as_printed_on_its_port(
+    make_run: MakeRunFactory,
+) -> None:
+    admin = "walk-admin-key-" + "x" * 24
+    run = make_run(settings={"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": admin})
+    run.ready()
+    hint = run.wait_for("keys create --name NAME").strip()
+    assert hint.startswith('LLMB_API_KEY="$LLMB_ADMIN_KEY" .venv/bin/llmb')
+    assert f"--url http://127.0.0.1:{run.port} " in hint
+    assert admin not in run.output
+    # The hint as a shell runs it: the admin key from the environment, never on the command line.
+    command = hint.replace(".venv/bin/llmb", f"{sys.executable} -m cli").replace("NAME", "walker")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMB_")}
+    env.update(PYTHONPATH=str(REPO), LLMB_ADMIN_KEY=admin)
+    made = subprocess.run(
+        ["bash", "-c", command], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    answer = httpx.get(f"http://127.0.0.1:{run.port}/v1/jobs", headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200
 
 
 def _service_module(pid: int) -> str | None:

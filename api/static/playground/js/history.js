@@ -51,7 +51,7 @@ class History {
   }
 
   async refresh() {
-    if (needsKey()) return void (this.state.textContent = "Enter an API key to see your jobs.");
+    if (needsKey()) return void (this.state.textContent = "Waiting for a key."); // said by the key field
     if (this.refused) return;
     try {
       const page = await json("GET", `/v1/jobs?limit=${LIMIT}`);
@@ -82,7 +82,8 @@ class History {
       const result = await resultOf(job, this.urls);
       this.detail.replaceChildren(head, el("p", `${job.status}: ${timings(job)}`), ...result);
       this.detail.hidden = false;
-      head.focus();
+      head.focus({ preventScroll: true });
+      this.detail.scrollIntoView({ block: "nearest" }); // the details sit above the list, in view
     } catch (error) {
       this.state.textContent = `Could not open the job: ${error.message}`;
     }

@@ -1,6 +1,6 @@
 // The API key: asked for only when this API has auth on, kept in sessionStorage (this tab only),
 // checked against /v1/queues when given. Panels hear of a working key through "llmb:key".
-import { apiKey, authOn, json, setApiKey } from "./api.js";
+import { NEEDS_KEY, apiKey, authOn, json, setApiKey } from "./api.js";
 
 export function initKey(form, state) {
   if (!authOn()) {
@@ -38,5 +38,5 @@ export function initKey(form, state) {
     state.dataset.state = "none";
   });
   if (apiKey()) check();
-  else state.textContent = "This API needs a key: enter one above.";
+  else state.textContent = NEEDS_KEY;
 }

@@ -1,5 +1,6 @@
 // The page-level notice: a refused key (401), a missing scope (403), a limit (429) or an unavailable
 // API (503), with when to retry from Retry-After.
+import { NEEDS_KEY, apiKey } from "./api.js";
 import { el } from "./format.js";
 
 const WHAT = {
@@ -16,9 +17,12 @@ function retryText(seconds) {
 
 export function initNotice(box) {
   function show(error) {
-    const lines = [el("strong", `${error.status} ${WHAT[error.status]}`), el("p", error.message)];
+    const keyless = error.status === 401 && !apiKey(); // nothing was refused: no key was sent
+    const what = keyless ? "This API needs a key" : WHAT[error.status];
+    const lines = [el("strong", `${error.status} ${what}`)];
+    if (!keyless) lines.push(el("p", error.message));
     if (error.retryAfter != null) lines.push(el("p", retryText(error.retryAfter), { class: "retry" }));
-    if (error.status === 401) lines.push(el("p", "Enter a valid API key above."));
+    if (error.status === 401) lines.push(el("p", keyless ? NEEDS_KEY : "Enter a valid API key above."));
     const close = el("button", "Dismiss", { type: "button", class: "dismiss" });
     close.addEventListener("click", hide);
     box.replaceChildren(...lines, close);

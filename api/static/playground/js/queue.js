@@ -45,7 +45,7 @@ export function initQueue(panel) {
     const ticket = ++round;
     clearTimeout(timer);
     if (needsKey()) {
-      state.textContent = "Enter an API key to see the queues.";
+      state.textContent = "Waiting for a key."; // the key field says how to get one
       return;
     }
     try {
