@@ -43,7 +43,12 @@ class Services:
         keys = KeyStore(client)
         return cls(
             settings=settings,
-            store=JobStore(client, job_ttl_s=settings.job_ttl_s),
+            store=JobStore(
+                client,
+                job_ttl_s=settings.job_ttl_s,
+                write_replicas=settings.redis_write_replicas,
+                write_wait_ms=settings.redis_write_wait_ms,
+            ),
             events=EventLog(client),
             hub=EventHub(client, connect_blocking(settings)),
             storage=open_reader(settings),

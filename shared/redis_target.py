@@ -1,4 +1,4 @@
-"""Where Redis is: one plain URL (LLMB_REDIS_URL), or a master that Redis Sentinels name (LLMB_REDIS_SENTINELS).
+"""Where Redis is: one plain URL (LLMB_REDIS_URL), or a master that Sentinels name (LLMB_REDIS_SENTINELS).
 
 Every Redis client of every process (store, event hub, limiter, webhook sender, metrics, the Celery
 broker) is built from one `RedisTarget`, so one setting moves them all behind Sentinel.

@@ -50,7 +50,7 @@ class Stack:
         return self.redis
 
     def start_redis_sentinel(self, *, replicas: int = 2) -> SentinelSet:
-        """A master, `replicas` replicas and three sentinels under root/redis-set; services ask the sentinels."""
+        """A master, `replicas` replicas and three sentinels under root/redis-set; services ask the latter."""
         redis_set = SentinelSet(self.root / "redis-set", services=self.services).start(replicas=replicas)
         self.env.update(redis_set.env)
         return redis_set

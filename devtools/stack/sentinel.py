@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from redis import Redis
 
@@ -58,8 +59,8 @@ class SentinelSet:
         """The master's port as the first sentinel that answers names it."""
         for svc in self.sentinels:
             try:
-                _, port = ask(svc.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)  # type: ignore[misc]
-                return int(port)
+                reply = ask(svc.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
+                return int(cast(list[bytes], reply)[1])
             except Exception:  # noqa: BLE001 - the next sentinel may answer
                 continue
         raise RuntimeError("no sentinel answers")
@@ -102,6 +103,8 @@ class SentinelSet:
     def _instance(self, port: int, extra: tuple[str, ...]) -> Service:
         folder = self.root / f"redis-{port}"
         svc = start_redis(folder, port=port, appendonly=True, extra=(*_REPLICA_OPTIONS, *extra))
+        # Redis 7.0 ignores SIGTERM while it writes a replica's first append-only file: do not wait long.
+        svc.grace_s = 5.0
         self.instances[port] = svc
         self.services.append(svc)
         return svc
