@@ -1,0 +1,49 @@
+"""The failover scenario's figures as a markdown section (appended to docs/CHAOS.md) and a console table."""
+
+from __future__ import annotations
+
+from devtools.chaos.failover import Figures
+
+
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} s"
+
+
+def markdown(runs: list[Figures], *, command: str, machine: str, date: str) -> str:
+    """One section: a row per run, then a row per kill."""
+    lines = [
+        "",
+        "## Redis failover (Sentinel)",
+        "",
+        f"`{command}` on {machine}, {date}. A master, two replicas and three sentinels "
+        "(`redis-server --sentinel`, down-after 1 s); the API (2 processes), 2 workers, 3 submitters "
+        "retrying each job under one `Idempotency-Key` and 2 long-waiting readers. Each run SIGKILLs "
+        "the master twice, waits for the promotion, then brings the old master back as a replica.",
+        "",
+        "| `LLMB_REDIS_WRITE_REPLICAS` | accepted | succeeded | failed | lost | duplicated | 503s retried |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in runs:
+        lines.append(
+            f"| {f.write_replicas} | {f.accepted} | {f.succeeded} | {f.failed} | {len(f.lost)} "
+            f"| {len(f.duplicated)} | {f.refused} |"
+        )
+    lines += [
+        "",
+        "| run | kill | to promotion | to first job accepted | to first job started by a worker |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for f in runs:
+        for n, k in enumerate(f.kills, 1):
+            lines.append(
+                f"| replicas={f.write_replicas} | {n} | {_s(k.promoted_s)} | {_s(k.accepted_s)} "
+                f"| {_s(k.consumed_s)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def holds(runs: list[Figures]) -> bool:
+    """Whether nothing accepted was lost or run twice, and every kill was followed by a job accepted."""
+    return all(
+        not f.lost and not f.duplicated and all(k.accepted_s is not None for k in f.kills) for f in runs
+    )
