@@ -20,10 +20,11 @@ BODY = {"type": "image", "input": {"prompt": "pace:30", "steps": 3, "width": 64,
 
 @dataclass
 class Accepted:
-    """One job the API accepted: under which key, when (wall clock) and whether it was a replay."""
+    """One job the API accepted: under which key, when its request was sent and answered (wall clock)."""
 
     key: str
     job_id: str
+    sent: float
     at: float
     replayed: bool
 
@@ -33,7 +34,7 @@ class Tally:
     """What the load saw; safe to add to from several threads."""
 
     accepted: list[Accepted] = field(default_factory=list)
-    refused: int = 0  # 503s and broken connections, each tried again
+    refused: int = 0  # 503s, 429s and broken connections, each tried again under the same key
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, item: Accepted) -> None:
@@ -41,11 +42,10 @@ class Tally:
         with self.lock:
             self.accepted.append(item)
 
-    def first_accepted_after(self, wall: float) -> float | None:
-        """Seconds from `wall` to the first submission accepted after it (None: none yet)."""
+    def sent_after(self, wall: float) -> list[Accepted]:
+        """The accepted submissions whose request was sent after `wall`, first answered first."""
         with self.lock:
-            later = [a.at for a in self.accepted if a.at > wall]
-        return min(later) - wall if later else None
+            return sorted((a for a in self.accepted if a.sent > wall), key=lambda a: a.at)
 
 
 class Load:
@@ -74,10 +74,11 @@ class Load:
             while not self.stopping.is_set():
                 key = uuid.uuid4().hex
                 while not self.stopping.is_set():
+                    sent = time.time()
                     answer = _post(http, key)
                     if answer is not None and answer.status_code in (200, 202):
                         replayed = answer.headers.get("Idempotent-Replayed") == "true"
-                        self.tally.add(Accepted(key, answer.json()["id"], time.time(), replayed))
+                        self.tally.add(Accepted(key, answer.json()["id"], sent, time.time(), replayed))
                         break
                     with self.tally.lock:
                         self.tally.refused += 1

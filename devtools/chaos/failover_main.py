@@ -29,5 +29,8 @@ def failover_main(append: Path | None) -> int:
         shutil.rmtree(root, ignore_errors=True)
         return 0
     for f in runs:
-        print(f"replicas={f.write_replicas}: lost {f.lost[:10]}, duplicated {f.duplicated[:10]}")
+        print(
+            f"replicas={f.write_replicas}: lost {f.lost[:10]}, duplicated {f.duplicated[:10]}, "
+            f"started twice {f.rerun[:10]}"
+        )
     return 1
