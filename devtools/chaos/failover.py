@@ -26,6 +26,7 @@ from devtools.stack.sentinel import SentinelSet
 UNCAPPED = {"LLMB_LIMITS__KEY_JOBS_PER_MINUTE": "1000000", "LLMB_LIMITS__QUEUE_MAX_WAITING": "1000000"}
 WARM_S = 8.0  # load before the first kill, and between the rounds
 DRAIN_S = 180.0
+ENDED = ("succeeded", "failed", "canceled")
 
 
 @dataclass
@@ -46,7 +47,8 @@ class Figures:
     accepted: int = 0
     succeeded: int = 0
     failed: int = 0
-    lost: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # accepted, then gone (404)
+    unfinished: list[str] = field(default_factory=list)  # not ended when the drain ran out
     duplicated: list[str] = field(default_factory=list)  # keys that made two jobs
     rerun: list[str] = field(default_factory=list)  # jobs started more than once (attempts > 1)
     refused: int = 0
@@ -103,8 +105,8 @@ def audit(base: str, tally: Tally, kills: list[Kill], write_replicas: int) -> Fi
     with httpx.Client(base_url=base, timeout=30) as http:
         for job_id in {a.job_id for a in tally.accepted}:
             job = final(http, job_id, deadline)
-            if job is None:
-                figures.lost.append(job_id)
+            if job is None or job["status"] not in ENDED:
+                (figures.lost if job is None else figures.unfinished).append(job_id)
                 continue
             if job["status"] != "succeeded":
                 figures.failed += 1
@@ -121,13 +123,11 @@ def audit(base: str, tally: Tally, kills: list[Kill], write_replicas: int) -> Fi
 
 
 def final(http: httpx.Client, job_id: str, deadline: float) -> dict[str, object] | None:
-    """The job once it ended; None when it is gone (404) or still not ended at `deadline`."""
+    """The job once it ended, or as it is at `deadline`; None when it is gone (404)."""
     while True:
         answer = http.get(f"/v1/jobs/{job_id}", params={"wait": 10})
         if answer.status_code == 404:
             return None
         job: dict[str, object] = answer.json()
-        if job["status"] in ("succeeded", "failed", "canceled"):
+        if job["status"] in ENDED or time.monotonic() > deadline:
             return job
-        if time.monotonic() > deadline:
-            return None

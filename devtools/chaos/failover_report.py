@@ -20,14 +20,15 @@ def markdown(runs: list[Figures], *, command: str, machine: str, date: str) -> s
         "retrying each job under one `Idempotency-Key` and 2 long-waiting readers. Each run SIGKILLs "
         "the master twice, waits for the promotion, then brings the old master back as a replica.",
         "",
-        "| `LLMB_REDIS_WRITE_REPLICAS` | accepted | succeeded | failed | lost | duplicated (a key, two jobs) "
-        "| started twice (attempts > 1) | refusals retried (503, 429, broken connection) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| `LLMB_REDIS_WRITE_REPLICAS` | accepted | succeeded | failed | unfinished | lost (404) "
+        "| duplicated (a key, two jobs) | started twice (attempts > 1) "
+        "| refusals retried (503, 429, broken connection) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in runs:
         lines.append(
-            f"| {f.write_replicas} | {f.accepted} | {f.succeeded} | {f.failed} | {len(f.lost)} "
-            f"| {len(f.duplicated)} | {len(f.rerun)} | {f.refused} |"
+            f"| {f.write_replicas} | {f.accepted} | {f.succeeded} | {f.failed} | {len(f.unfinished)} "
+            f"| {len(f.lost)} | {len(f.duplicated)} | {len(f.rerun)} | {f.refused} |"
         )
     lines += [
         "",

@@ -8,6 +8,7 @@ every job succeeded (the run side), reading Redis's own INFO commandstats and CP
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -101,3 +102,7 @@ def check_all(base: str, ids: list[str]) -> None:
         for job_id in ids:
             job = http.get(f"/v1/jobs/{job_id}", params={"wait": 30}).json()
             assert job["status"] == "succeeded", job
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,10 @@ sentinels), each with its own folder, port and append-only file.
 
 from __future__ import annotations
 
+import argparse
 import signal
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -135,3 +138,33 @@ def _role(port: int) -> str:
         return ""
     first = reply[0] if isinstance(reply, list) and reply else b""
     return first.decode() if isinstance(first, bytes) else str(first)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m devtools.stack.sentinel`: a master, two replicas and three sentinels until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.stack.sentinel", description=main.__doc__)
+    parser.add_argument(
+        "--root", type=Path, default=Path("var/sentinel"), help="data and logs (var/sentinel)"
+    )
+    args = parser.parse_args(argv)
+    services: list[Service] = []
+    redis_set = SentinelSet(args.root, services=services)
+    try:
+        redis_set.start()
+        master = redis_set.master_port()
+        print(f"Redis master on 127.0.0.1:{master}, replicas and sentinels ready (data in {args.root}).")
+        print("In another terminal, run the service against it:")
+        print("  " + " ".join(f"{k}={v}" for k, v in redis_set.env.items()) + " make run")
+        print(f"Fail the master over: kill -9 {redis_set.instances[master].pid}")
+        print("Ctrl-C stops them all.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        while services:
+            services.pop().stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
