@@ -110,3 +110,4 @@ def test_sentinel_points_every_redis_client_at_the_three_sentinels(rendered: dic
         env = container_env(objects, pod_spec(deployment)["containers"][0])
         assert len(env["LLMB_REDIS_SENTINELS"].split(",")) == 3
         assert env["LLMB_REDIS_MASTER"] == "llmb"
+        assert env["LLMB_REDIS_WRITE_REPLICAS"] == "1"
