@@ -23,7 +23,11 @@ from devtools.stack.deployment import WORKER_READY_S, Stack
 from devtools.stack.sentinel import SentinelSet
 
 # The load is one key's: lift its per-minute and queue caps, or 429s would hide the recovery.
-UNCAPPED = {"LLMB_LIMITS__KEY_JOBS_PER_MINUTE": "1000000", "LLMB_LIMITS__QUEUE_MAX_WAITING": "1000000"}
+UNCAPPED = {
+    "LLMB_LIMITS__KEY_JOBS_PER_MINUTE": "1000000",
+    "LLMB_LIMITS__QUEUE_MAX_WAITING": "1000000",
+    "LLMB_LIMITS__KEY_MAX_ACTIVE_JOBS": "1000000",
+}
 WARM_S = 8.0  # load before the first kill, and between the rounds
 DRAIN_S = 180.0
 ENDED = ("succeeded", "failed", "canceled")

@@ -23,7 +23,11 @@ from shared import keys
 from shared.vocabulary import JobType
 
 PIPELINE = {"LLMB_IMAGE_PIPELINE": "devtools.chaos.pipeline:PacedImagePipeline", "LLMB_BATCH_MAX": "4"}
-UNCAPPED = {"LLMB_LIMITS__KEY_JOBS_PER_MINUTE": "1000000", "LLMB_LIMITS__QUEUE_MAX_WAITING": "1000000"}
+UNCAPPED = {
+    "LLMB_LIMITS__KEY_JOBS_PER_MINUTE": "1000000",
+    "LLMB_LIMITS__QUEUE_MAX_WAITING": "1000000",
+    "LLMB_LIMITS__KEY_MAX_ACTIVE_JOBS": "1000000",
+}
 BODY = {"type": "image", "input": {"prompt": "ok", "steps": 2, "width": 64, "height": 64}}
 
 
