@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.stack.sentinel import SentinelSet, ask
+from devtools.stack.servers import start_redis
 from shared import keys
 from shared.celery_config import make_celery
 from shared.errors import UnavailableError
@@ -95,6 +96,21 @@ def test_after_a_failover_the_scripts_are_loaded_again_and_the_hub_reader_moves(
     finally:
         hub.close()
         client.connection_pool.disconnect()
+
+
+def test_a_master_refusing_writes_for_want_of_replicas_is_unavailable(tmp_path: Path) -> None:
+    redis = start_redis(tmp_path / "alone")
+    client = connect(f"redis://127.0.0.1:{redis.port}/0")
+    try:
+        client.config_set("min-replicas-to-write", 1)  # a stale master after a split brain, so configured
+        with pytest.raises(UnavailableError, match="until a replica is back: NOREPLICAS"):
+            JobStore(client, job_ttl_s=3600).create(new_record())
+        hub = EventHub(client, connect_blocking(f"redis://127.0.0.1:{redis.port}/0"))
+        hub.subscribe("some-job", "0-0").close()  # its wake-up write is refused: logged, not raised
+        hub.close()
+    finally:
+        client.connection_pool.disconnect()
+        redis.stop()
 
 
 def until_available(action, *, timeout: float = 60):  # type: ignore[no-untyped-def]
