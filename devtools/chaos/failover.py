@@ -48,6 +48,7 @@ class Figures:
     """One run's outcome."""
 
     write_replicas: int
+    min_replicas: int = 0  # the Redis side's min-replicas-to-write
     accepted: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -59,12 +60,12 @@ class Figures:
     kills: list[Kill] = field(default_factory=list)
 
 
-def run(root: Path, *, write_replicas: int, rounds: int = 2) -> Figures:
+def run(root: Path, *, write_replicas: int, min_replicas: int = 0, rounds: int = 2) -> Figures:
     """Start the set and the services, load them, kill the master `rounds` times, then audit."""
     env = {**settings(), **UNCAPPED, "LLMB_REDIS_WRITE_REPLICAS": str(write_replicas)}
     stack = Stack(root, env=env)
     try:
-        redis_set = stack.start_redis_sentinel()
+        redis_set = stack.start_redis_sentinel(min_replicas=min_replicas)
         api = stack.start_api(workers=2)
         workers = [stack.start_worker(name=f"worker-{i}", wait=False) for i in range(2)]
         for svc in workers:
@@ -77,7 +78,9 @@ def run(root: Path, *, write_replicas: int, rounds: int = 2) -> Figures:
             kills.append(kill_and_recover(redis_set, load.tally))
         time.sleep(WARM_S / 2)
         load.stop()
-        return audit(f"http://127.0.0.1:{api.port}", load.tally, kills, write_replicas)
+        figures = audit(f"http://127.0.0.1:{api.port}", load.tally, kills, write_replicas)
+        figures.min_replicas = min_replicas
+        return figures
     finally:
         stack.stop()
 

@@ -13,10 +13,11 @@ from devtools.chaos.failover_report import holds, markdown
 
 
 def failover_main(append: Path | None) -> int:
-    """Run with LLMB_REDIS_WRITE_REPLICAS 0, then 1; print (and append) the figures; 0 when none was lost."""
+    """Run plain, with WAIT, with min-replicas-to-write; print (and append) the figures; 0 when all held."""
     root = Path(tempfile.mkdtemp(prefix="llmb-failover-"))
     print(f"chaos failover: data and logs under {root}", flush=True)
-    runs = [run(root / f"replicas-{n}", write_replicas=n) for n in (0, 1)]
+    variants = [(0, 0), (1, 0), (0, 1)]  # (LLMB_REDIS_WRITE_REPLICAS, min-replicas-to-write)
+    runs = [run(root / f"wait-{w}-min-{m}", write_replicas=w, min_replicas=m) for w, m in variants]
     command = "python -m devtools.chaos --failover" + (f" --append {append}" if append else "")
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = markdown(runs, command=command, machine=machine(), date=date)

@@ -20,15 +20,16 @@ def markdown(runs: list[Figures], *, command: str, machine: str, date: str) -> s
         "retrying each job under one `Idempotency-Key` and 2 long-waiting readers. Each run SIGKILLs "
         "the master twice, waits for the promotion, then brings the old master back as a replica.",
         "",
-        "| `LLMB_REDIS_WRITE_REPLICAS` | accepted | succeeded | failed | unfinished | lost (404) "
+        "| `LLMB_REDIS_WRITE_REPLICAS` | `min-replicas-to-write` | accepted | succeeded | failed "
+        "| unfinished | lost (404) "
         "| duplicated (a key, two jobs) | started twice (attempts > 1) "
         "| refusals retried (503, 429, broken connection) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in runs:
         lines.append(
-            f"| {f.write_replicas} | {f.accepted} | {f.succeeded} | {f.failed} | {len(f.unfinished)} "
-            f"| {len(f.lost)} | {len(f.duplicated)} | {len(f.rerun)} | {f.refused} |"
+            f"| {f.write_replicas} | {f.min_replicas} | {f.accepted} | {f.succeeded} | {f.failed} "
+            f"| {len(f.unfinished)} | {len(f.lost)} | {len(f.duplicated)} | {len(f.rerun)} | {f.refused} |"
         )
     lines += [
         "",
@@ -39,15 +40,17 @@ def markdown(runs: list[Figures], *, command: str, machine: str, date: str) -> s
     for f in runs:
         for n, k in enumerate(f.kills, 1):
             lines.append(
-                f"| replicas={f.write_replicas} | {n} | {_s(k.promoted_s)} | {_s(k.accepted_s)} "
-                f"| {_s(k.consumed_s)} |"
+                f"| wait={f.write_replicas} min={f.min_replicas} | {n} | {_s(k.promoted_s)} "
+                f"| {_s(k.accepted_s)} | {_s(k.consumed_s)} |"
             )
     return "\n".join(lines) + "\n"
 
 
 def holds(runs: list[Figures]) -> bool:
-    """Every kill was followed by a job accepted; with LLMB_REDIS_WRITE_REPLICAS ≥ 1 nothing accepted was
-    lost, left unfinished or made twice (without it, a loss is the figure the run measures)."""
+    """Every kill was followed by a job accepted; with a replica waited for (WAIT or min-replicas-to-write)
+    nothing accepted was lost, left unfinished or made twice (without, a loss is the figure measured)."""
     recovered = all(k.accepted_s is not None for f in runs for k in f.kills)
-    kept = all(not (f.lost or f.unfinished or f.duplicated) for f in runs if f.write_replicas)
+    kept = all(
+        not (f.lost or f.unfinished or f.duplicated) for f in runs if f.write_replicas or f.min_replicas
+    )
     return recovered and kept

@@ -49,9 +49,10 @@ class Stack:
         self.env["LLMB_REDIS_URL"] = f"redis://127.0.0.1:{self.redis.port}/0"
         return self.redis
 
-    def start_redis_sentinel(self, *, replicas: int = 2) -> SentinelSet:
+    def start_redis_sentinel(self, *, replicas: int = 2, min_replicas: int = 0) -> SentinelSet:
         """A master, `replicas` replicas and three sentinels under root/redis-set; services ask the latter."""
-        redis_set = SentinelSet(self.root / "redis-set", services=self.services).start(replicas=replicas)
+        redis_set = SentinelSet(self.root / "redis-set", services=self.services, min_replicas=min_replicas)
+        redis_set.start(replicas=replicas)
         self.env.update(redis_set.env)
         return redis_set
 

@@ -40,6 +40,9 @@ class SentinelSet:
     services: list[Service] = field(default_factory=list)
     instances: dict[int, Service] = field(default_factory=dict)
     sentinels: list[Service] = field(default_factory=list)
+    # A master with fewer replicas than this (each heard from within 10 s) refuses writes (NOREPLICAS):
+    # a master cut off in a split brain stops taking writes that would be lost.
+    min_replicas: int = 0
 
     def start(self, *, replicas: int = 2, sentinels: int = 3) -> SentinelSet:
         """Start the master, its replicas, then the sentinels; return once every replica copies it."""
@@ -105,7 +108,8 @@ class SentinelSet:
 
     def _instance(self, port: int, extra: tuple[str, ...]) -> Service:
         folder = self.root / f"redis-{port}"
-        svc = start_redis(folder, port=port, appendonly=True, extra=(*_REPLICA_OPTIONS, *extra))
+        guard = ("--min-replicas-to-write", str(self.min_replicas), "--min-replicas-max-lag", "10")
+        svc = start_redis(folder, port=port, appendonly=True, extra=(*_REPLICA_OPTIONS, *guard, *extra))
         # Redis 7.0 ignores SIGTERM while it writes a replica's first append-only file: do not wait long.
         svc.grace_s = 5.0
         self.instances[port] = svc

@@ -27,5 +27,5 @@ def test_a_kill_never_followed_by_an_accepted_job_fails_the_run() -> None:
 
 def test_the_section_has_a_row_per_run_and_per_kill() -> None:
     text = markdown(runs(lost_without=3, lost_with=0), command="cmd", machine="m", date="d")
-    assert "| 0 | 10 | 7 | 0 | 0 | 3 | 0 | 0 | 0 |" in text
-    assert "| replicas=1 | 1 | 2.0 s | 2.3 s | 3.0 s |" in text
+    assert "| 0 | 0 | 10 | 7 | 0 | 0 | 3 | 0 | 0 | 0 |" in text
+    assert "| wait=1 min=0 | 1 | 2.0 s | 2.3 s | 3.0 s |" in text
