@@ -87,8 +87,8 @@ def run(root: Path, *, write_replicas: int, min_replicas: int = 0, rounds: int =
 
 def kill_and_recover(redis_set: SentinelSet, tally: Tally) -> Kill:
     """SIGKILL the master, wait for a promotion and the first job accepted, then rejoin the old one."""
-    wall, start = time.time(), time.monotonic()
     old = redis_set.kill_master()
+    wall, start = time.time(), time.monotonic()  # once it is dead: a request sent before may still land
     redis_set.wait_promoted(old, timeout=120)
     kill = Kill(promoted_s=time.monotonic() - start, at=wall)
     while not (accepted := tally.sent_after(wall)) and time.monotonic() - start < 120:

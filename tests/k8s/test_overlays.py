@@ -100,6 +100,12 @@ def test_sentinel_runs_three_redis_pods_apart_with_a_sentinel_beside_each(
     budget = one(objects, "PodDisruptionBudget", "llmb-redis")["spec"]
     assert budget["minAvailable"] == 2
     assert one(objects, "Service", "llmb-redis")["spec"]["clusterIP"] == "None"
+    (config,) = [
+        c for c in find(objects, "ConfigMap") if c["metadata"]["name"].startswith("llmb-redis-sentinel")
+    ]
+    script = config["data"]["configure.sh"]
+    assert 'echo "min-replicas-to-write 1"' in script  # a master cut off from its replicas stops writing
+    assert "sentinel monitor llmb" in script
 
 
 def test_sentinel_points_every_redis_client_at_the_three_sentinels(rendered: dict[str, list[Obj]]) -> None:

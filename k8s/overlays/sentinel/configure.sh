@@ -12,6 +12,10 @@ if [ -z "$master" ]; then master="llmb-redis-0.llmb-redis"; fi
 {
   echo "masterauth $REDIS_PASSWORD"
   echo "replica-announce-ip $me"
+  # A master that has not heard from a replica for 10 s refuses writes: one cut off in a split brain
+  # stops taking writes that would be lost when Sentinel turns it into a replica (docs/SENTINEL.md).
+  echo "min-replicas-to-write 1"
+  echo "min-replicas-max-lag 10"
   if [ "$master" != "$me" ]; then echo "replicaof $master 6379"; fi
 } > /conf/redis.conf
 {
