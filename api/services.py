@@ -39,13 +39,18 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """Connect to Redis and the object store the settings name (lazily: nothing dials yet)."""
-        client = connect(settings.redis_url, max_connections=settings.redis_max_connections)
+        client = connect(settings, max_connections=settings.redis_max_connections)
         keys = KeyStore(client)
         return cls(
             settings=settings,
-            store=JobStore(client, job_ttl_s=settings.job_ttl_s),
+            store=JobStore(
+                client,
+                job_ttl_s=settings.job_ttl_s,
+                write_replicas=settings.redis_write_replicas,
+                write_wait_ms=settings.redis_write_wait_ms,
+            ),
             events=EventLog(client),
-            hub=EventHub(client, connect_blocking(settings.redis_url)),
+            hub=EventHub(client, connect_blocking(settings)),
             storage=open_reader(settings),
             keys=keys,
             keyring=KeyRing(keys, admin_key=settings.admin_key, autoscaler_key=settings.autoscaler_key),

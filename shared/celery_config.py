@@ -6,19 +6,23 @@ from celery import Celery
 from kombu import Queue
 
 from shared.queues import QUEUES
+from shared.redis_target import RedisTarget
 from shared.settings import Settings
 
 
 def make_celery(settings: Settings, *, name: str = "llmb") -> Celery:
     """A Celery app configured for at-least-once delivery of JSON-only messages."""
-    app = Celery(name, broker=settings.redis_url, set_as_current=False)
+    app = Celery(name, broker=RedisTarget.of(settings).broker_url(), set_as_current=False)
     app.conf.update(celery_settings(settings))
     return app
 
 
 def transport_options(settings: Settings) -> dict[str, object]:
-    """kombu's Redis transport options: redelivery after the visibility timeout, short socket waits."""
-    return {
+    """kombu's Redis transport options: redelivery after the visibility timeout, short socket waits.
+
+    With LLMB_REDIS_SENTINELS they also name the master and how to reach the sentinels.
+    """
+    return RedisTarget.of(settings).broker_options() | {
         "visibility_timeout": settings.visibility_timeout_s,
         "socket_connect_timeout": 2,
         # A connection left half-open by a Redis restart blocks a read until this passes, with a received

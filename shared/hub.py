@@ -77,7 +77,7 @@ class EventHub:
     def close(self) -> None:
         """Stop the reader (within one blocked read) and close both connections."""
         self._closed.set()
-        with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+        with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
             self._redis.xadd(self.wake_key, {"job": ""}, maxlen=_WAKE_MAXLEN, approximate=True)
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -98,7 +98,7 @@ class EventHub:
             pipe.xadd(self.wake_key, {"job": job_id}, maxlen=_WAKE_MAXLEN, approximate=True)
             pipe.expire(self.wake_key, 86400)
             pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:  # NOREPLICAS too
             log.warning("cannot wake the event hub: %s", exc)
         return sub
 

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_max_connections: int = 32
+    redis_sentinels: str = Field(default="", description="host:port,... of Redis Sentinels; set: ask them")
+    redis_master: str = Field(default="llmb", description="the master's name the sentinels monitor")
+    redis_password: SecretStr | None = Field(default=None, description="the master's password, with Sentinel")
+    redis_sentinel_password: SecretStr | None = None
+    redis_write_replicas: int = Field(default=0, ge=0, description="replicas a new job must reach (WAIT)")
+    redis_write_wait_ms: int = Field(default=500, ge=1, description="how long a create waits for them")
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

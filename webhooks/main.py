@@ -67,7 +67,7 @@ def reach_redis(jobs: JobStore, stop: threading.Event) -> bool:
 
 def run(settings: Settings, stop: threading.Event) -> None:
     """Deliver webhooks until `stop` is set."""
-    redis = connect(settings.redis_url, max_connections=settings.redis_max_connections)
+    redis = connect(settings, max_connections=settings.redis_max_connections)
     jobs = JobStore(redis, job_ttl_s=settings.job_ttl_s)
     deliveries = WebhookStore(redis, job_ttl_s=settings.job_ttl_s)
     try:

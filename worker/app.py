@@ -75,7 +75,7 @@ class ProcessState:
         """Heartbeats, the reaper and liveness run in the main process, which outlives its children."""
         from celery.worker import state as worker_state
 
-        client = connect(self.settings.redis_url)
+        client = connect(self.settings)
         store = JobStore(client, job_ttl_s=self.settings.job_ttl_s)
         self.watch = ConsumeWatch(
             store,

@@ -82,7 +82,7 @@ class WorkerRuntime:
     @classmethod
     def build(cls, settings: Settings, *, pipelines: PipelineSource | None = None) -> WorkerRuntime:
         """Connect and prepare one process, with the preloaded pipelines or ones that load on first need."""
-        client = connect(settings.redis_url, max_connections=settings.redis_max_connections)
+        client = connect(settings, max_connections=settings.redis_max_connections)
         leases = Leases(client, lease_ttl_s=settings.lease_ttl_s)
         holder = new_holder_id()
         storage = open_storage(settings)

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from devtools.bench.document import commit, machine
+from devtools.chaos.failover_main import failover_main
 from devtools.chaos.plan import FULL, QUICK
 from devtools.chaos.report import markdown, table
 from devtools.chaos.soak import Outcome, run
@@ -40,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write this markdown file (docs/CHAOS.md)")
     parser.add_argument("--json", type=Path, help="write the rules and faults as JSON here")
     parser.add_argument("--root", type=Path, help="data and logs here (default: a temporary folder)")
+    parser.add_argument("--failover", action="store_true", help="the Redis Sentinel failover scenario only")
+    parser.add_argument("--append", type=Path, help="with --failover: append its figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the data and logs even when all is well")
     args = parser.parse_args(argv)
+    if args.failover:
+        return failover_main(args.append)
     plan = QUICK if args.quick else FULL
     root = args.root or Path(tempfile.mkdtemp(prefix="llmb-chaos-"))
     print(f"chaos soak ({plan.name}): data and logs under {root}", flush=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from devtools import REPO
 from devtools.stack.process import Service, free_port, never, spawn, wait_until
+from devtools.stack.sentinel import SentinelSet
 from devtools.stack.servers import S3_ACCESS_KEY, S3_SECRET_KEY, start_redis, start_s3
 
 API_READY_S = 60
@@ -47,6 +48,13 @@ class Stack:
         self.services.append(self.redis)
         self.env["LLMB_REDIS_URL"] = f"redis://127.0.0.1:{self.redis.port}/0"
         return self.redis
+
+    def start_redis_sentinel(self, *, replicas: int = 2, min_replicas: int = 0) -> SentinelSet:
+        """A master, `replicas` replicas and three sentinels under root/redis-set; services ask the latter."""
+        redis_set = SentinelSet(self.root / "redis-set", services=self.services, min_replicas=min_replicas)
+        redis_set.start(replicas=replicas)
+        self.env.update(redis_set.env)
+        return redis_set
 
     def stop_redis(self) -> int:
         """Stop Redis (it writes its append-only file first); its port, to start it there again."""

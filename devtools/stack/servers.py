@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from devtools.stack.process import Service, free_port, port_open, spawn, wait_until
@@ -24,8 +25,10 @@ def redis_binary() -> str:
     return str(bundled)
 
 
-def start_redis(data_dir: Path, *, port: int | None = None, appendonly: bool = False) -> Service:
-    """A real redis-server on 127.0.0.1, data under `data_dir`."""
+def start_redis(
+    data_dir: Path, *, port: int | None = None, appendonly: bool = False, extra: Sequence[str] = ()
+) -> Service:
+    """A real redis-server on 127.0.0.1, data under `data_dir`; `extra` adds options (`--replicaof h p`)."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -46,6 +49,7 @@ def start_redis(data_dir: Path, *, port: int | None = None, appendonly: bool = F
         "noeviction",
         "--maxclients",
         "10000",
+        *extra,
     ]
     svc = spawn(f"redis-{port}", cmd, log_dir=data_dir, port=port)
     wait_until(port_open(port), timeout=10, what="redis-server", proc=svc.proc)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from redis import Redis
 
 from shared import keys
-from shared.errors import QueueFullError, TooManyActiveJobsError
+from shared.errors import QueueFullError, TooManyActiveJobsError, UnavailableError
 from shared.jobs import JobRecord
 from shared.queues import task_message
 from shared.store.cas import EVENTS_MAXLEN, status_event
@@ -22,6 +24,9 @@ class Creation:
     _redis: Redis
     _create: Script
     job_ttl_s: int
+    # LLMB_REDIS_WRITE_REPLICAS: a new job is answered only once this many replicas hold it (Redis WAIT).
+    write_replicas: int = 0
+    write_wait_ms: int = 500
 
     def create(
         self,
@@ -43,8 +48,7 @@ class Creation:
             "max_active": max_active,
         }
         fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
-        with redis_errors():
-            outcome, *found = self._create(_create_keys(record, idempotency), args, rest=fields)
+        outcome, *found = self._run_create(_create_keys(record, idempotency), args, fields)
         if outcome == b"exists":
             return Existing(found[0].decode(), found[1].decode(), float(found[2]))
         if outcome == b"queue_full":
@@ -58,6 +62,29 @@ class Creation:
         estimate = History(int(history[0]), float(history[1]), float(history[2]), int(history[3]))
         place = Place(position, estimate.estimate_start_s(position))
         return Created(record.model_copy(update={"seq": int(seq)}), place, event_id.decode())
+
+    def _run_create(
+        self, keys_: dict[str, str], args: dict[str, object], fields: Sequence[object]
+    ) -> list[Any]:
+        """create.lua's reply; with `write_replicas`, WAIT on the same connection for them to copy it.
+
+        Raises UnavailableError when fewer replicas confirmed within `write_wait_ms`: the job may exist
+        on the master alone (a failover now would lose it), so the client is told to try again (with
+        the same Idempotency-Key, which answers the job if it was kept).
+        """
+        with redis_errors():
+            if not self.write_replicas:
+                return list(self._create(keys_, args, rest=fields))
+            pipe = self._redis.pipeline(transaction=False)
+            self._create(keys_, args, rest=fields, client=pipe)
+            pipe.wait(self.write_replicas, self.write_wait_ms)
+            reply, copies = pipe.execute()
+        if reply[0] == b"ok" and int(copies) < self.write_replicas:
+            raise UnavailableError(
+                f"the job reached {copies} of {self.write_replicas} Redis replicas within "
+                f"{self.write_wait_ms} ms; try again with the same Idempotency-Key"
+            )
+        return list(reply)
 
     def settle(self, idempotency: Idempotency) -> None:
         """The request that used this Idempotency-Key has its answer: the key replays from now on."""

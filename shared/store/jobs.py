@@ -26,9 +26,13 @@ from shared.vocabulary import ErrorCode
 class JobStore(QueueReads, Creation):
     """Job records in Redis; every status change is one named method over one compare-and-set."""
 
-    def __init__(self, client: Redis, *, job_ttl_s: int) -> None:
+    def __init__(
+        self, client: Redis, *, job_ttl_s: int, write_replicas: int = 0, write_wait_ms: int = 500
+    ) -> None:
         self._redis = client
         self.job_ttl_s = job_ttl_s
+        self.write_replicas = write_replicas
+        self.write_wait_ms = write_wait_ms
         self._create = Script(client, "create")
         self._transition = Script(client, "transition")
 

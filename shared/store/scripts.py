@@ -25,11 +25,19 @@ _DIRECTIVE = re.compile(r"^--!\s*(keys|args):(.*)$", re.MULTILINE)
 
 @contextmanager
 def redis_errors() -> Iterator[None]:
-    """Turn a Redis outage into UnavailableError at the boundary."""
+    """Turn a Redis outage into UnavailableError at the boundary.
+
+    A master that refuses writes for want of replicas (`min-replicas-to-write`: NOREPLICAS) counts as
+    one too: a failover is under way or the replicas are away, and the write is to be tried again.
+    """
     try:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise UnavailableError(f"Redis is unavailable: {exc}") from exc
+    except redis.ResponseError as exc:
+        if "NOREPLICAS" not in str(exc):
+            raise
+        raise UnavailableError(f"Redis refuses writes until a replica is back: {exc}") from exc
 
 
 @dataclass(frozen=True)

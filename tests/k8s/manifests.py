@@ -18,6 +18,7 @@ KUSTOMIZATIONS = {
     "base": REPO / "k8s" / "base",
     "minikube": REPO / "k8s" / "overlays" / "minikube",
     "gpu": REPO / "k8s" / "overlays" / "gpu",
+    "sentinel": REPO / "k8s" / "overlays" / "sentinel",
 }
 KEDA_SCHEMAS = REPO.parent / "shared" / "schemas" / "keda"
 COMPOSE = REPO / "docker" / "compose.yaml"

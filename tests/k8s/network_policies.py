@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.k8s.cluster_policies import PRIVATE_SERVICES
-from tests.k8s.manifests import Obj, component, find, ref, workloads
+from tests.k8s.manifests import Obj, component, find, pod_spec, ref, workloads
 
 COMPONENT = "app.kubernetes.io/component"
 
@@ -16,7 +16,9 @@ def network_problems(objects: list[Obj]) -> list[str]:
         if not pods:
             problems.append(f"no workload with component {role}")
         for workload in pods:
-            problems += _isolation_problems(objects, workload, allowed)
+            # Replicated Redis (a sentinel beside each) also admits its own pods: replication, sentinels.
+            peers = {role} if len(pod_spec(workload)["containers"]) > 1 and role == "redis" else set()
+            problems += _isolation_problems(objects, workload, allowed | peers)
     return problems
 
 

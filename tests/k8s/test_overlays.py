@@ -85,3 +85,35 @@ def test_keda_can_reach_the_api(rendered: dict[str, list[Obj]], name: str) -> No
     ]
     open_rules = [r for r in rules if not r.get("from") and 8000 in {p["port"] for p in r.get("ports", [])}]
     assert open_rules, "no NetworkPolicy rule lets KEDA (namespace keda) and clients reach the API on 8000"
+
+
+def test_sentinel_runs_three_redis_pods_apart_with_a_sentinel_beside_each(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    objects = rendered["sentinel"]
+    redis = one(objects, "StatefulSet", "llmb-redis")
+    assert redis["spec"]["replicas"] == 3
+    assert [c["name"] for c in pod_spec(redis)["containers"]] == ["redis", "sentinel"]
+    (rule,) = pod_spec(redis)["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert rule["topologyKey"] == "kubernetes.io/hostname"
+    assert [t["metadata"]["name"] for t in redis["spec"]["volumeClaimTemplates"]] == ["data"]
+    budget = one(objects, "PodDisruptionBudget", "llmb-redis")["spec"]
+    assert budget["minAvailable"] == 2
+    assert one(objects, "Service", "llmb-redis")["spec"]["clusterIP"] == "None"
+    (config,) = [
+        c for c in find(objects, "ConfigMap") if c["metadata"]["name"].startswith("llmb-redis-sentinel")
+    ]
+    script = config["data"]["configure.sh"]
+    assert 'echo "min-replicas-to-write 1"' in script  # a master cut off from its replicas stops writing
+    assert "sentinel monitor llmb" in script
+
+
+def test_sentinel_points_every_redis_client_at_the_three_sentinels(rendered: dict[str, list[Obj]]) -> None:
+    objects = rendered["sentinel"]
+    clients = [d for d in find(objects, "Deployment") if d["metadata"]["name"] != "llmb-minio"]
+    assert len(clients) == 5  # the API, the webhook sender, three workers
+    for deployment in clients:
+        env = container_env(objects, pod_spec(deployment)["containers"][0])
+        assert len(env["LLMB_REDIS_SENTINELS"].split(",")) == 3
+        assert env["LLMB_REDIS_MASTER"] == "llmb"
+        assert env["LLMB_REDIS_WRITE_REPLICAS"] == "1"
