@@ -20,6 +20,7 @@ from api import (
     results,
     webhooks,
 )
+from api.files import bp as files_bp
 from api.openai import routes as openai_routes
 from api.services import Services
 from shared import logs
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, keys.bp, webhooks.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(openai_routes.bp)
+    app.register_blueprint(files_bp)
     app.register_blueprint(playground.bp)
     app.config["TRUSTED_HOSTS"] = None if settings.public_url else settings.trusted_hosts
     app.before_request(guards.check_host)
