@@ -20,6 +20,7 @@ from api import (
     results,
     webhooks,
 )
+from api.batches.routes import bp as batches_bp
 from api.files import bp as files_bp
 from api.openai import routes as openai_routes
 from api.services import Services
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.register_blueprint(blueprint)
     app.register_blueprint(openai_routes.bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(batches_bp)
     app.register_blueprint(playground.bp)
     app.config["TRUSTED_HOSTS"] = None if settings.public_url else settings.trusted_hosts
     app.before_request(guards.check_host)
