@@ -106,3 +106,47 @@ def test_another_tenant_s_file_or_batch_answers_like_an_unknown_id(secure: Flask
         assert answers[0][0] == 404
     assert client.get("/v1/files", headers=bearer(bob)).get_json()["data"] == []
     assert client.get(f"/v1/files/{file_id}", headers=bearer(alice)).status_code == 200
+
+
+def test_another_tenant_s_batch_answers_like_an_unknown_id(secure: Flask) -> None:
+    client = secure.test_client()
+    alice, bob = make_key(client, tenant="a")["key"], make_key(client, tenant="b")["key"]
+    file_id = upload(client, alice, LINE).get_json()["id"]
+    body = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h"}
+    refused = client.post("/v1/batches", json=body, headers=bearer(bob))
+    assert (refused.status_code, refused.get_json()["error"]["param"]) == (404, None)
+    batch = client.post("/v1/batches", json=body, headers=bearer(alice)).get_json()
+    assert (batch["object"], batch["status"], batch["request_counts"]["total"]) == ("batch", "validating", 0)
+    doc = document(secure, secure.extensions["llmb"].settings)
+    operations = [(m, p) for p, ops in doc["paths"].items() if "{batch_id}" in p for m in ops]
+    assert len(operations) >= 2  # get, cancel
+    for method, path in operations:
+        answers = []
+        for bid in (batch["id"], "batch_unknown"):
+            response = client.open(
+                path.replace("{batch_id}", bid), method=method.upper(), headers=bearer(bob)
+            )
+            error = response.get_json()["error"]
+            answers.append((response.status_code, error["message"].replace(bid, "ID"), error["code"]))
+        assert answers[0] == answers[1], (method, path)
+        assert answers[0][0] == 404
+    assert client.get("/v1/batches", headers=bearer(bob)).get_json()["data"] == []
+    mine = client.get("/v1/batches", headers=bearer(alice)).get_json()["data"]
+    assert [b["id"] for b in mine] == [batch["id"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"endpoint": "/v1/completions"}, "endpoint"),
+        ({"completion_window": "1h"}, "completion_window"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_a_bad_batch_names_its_field(secure: Flask, change: dict[str, Any], param: str) -> None:
+    client = secure.test_client()
+    key = make_key(client)["key"]
+    file_id = upload(client, key, LINE).get_json()["id"]
+    body = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h", **change}
+    refused = client.post("/v1/batches", json=body, headers=bearer(key))
+    assert (refused.status_code, refused.get_json()["error"]["param"]) == (400, param)

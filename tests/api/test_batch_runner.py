@@ -1,0 +1,100 @@
+"""The batch runner's turns against a real Redis, with no worker: chunks, a full queue, restarts, cancel."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask
+from pydantic import SecretStr
+from redis import Redis
+
+from api.batches.runner import Runner
+from shared import keys
+from shared.limits import Limits
+from shared.storage import open_storage
+from shared.store.batches import BatchStore, lines_key
+from shared.store.files import FileStore
+from shared.vocabulary import JobType
+from tests.api.conftest import AppFor
+from tests.api.test_auth import ADMIN, bearer, make_key
+from tests.api.test_files import upload
+
+
+def embed_line(i: int) -> bytes:
+    body = {
+        "custom_id": f"e{i}",
+        "method": "POST",
+        "url": "/v1/embeddings",
+        "body": {"model": "all-MiniLM-L6-v2", "input": f"text {i}"},
+    }
+    return json.dumps(body).encode() + b"\n"
+
+
+def runner_for(app: Flask) -> Runner:
+    svc = app.extensions["llmb"]
+    objects = open_storage(svc.settings)
+    return Runner(app, BatchStore.on(svc.pool), FileStore.on(svc.pool), objects, "http://127.0.0.1:8000")
+
+
+def start(app: Flask, data: bytes) -> tuple[str, str]:
+    client = app.test_client()
+    key = make_key(client)["key"]
+    file_id = upload(client, key, data).get_json()["id"]
+    body = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h"}
+    return key, client.post("/v1/batches", json=body, headers=bearer(key)).get_json()["id"]
+
+
+def test_a_full_queue_pauses_the_batch_and_a_restart_makes_no_second_job(
+    app_for: AppFor, redis_client: Redis
+) -> None:
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN), limits=Limits(queue_max_waiting=2))
+    bad = (
+        b'{"custom_id": "bad", "url": "/v1/embeddings", "body": {"model": "all-MiniLM-L6-v2", "input": []}}\n'
+    )
+    key, batch_id = start(app, bad + b"".join(embed_line(i) for i in range(5)))
+    runner = runner_for(app)
+    runner.step(batch_id)
+    runner.step(batch_id)  # the queue is still full: nothing more
+    waiting = keys.waiting(JobType.EMBED)
+    assert redis_client.zcard(waiting) == 2
+    assert redis_client.llen(lines_key(batch_id)) == 3  # the refused line, then two jobs
+    job = app.test_client().get(
+        f"/v1/jobs/{redis_client.lindex(lines_key(batch_id), 1).decode()[2:]}", headers=bearer(key)
+    )
+    assert (job.get_json()["priority"], job.get_json()["batch_id"]) == ("batch", batch_id)
+    # A runner that died after enqueuing two lines but before recording them finds the same jobs again.
+    redis_client.ltrim(lines_key(batch_id), 0, 0)
+    redis_client.hset(f"llmb:batch:{batch_id}", "offset", len(bad))
+    runner_for(app).step(batch_id)
+    assert redis_client.zcard(waiting) == 2
+    assert redis_client.llen(lines_key(batch_id)) == 3
+    seen = app.test_client().get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
+    assert (seen["status"], seen["request_counts"]) == (
+        "in_progress",
+        {"total": 6, "completed": 0, "failed": 1},
+    )
+
+
+def test_a_cancelled_batch_cancels_its_queued_lines_and_lists_every_line_once(
+    app_for: AppFor, redis_client: Redis
+) -> None:
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN), limits=Limits(queue_max_waiting=2))
+    key, batch_id = start(app, b"".join(embed_line(i) for i in range(4)))
+    runner = runner_for(app)
+    runner.step(batch_id)
+    client = app.test_client()
+    assert (
+        client.post(f"/v1/batches/{batch_id}/cancel", headers=bearer(key)).get_json()["status"]
+        == "cancelling"
+    )
+    runner.step(batch_id)  # cancels the queued lines
+    runner.step(batch_id)  # sees them ended: finalizes
+    batch = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
+    assert (batch["status"], batch["output_file_id"]) == ("cancelled", None)
+    assert redis_client.zcard(keys.waiting(JobType.EMBED)) == 0
+    errors = client.get(f"/v1/files/{batch['error_file_id']}/content", headers=bearer(key)).data.splitlines()
+    assert [json.loads(e)["custom_id"] for e in errors] == ["e0", "e1", "e2", "e3"]
+    assert {json.loads(e)["error"]["code"] for e in errors} == {"batch_cancelled"}
+    assert (
+        client.post(f"/v1/batches/{batch_id}/cancel", headers=bearer(key)).get_json()["status"] == "cancelled"
+    )
