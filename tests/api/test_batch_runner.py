@@ -98,3 +98,35 @@ def test_a_cancelled_batch_cancels_its_queued_lines_and_lists_every_line_once(
     assert (
         client.post(f"/v1/batches/{batch_id}/cancel", headers=bearer(key)).get_json()["status"] == "cancelled"
     )
+
+
+def test_a_batch_of_refused_lines_completes_at_once_and_cannot_be_cancelled(app_for: AppFor) -> None:
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN))
+    refused = b'{"custom_id": "x", "url": "/v1/chat/completions", "body": {}}\n'
+    key, batch_id = start(app, refused)
+    runner_for(app).step(batch_id)
+    client = app.test_client()
+    batch = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
+    assert (batch["status"], batch["request_counts"]) == (
+        "completed",
+        {"total": 1, "completed": 0, "failed": 1},
+    )
+    line = json.loads(client.get(f"/v1/files/{batch['error_file_id']}/content", headers=bearer(key)).data)
+    assert (line["custom_id"], line["response"]["status_code"]) == ("x", 400)
+    assert line["response"]["body"]["error"]["param"] == "url"
+    late = client.post(f"/v1/batches/{batch_id}/cancel", headers=bearer(key))
+    assert (late.status_code, late.get_json()["error"]["type"]) == (409, "invalid_request_error")
+
+
+def test_a_batch_whose_file_is_gone_fails_naming_it(app_for: AppFor) -> None:
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN))
+    key, batch_id = start(app, embed_line(0))
+    client = app.test_client()
+    file_id = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()["input_file_id"]
+    assert client.delete(f"/v1/files/{file_id}", headers=bearer(key)).status_code == 200
+    runner_for(app).step(batch_id)
+    batch = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
+    assert batch["status"] == "failed"
+    assert batch["failed_at"] is not None
+    assert batch["errors"]["data"][0]["param"] == "input_file_id"
+    assert batch["id"] not in runner_for(app).batches.active()
