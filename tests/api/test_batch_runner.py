@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Flask
 from pydantic import SecretStr
 from redis import Redis
 
 from api.batches.runner import Runner
+from devtools.stack.process import Service
 from shared import keys
 from shared.limits import Limits
 from shared.storage import open_storage
@@ -18,6 +20,7 @@ from shared.vocabulary import JobType
 from tests.api.conftest import AppFor
 from tests.api.test_auth import ADMIN, bearer, make_key
 from tests.api.test_files import upload
+from tests.conftest import s3_settings_for
 
 
 def embed_line(i: int) -> bytes:
@@ -130,3 +133,21 @@ def test_a_batch_whose_file_is_gone_fails_naming_it(app_for: AppFor) -> None:
     assert batch["failed_at"] is not None
     assert batch["errors"]["data"][0]["param"] == "input_file_id"
     assert batch["id"] not in runner_for(app).batches.active()
+
+
+def test_files_and_a_batch_s_files_live_in_s3(
+    app_for: AppFor, s3_service: Service, redis_url: str, redis_client: Redis, tmp_path: Path
+) -> None:
+    settings = s3_settings_for(s3_service, tmp_path, redis_url, auth="on", admin_key=SecretStr(ADMIN))
+    app = app_for(settings)
+    refused = b'{"custom_id": "x", "url": "/v1/embeddings", "body": {"model": "all-MiniLM-L6-v2"}}\n'
+    key, batch_id = start(app, refused)
+    client = app.test_client()
+    batch = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
+    assert client.get(f"/v1/files/{batch['input_file_id']}/content", headers=bearer(key)).data == refused
+    runner_for(app).step(batch_id)
+    batch = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
+    line = json.loads(client.get(f"/v1/files/{batch['error_file_id']}/content", headers=bearer(key)).data)
+    assert line["response"]["body"]["error"]["param"] == "input"
+    assert client.delete(f"/v1/files/{batch['error_file_id']}", headers=bearer(key)).status_code == 200
+    assert open_storage(settings).delete_prefix("files/") == 1  # only the input file's bytes are left
