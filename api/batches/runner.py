@@ -35,7 +35,10 @@ from shared.storage import ObjectStore
 from shared.store.batches import ENDED, BatchRecord, BatchStore, error_entry
 from shared.store.files import FileStore
 
-CHUNK = 256  # lines enqueued per batch per turn
+CHUNK = 1000  # lines enqueued per batch per turn
+TALLY_EVERY_S = (
+    2.0  # while a batch's lines are still being enqueued, its counts are brought up to date this often
+)
 _NAMESPACE = uuid.UUID("6f1c2f8e-4d0a-4b8e-9a57-0b7c1c4e2a10")
 _PENDING = frozenset({JobStatus.QUEUED.value, JobStatus.RUNNING.value})
 
@@ -64,6 +67,7 @@ class Runner:
     objects: ObjectStore
     base_url: str
     inputs: dict[str, bytes] = field(default_factory=dict)  # each active batch's input file, read once
+    tallied: dict[str, float] = field(default_factory=dict)  # when each batch's lines were last counted
 
     @property
     def svc(self) -> Services:
@@ -82,18 +86,23 @@ class Runner:
         record, offset = self.batches.load(batch_id)
         if record.status == "validating":
             record = self._validate(record)
-        if record.status in ENDED:
             self.batches.save(record)
+        if record.status in ENDED:
             self.batches.retire(batch_id)
             self.inputs.pop(batch_id, None)
+            self.tallied.pop(batch_id, None)
             return
         data = self._input(record)
         stopping = self._stopping(record)
         if stopping is None and offset < len(data):
             offset = self._expand(record, data, offset)
+        read = offset >= len(data)
+        if stopping is None and not read and time.monotonic() - self.tallied.get(batch_id, 0) < TALLY_EVERY_S:
+            return  # counting every line each turn would make enqueuing a big file quadratic
+        self.tallied[batch_id] = time.monotonic()
         tally = self._tally(record, stopping)
         record = record.model_copy(update={"completed": tally.completed, "failed": tally.failed})
-        if tally.pending == 0 and (stopping is not None or offset >= len(data)):
+        if tally.pending == 0 and (stopping is not None or read):
             record = finalize(self, record, data, stopping)
         self.batches.save(record)
 
@@ -126,9 +135,11 @@ class Runner:
     def _expand(self, record: BatchRecord, data: bytes, offset: int) -> int:
         """Enqueue up to CHUNK more lines; the offset read to (it stays put while the queue is full)."""
         index, entries = self.batches.line_count(record.id), list[str]()
+        ids = [line_job_id(record.id, index + i) for i in range(CHUNK)]
+        made = self.batches.existing(ids)  # one round trip: jobs a runner made before it died
         for raw, end in nonblank(data, offset):
             try:
-                entries.append(self._enqueue(record, raw, index + len(entries)))
+                entries.append(self._enqueue(record, raw, ids[len(entries)], made))
             except (QueueFullError, TooManyActiveJobsError):
                 break
             offset = end
@@ -137,18 +148,15 @@ class Runner:
         self.batches.add_lines(record.id, entries, offset)
         return offset
 
-    def _enqueue(self, record: BatchRecord, raw: bytes, index: int) -> str:
-        """The line's entry: its job, made unless it exists, or why it was refused."""
+    def _enqueue(self, record: BatchRecord, raw: bytes, job_id: str, made: set[str]) -> str:
+        """The line's entry: its job, made unless it is in `made`, or why it was refused."""
         try:
             line = split(raw, record.endpoint)
             with self.context(record.endpoint, line.body):
                 _, job_input = parse(self.svc, ENDPOINTS[record.endpoint])
         except ServiceError as exc:
             return error_entry(exc.status, openai_body(exc))
-        job_id = line_job_id(record.id, index)
-        try:
-            self.svc.store.get(job_id)
-        except NotFoundError:
+        if job_id not in made:
             limits = self.svc.settings.limits
             job = _job(record, job_id, job_input)
             self.svc.store.create(

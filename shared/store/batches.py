@@ -165,6 +165,15 @@ class BatchStore:
             raw = cast(list[bytes], self._redis.lrange(lines_key(batch_id), start, start + count - 1))
         return [r.decode() for r in raw]
 
+    def existing(self, job_ids: list[str]) -> set[str]:
+        """Those of `job_ids` whose job record exists."""
+        pipe = self._redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.exists(job(job_id))
+        with redis_errors():
+            found = cast(list[int], pipe.execute())
+        return {job_id for job_id, n in zip(job_ids, found, strict=True) if n}
+
     def job_statuses(self, job_ids: list[str]) -> list[str | None]:
         """Each job's status (None for a record that is gone)."""
         pipe = self._redis.pipeline(transaction=False)
