@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import openai
 import pytest
 from openai.types import Batch, ImagesResponse
 
+from cli.main import main as cli_main
 from devtools.stack.deployment import Stack
 from tests.integration.conftest import SCRIPTED
 
@@ -169,3 +171,40 @@ def test_past_its_window_a_batch_expires_with_the_unfinished_lines_as_batch_expi
         }
     finally:
         client.close()
+
+
+def test_llmb_batch_submits_follows_downloads_and_refuses_a_late_cancel(
+    deployment: tuple[Stack, int], tmp_path: Path
+) -> None:
+    port = deployment[1]
+    env = {"LLMB_URL": f"http://127.0.0.1:{port}", "LLMB_API_KEY": new_key(port)}
+
+    def llmb(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = cli_main(list(argv), env=env, stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    requests = tmp_path / "requests.jsonl"
+    requests.write_bytes(jsonl([image_line("a", "ok"), image_line("b", "ok", size="huge")]))
+    code, out, _ = llmb(
+        "batch", "submit", str(requests), "--endpoint", "/v1/images/generations", "--wait", "--json"
+    )
+    batch = json.loads(out)
+    assert (code, batch["status"], batch["request_counts"]) == (
+        0,
+        "completed",
+        {"total": 2, "completed": 1, "failed": 1},
+    )
+    assert llmb("batch", "download", batch["id"], "-o", str(tmp_path / "out.jsonl"))[0] == 0
+    assert [json.loads(x)["custom_id"] for x in (tmp_path / "out.jsonl").read_text().splitlines()] == ["a"]
+    code, out, _ = llmb("batch", "download", batch["id"], "--errors")
+    assert (code, json.loads(out)["response"]["status_code"]) == (0, 400)
+    assert llmb("batch", "status", batch["id"]) == (
+        0,
+        f"{batch['id']} completed: 1 completed, 1 failed of 2\n",
+        "",
+    )
+    code, _, err = llmb("batch", "cancel", batch["id"])
+    assert (code, err) == (6, f"error: the batch {batch['id']} has already ended: completed\n")
+    code, _, err = llmb("batch", "status", "batch_unknown")
+    assert (code, err) == (3, "error: No batch found with id 'batch_unknown'\n")
