@@ -97,8 +97,8 @@ class Runner:
         if stopping is None and offset < len(data):
             offset = self._expand(record, data, offset)
         read = offset >= len(data)
-        if stopping is None and not read and time.monotonic() - self.tallied.get(batch_id, 0) < TALLY_EVERY_S:
-            return  # counting every line each turn would make enqueuing a big file quadratic
+        if stopping is None and time.monotonic() - self.tallied.get(batch_id, 0) < TALLY_EVERY_S:
+            return  # counting every line each turn would make a big batch cost O(lines) a turn
         self.tallied[batch_id] = time.monotonic()
         tally = self._tally(record, stopping)
         record = record.model_copy(update={"completed": tally.completed, "failed": tally.failed})
