@@ -137,9 +137,11 @@ class Runner:
         index, entries = self.batches.line_count(record.id), list[str]()
         ids = [line_job_id(record.id, index + i) for i in range(CHUNK)]
         made = self.batches.existing(ids)  # one round trip: jobs a runner made before it died
+        key = self.svc.keys.get(record.key_id)  # its own cap on active jobs, if it has one
+        max_active = (key.max_active_jobs if key else None) or self.svc.settings.limits.key_max_active_jobs
         for raw, end in nonblank(data, offset):
             try:
-                entries.append(self._enqueue(record, raw, ids[len(entries)], made))
+                entries.append(self._enqueue(record, raw, ids[len(entries)], made, max_active))
             except (QueueFullError, TooManyActiveJobsError):
                 break
             offset = end
@@ -148,7 +150,7 @@ class Runner:
         self.batches.add_lines(record.id, entries, offset)
         return offset
 
-    def _enqueue(self, record: BatchRecord, raw: bytes, job_id: str, made: set[str]) -> str:
+    def _enqueue(self, record: BatchRecord, raw: bytes, job_id: str, made: set[str], max_active: int) -> str:
         """The line's entry: its job, made unless it is in `made`, or why it was refused."""
         try:
             line = split(raw, record.endpoint)
@@ -159,9 +161,7 @@ class Runner:
         if job_id not in made:
             limits = self.svc.settings.limits
             job = _job(record, job_id, job_input)
-            self.svc.store.create(
-                job, max_waiting=limits.queue_max_waiting, max_active=limits.key_max_active_jobs
-            )
+            self.svc.store.create(job, max_waiting=limits.queue_max_waiting, max_active=max_active)
         return f"j:{job_id}"
 
     def _tally(self, record: BatchRecord, stopping: str | None) -> Tally:

@@ -39,9 +39,9 @@ def runner_for(app: Flask) -> Runner:
     return Runner(app, BatchStore.on(svc.pool), FileStore.on(svc.pool), objects, "http://127.0.0.1:8000")
 
 
-def start(app: Flask, data: bytes) -> tuple[str, str]:
+def start(app: Flask, data: bytes, **key_limits: int) -> tuple[str, str]:
     client = app.test_client()
-    key = make_key(client)["key"]
+    key = make_key(client, **key_limits)["key"]
     file_id = upload(client, key, data).get_json()["id"]
     body = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h"}
     return key, client.post("/v1/batches", json=body, headers=bearer(key)).get_json()["id"]
@@ -151,3 +151,11 @@ def test_files_and_a_batch_s_files_live_in_s3(
     assert line["response"]["body"]["error"]["param"] == "input"
     assert client.delete(f"/v1/files/{batch['error_file_id']}", headers=bearer(key)).status_code == 200
     assert open_storage(settings).delete_prefix("files/") == 1  # only the input file's bytes are left
+
+
+def test_the_key_s_own_active_job_cap_paces_its_batch(app_for: AppFor, redis_client: Redis) -> None:
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN))
+    _, batch_id = start(app, b"".join(embed_line(i) for i in range(4)), max_active_jobs=2)
+    runner_for(app).step(batch_id)
+    assert redis_client.zcard(keys.waiting(JobType.EMBED)) == 2
+    assert redis_client.llen(lines_key(batch_id)) == 2

@@ -116,6 +116,11 @@ def test_a_batch_runs_every_line_as_a_job_and_answers_as_the_route_would(sdk: op
     assert errors["bad-size"]["response"] == {"status_code": 400, "request_id": None, "body": refused.json()}
     assert (job["priority"], job["batch_id"]) == ("batch", batch.id)
     assert batch.id in [b.id for b in sdk.batches.list()]
+    with pytest.raises(openai.NotFoundError):
+        sdk.batches.retrieve("batch_unknown")
+    with pytest.raises(openai.BadRequestError) as refused_upload:
+        sdk.files.create(file=("in.jsonl", jsonl(good)), purpose="fine-tune")
+    assert refused_upload.value.param == "purpose"
 
 
 def test_cancel_stops_queued_lines_and_lets_the_running_one_finish(
