@@ -87,6 +87,8 @@ class Runner:
         if record.status == "validating":
             record = self._validate(record)
             self.batches.save(record)
+        elif record.id not in self.inputs and record.status not in ENDED:
+            record = self._reread(record)
         if record.status in ENDED:
             self.batches.retire(batch_id)
             self.inputs.pop(batch_id, None)
@@ -125,6 +127,16 @@ class Runner:
             message = f"the input file has {total} requests; a batch takes from 1 to {cap}"
             return _failed(record, "invalid_file", message, now)
         return record.model_copy(update={"status": "in_progress", "in_progress_at": now, "total": total})
+
+    def _reread(self, record: BatchRecord) -> BatchRecord:
+        """The batch as it was, its input read again (a restarted runner); failed if the file is gone."""
+        try:
+            self._input(record)
+        except NotFoundError:
+            message = f"the input file {record.input_file_id} was deleted while the batch ran"
+            record = _failed(record, "invalid_file", message, int(time.time()))
+            self.batches.save(record)
+        return record
 
     def _stopping(self, record: BatchRecord) -> str | None:
         """How the batch ends early: cancelled (asked), expired (past its window), or None."""

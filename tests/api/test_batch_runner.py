@@ -159,3 +159,17 @@ def test_the_key_s_own_active_job_cap_paces_its_batch(app_for: AppFor, redis_cli
     runner_for(app).step(batch_id)
     assert redis_client.zcard(keys.waiting(JobType.EMBED)) == 2
     assert redis_client.llen(lines_key(batch_id)) == 2
+
+
+def test_a_restarted_runner_fails_a_batch_whose_file_was_deleted_meanwhile(app_for: AppFor) -> None:
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN))
+    key, batch_id = start(app, embed_line(0))
+    runner_for(app).step(batch_id)
+    client = app.test_client()
+    file_id = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()["input_file_id"]
+    assert client.delete(f"/v1/files/{file_id}", headers=bearer(key)).status_code == 200
+    runner = runner_for(app)
+    runner.step(batch_id)
+    batch = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
+    assert (batch["status"], batch["errors"]["data"][0]["code"]) == ("failed", "invalid_file")
+    assert batch_id not in runner.batches.active()
