@@ -20,6 +20,8 @@ from api import (
     results,
     webhooks,
 )
+from api.batches.routes import bp as batches_bp
+from api.files import bp as files_bp
 from api.openai import routes as openai_routes
 from api.services import Services
 from shared import logs
@@ -40,6 +42,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, keys.bp, webhooks.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(openai_routes.bp)
+    app.register_blueprint(files_bp)
+    app.register_blueprint(batches_bp)
     app.register_blueprint(playground.bp)
     app.before_request(guards.check_host)  # not werkzeug's TRUSTED_HOSTS: see api/hosts.py
     app.before_request(guards.check_body_size)

@@ -17,6 +17,7 @@ from api.spec import ATTRIBUTE
 from shared.errors import BadHostError, BodyTooLargeError, UnsupportedMediaTypeError
 
 _CHANGES_STATE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MULTIPART = "__multipart__"  # a view marked so takes a multipart/form-data upload (POST /v1/files)
 
 
 def _is_json(mimetype: str) -> bool:
@@ -41,6 +42,8 @@ def check_body_type() -> None:
         return
     view = current_app.view_functions.get(request.endpoint or "")
     needs_body = getattr(getattr(view, ATTRIBUTE, None), "body", None) is not None
+    if getattr(view, MULTIPART, False) and request.mimetype == "multipart/form-data":
+        return
     has_body = (
         bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     )

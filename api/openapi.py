@@ -30,6 +30,7 @@ bp = Blueprint("openapi", __name__)
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMS = {"job_id": "the job's id", "index": "which result file, counting from 0"}
+PATH_PARAMS |= {"file_id": "the file's id", "batch_id": "the batch's id"}
 BEARER = {
     "type": "http",
     "scheme": "bearer",

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Mapping
 
 from cli import chat, commands, embed
+from cli.batches import add_batch_commands
 from cli.keys import add_key_commands
 from cli.options import (
     INDEX,
@@ -50,6 +51,7 @@ examples:
   llmb webhooks 1f6e...                                  (each attempt to deliver its webhooks)
   KEY=$(llmb --api-key "$ADMIN_KEY" keys create --name ci --scope jobs:read --expires 30d)
   llmb keys list [--tenant T]; llmb keys revoke ID       (the keys commands need the admin scope)
+  llmb batch submit requests.jsonl --endpoint /v1/embeddings --wait; llmb batch download ID -o out.jsonl
 
 On a terminal, control characters in text from the server or the model (ESC, BEL, CR, C1
 controls, ...) are shown escaped, as \\x1b, so a reply cannot retitle, recolour or rewrite the
@@ -113,6 +115,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add_job_commands(sub, after)
     add_key_commands(sub, after)
     add_webhook_commands(sub, after)
+    add_batch_commands(sub, after)
     return parser
 
 

@@ -95,7 +95,7 @@ class Progress(BaseModel):
 
 
 _JSON_FIELDS = ("input", "progress", "result", "error", "webhook")
-_TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events", "traceparent")
+_TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events", "traceparent", "batch_id", "priority")
 
 
 class JobRecord(BaseModel):
@@ -124,6 +124,8 @@ class JobRecord(BaseModel):
     webhook: dict[str, Any] | None = None  # {"url", "events"}: whom to tell, and when
     webhook_events: str = ""  # the events, space-separated, for the store's scripts
     traceparent: str = ""  # the W3C trace context the client sent, carried into the worker's logs
+    batch_id: str = ""  # the /v1/batches batch whose line this job is
+    priority: str = "interactive"  # "batch" for a batch's lines (the store's order will read it)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -29,3 +29,9 @@ class Limits(BaseModel):
     key_jobs_per_minute: int = 1200
     key_max_active_jobs: int = 1000
     queue_max_waiting: int = 10_000
+    # Batch files: the API holds one upload whole while it stores it, and the batch runner one input
+    # file while it reads it (the object store's put and get take bytes), so the size cap bounds what one
+    # upload costs a process; 50,000 lines a batch is OpenAI's own cap.
+    file_max_bytes: int = 16 * 1_048_576
+    batch_max_lines: int = 50_000
+    batch_window_s: int = 24 * 3600  # what completion_window "24h" means (tests shorten it)

@@ -45,6 +45,8 @@ class JobView(BaseModel):
     result: dict[str, Any] | None = Field(description="once succeeded; files appear as download URLs")
     error: ErrorInfo | None = Field(description="once failed: a code and a readable message")
     links: JobLinks
+    priority: str = Field(default="interactive", description="interactive, or batch for a batch's lines")
+    batch_id: str | None = Field(default=None, description="the /v1/batches batch this job is a line of")
 
 
 def iso(ts: float | None) -> str | None:
@@ -86,4 +88,6 @@ def render_job(record: JobRecord, *, base: str, place: Place | None = None) -> J
         links=JobLinks(
             self=url, events=f"{url}/events", cancel=f"{url}/cancel", result=f"{url}/result" if done else None
         ),
+        priority=record.priority or "interactive",
+        batch_id=record.batch_id or None,
     )

@@ -148,6 +148,21 @@ class Stack:
             self.wait_ready(svc, timeout=WEBHOOKS_READY_S)
         return svc
 
+    def start_batches(
+        self, *, name: str = "batches", env: dict[str, str] | None = None, wait: bool = True
+    ) -> Service:
+        """The batch runner (`python -m api.batches`); `wait` until it reached Redis unless told not to."""
+        ready = self.root / "ready" / name
+        ready.unlink(missing_ok=True)
+        extra = {"LLMB_READY_FILE": str(ready), **(env or {})}
+        cmd = [sys.executable, "-m", "api.batches"]
+        svc = spawn(name, cmd, log_dir=self.root / "logs", env=self.child_env(extra))
+        svc.ready = ready.exists
+        self.services.append(svc)
+        if wait:
+            self.wait_ready(svc, timeout=WEBHOOKS_READY_S)
+        return svc
+
     def wait_ready(self, svc: Service, *, timeout: float) -> None:
         """Wait until `svc` is ready; raise early if it dies or the stack is asked to stop."""
         check = svc.ready or (lambda: True)

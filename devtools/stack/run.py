@@ -1,4 +1,5 @@
-"""`make run`: Redis, the API, the webhook sender and a worker, data under ./var, until a stop signal."""
+"""`make run`: Redis, the API, the webhook sender, the batch runner and a worker, data under ./var, until
+a stop signal."""
 
 from __future__ import annotations
 
@@ -54,16 +55,20 @@ def start(stack: Stack, args: argparse.Namespace, settings: dict[str, str], tail
     # Its payloads' links follow the API's address (LLMB_PUBLIC_URL, when set, wins).
     webhooks = stack.start_webhooks(env={"LLMB_API_BIND": f"127.0.0.1:{args.port}"}, wait=False)
     webhooks.grace_s = WEBHOOKS_GRACE_S
+    batches = stack.start_batches(env={"LLMB_API_BIND": f"127.0.0.1:{args.port}"}, wait=False)
+    batches.grace_s = WEBHOOKS_GRACE_S
     worker = stack.start_worker(queues=args.queues, name="worker", wait=False)
     worker.grace_s = WORKER_GRACE_S
-    tail.follow([api, webhooks, worker])
+    tail.follow([api, webhooks, batches, worker])
     say(
-        f"starting the API on 127.0.0.1:{args.port}, the webhook sender and a worker for {args.queues} "
+        f"starting the API on 127.0.0.1:{args.port}, the webhook sender, the batch runner and a worker for "
+        f"{args.queues} "
         "(loading models)",
         sys.stdout,
     )
     stack.wait_ready(api, timeout=API_READY_S)
     stack.wait_ready(webhooks, timeout=WEBHOOKS_READY_S)
+    stack.wait_ready(batches, timeout=WEBHOOKS_READY_S)
     stack.wait_ready(worker, timeout=WORKER_READY_S)
 
 

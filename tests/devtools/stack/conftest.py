@@ -85,11 +85,11 @@ class MakeRun:
         return AssertionError(f"never printed {text!r} (exit {self.proc.poll()}):\n{self.output[-4000:]}")
 
     def ready(self) -> None:
-        """Wait for the ready text, then note every process of its four services."""
+        """Wait for the ready text, then note every process of its five services."""
         self.wait_for(READY)
         self.services = self.processes_now()
-        # Redis, the API, the webhook sender and the worker.
-        assert len({p.pgrp for p in self.services}) == 4, self.services
+        # Redis, the API, the webhook sender, the batch runner and the worker.
+        assert len({p.pgrp for p in self.services}) == 5, self.services
 
     def processes_now(self) -> list[Proc]:
         """The services' processes right now."""

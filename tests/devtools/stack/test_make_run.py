@@ -63,7 +63,8 @@ def test_ctrl_c_while_starting_stops_what_has_started(make_run: MakeRunFactory) 
     run = make_run()
     run.wait_for("starting the API")
     run.services = run.processes_now()
-    assert len({p.pgrp for p in run.services}) == 4  # Redis, the API, the webhook sender, the worker
+    # Redis, the API, the webhook sender, the batch runner, the worker
+    assert len({p.pgrp for p in run.services}) == 5
     run.signal(signal.SIGINT)
     assert run.exited() == 0
     run.assert_nothing_left()
@@ -88,7 +89,8 @@ def test_the_user_s_llmb_settings_reach_every_service_and_show_masked(make_run: 
     # Told apart by the module each runs, not by "python" in a path: a fork of make run not yet exec'd
     # (its command line is still make run's) or a Redis binary under site-packages would count too.
     ours = [p for p in run.services if p.ppid == run.proc.pid and _service_module(p.pid)]
-    assert sorted(str(_service_module(p.pid)) for p in ours) == ["gunicorn", "webhooks", "worker"]
+    modules = ["api.batches", "gunicorn", "webhooks", "worker"]
+    assert sorted(str(_service_module(p.pid)) for p in ours) == modules
     assert all(environ(p.pid)["LLMB_LOG_LEVEL"] == "DEBUG" for p in ours)
     run.wait_for("[worker] ")
     assert any(" DEBUG" in line for line in run.output.splitlines() if line.startswith("[worker] "))
@@ -141,8 +143,8 @@ def test_with_auth_on_the_ready_text_s_key_hint_works_as_printed_on_its_port(
 
 
 def _service_module(pid: int) -> str | None:
-    """The module a service process runs with `python -m` (gunicorn, webhooks, worker), else None."""
+    """The module a service process runs with `python -m` (gunicorn, webhooks, ...), else None."""
     args = cmdline(pid)
     if len(args) < 3 or not Path(args[0]).name.startswith("python") or args[1] != "-m":
         return None
-    return args[2] if args[2] in {"gunicorn", "webhooks", "worker"} else None
+    return args[2] if args[2] in {"gunicorn", "webhooks", "api.batches", "worker"} else None
