@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import Blueprint, Response, g, request, url_for
 
 from api.auth import principal, requires
@@ -57,9 +59,10 @@ def create() -> Response:
     body: JobCreate = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
     options = create_options(body, svc.settings.limits)
-    done = submit_job(
-        svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s, options=options
-    )
+    with svc.holder.place(principal()) if wait_s else nullcontext():
+        done = submit_job(
+            svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s, options=options
+        )
     g.job_id = done.record.id
     finished = done.record.status.terminal or done.replayed
     response = _job_response(done.record, 200 if finished else 202, done.place)
@@ -87,7 +90,8 @@ def get(job_id: str) -> Response:
     wait_s = wait_query(svc.settings.limits)
     record = owned(svc.store.get(job_id))
     if wait_s:
-        record = long_wait(svc, job_id, wait_s)
+        with svc.holder.place(principal()):
+            record = long_wait(svc, job_id, wait_s)
     return _job_response(record, 200, svc.store.place(record))
 
 

@@ -27,6 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from api.auth import public
+from api.holding import GONE_CHECK_S, client_gone
 from api.services import Services, services
 from api.spec import Answer, documented
 from shared.hub import wait_for_terminal
@@ -71,7 +72,12 @@ ENDS = (
     (JobStatus.CANCELED, ErrorCode.DEADLINE.value),
     *sorted((JobStatus.FAILED, c.value) for c in JOB_ERROR_CODES if c != ErrorCode.DEADLINE),
 )
-REFUSAL_REASONS = (ErrorCode.RATE_LIMITED, ErrorCode.TOO_MANY_ACTIVE_JOBS, ErrorCode.QUEUE_FULL)
+REFUSAL_REASONS = (
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.TOO_MANY_ACTIVE_JOBS,
+    ErrorCode.TOO_MANY_STREAMS,
+    ErrorCode.QUEUE_FULL,
+)
 AUTH_REASONS = ("missing", "malformed", "invalid", "revoked", "expired", "forbidden")
 
 
@@ -130,9 +136,11 @@ def metrics() -> Response:
 def long_wait(
     svc: Services, job_id: str, wait_s: float, *, since: tuple[JobRecord, str] | None = None
 ) -> JobRecord:
-    """`wait_for_terminal`, counted in llmb_long_waits_in_flight while it waits."""
+    """`wait_for_terminal`, counted in llmb_long_waits_in_flight while it waits; ends once the client left."""
     with LONG_WAITS.track_inprogress():
-        return wait_for_terminal(svc.store, svc.hub, job_id, wait_s, since=since)
+        return wait_for_terminal(
+            svc.store, svc.hub, job_id, wait_s, since=since, gone=client_gone(), check_s=GONE_CHECK_S
+        )
 
 
 def open_stream(frames: Iterable[str]) -> Iterator[str]:
