@@ -57,7 +57,7 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 @bp.get("/<job_id>/events")
 @documented(
     {200: Answer("status, progress and token events, then done", {"text/event-stream": None})},
-    problems=(404, 503),
+    problems=(404, 429, 503),
     params=(
         header("Last-Event-ID", _CURSOR, "resume after this event"),
         query("after", _CURSOR, "resume after this event (for clients that cannot set headers)"),

@@ -42,7 +42,7 @@ def _job_response(record: JobRecord, status: int, place: Place | None = None) ->
         202: json_answer("the job, queued", "JobView", Location="where the job lives"),
         200: json_answer("the job, finished within the wait", "JobView", **{"Preference-Applied": "wait=N"}),
     },
-    problems=(400, 409, 413, 415, 422, 429, 503),
+    problems=(400, 408, 409, 413, 415, 422, 429, 503),
     body="JobCreate",
     params=(
         header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),
@@ -78,7 +78,7 @@ def create() -> Response:
 @bp.get("/<job_id>")
 @documented(
     {200: json_answer("the job", "JobView")},
-    problems=(404, 422, 503),
+    problems=(404, 422, 429, 503),
     params=(
         query("wait", capped({"type": "integer", "minimum": 0}, maximum="max_wait_s"), "long-wait up to N s"),
     ),

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from api.auth import principal, requires
-from api.holding import Taken
+from api.holding import Taken, client_gone
 from api.metrics import open_stream
 from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
@@ -50,7 +50,9 @@ def create() -> Response:
 
 def _streamed(svc: Services, done: Submitted, body: ChatRequest, place: Taken) -> Response:
     """The reply as chat.completion.chunk Server-Sent Events, with the job's headers."""
-    stream = chunk_stream(svc, done.record, model=body.model, include_usage=body.include_usage)
+    stream = chunk_stream(
+        svc, done.record, model=body.model, include_usage=body.include_usage, gone=client_gone()
+    )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": done.record.id}
     if done.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from api.events import KEEPALIVE_S
+from api.events import KEEPALIVE_S, next_live
+from api.holding import Gone, never_gone
 from api.openai.errors import ended
 from api.problems import openai_body
 from api.services import Services
@@ -28,9 +29,12 @@ DONE = "data: [DONE]\n\n"
 
 
 def job_events(
-    svc: Services, job_id: str, *, keepalive_s: float = KEEPALIVE_S
+    svc: Services, job_id: str, *, keepalive_s: float = KEEPALIVE_S, gone: Gone = never_gone
 ) -> Generator[Event | None, None, None]:
-    """The job's stored events, then live ones until the terminal one; None after `keepalive_s` of quiet."""
+    """The job's stored events, then live ones until the terminal one; None after `keepalive_s` of quiet.
+
+    Ends early (its caller sees no terminal event) as soon as `gone()` tells the client left.
+    """
     after = "0-0"
     for event in svc.events.history(job_id):
         yield event
@@ -39,7 +43,9 @@ def job_events(
             return
     with svc.hub.subscribe(job_id, after) as sub:
         while True:
-            live = sub.next(keepalive_s)
+            live = next_live(sub, keepalive_s, gone)
+            if gone():
+                return
             yield live
             if live is not None and live.terminal:
                 return
@@ -83,10 +89,12 @@ class Chunks:
             yield _data({**self.base, "choices": [], "usage": record.result.get("usage")})
 
 
-def chunk_stream(svc: Services, record: JobRecord, *, model: str, include_usage: bool) -> Iterator[str]:
+def chunk_stream(
+    svc: Services, record: JobRecord, *, model: str, include_usage: bool, gone: Gone = never_gone
+) -> Iterator[str]:
     """The reply as chunks then [DONE]; if the client goes before the job ends, the job is canceled."""
     chunks = Chunks(record, model=model, include_usage=include_usage)
-    events = job_events(svc, record.id)
+    events = job_events(svc, record.id, gone=gone)
     complete = False
     try:
         yield chunks.delta({"role": "assistant", "content": ""})
@@ -97,6 +105,8 @@ def chunk_stream(svc: Services, record: JobRecord, *, model: str, include_usage:
             elif event.type == EventType.TOKEN and event.data.get("text"):
                 sent += event.data["text"]
                 yield chunks.delta({"content": event.data["text"]})
+        if gone():  # the client left (the events ended early): the job is canceled below
+            return
         yield from chunks.ending(svc.store.get(record.id), sent)
         complete = True
     except ServiceError as exc:  # Redis went away mid-stream: say so in the stream, which ends

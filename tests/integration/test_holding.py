@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -137,6 +138,34 @@ def test_a_client_that_leaves_frees_its_place_within_about_a_second(
         left_at = time.monotonic()
         assert _eventually(lambda: httpx.get(url, headers=bearer(key), timeout=30).status_code == 200)
         assert time.monotonic() - left_at < 4.0  # about a second (checked every 1 s), not the 15 s keep-alive
+
+
+def test_a_streamed_chat_whose_client_leaves_frees_its_place_and_cancels_its_queued_job(
+    ports: list[int], admin: httpx.Client
+) -> None:
+    key = make_key(admin, "chatter")
+    job_id = queued_job(admin, key)
+    body = json.dumps({"model": "tiny-chat", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+    extra = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    with ExitStack() as held:
+        for _ in range(2):
+            hold_stream(held, ports[0], job_id, key)
+        chat = Held(ports[1], "/v1/chat/completions", key, method="POST", extra=extra)
+        chat.sock.sendall(body.encode())
+        reader = chat.sock.makefile("rb")
+        assert b" 200 " in reader.readline()
+        chat_id = (
+            next(line for line in reader if line.lower().startswith(b"x-job-id:")).split(b":")[1].strip()
+        )
+        url = f"http://127.0.0.1:{ports[1]}/v1/jobs/{job_id}?wait=1"
+        assert httpx.get(url, headers=bearer(key), timeout=30).status_code == 429
+        reader.close()  # the socket's file keeps it open: close both
+        chat.close()
+        left_at = time.monotonic()
+        assert _eventually(lambda: httpx.get(url, headers=bearer(key), timeout=30).status_code == 200)
+        assert time.monotonic() - left_at < 4.0
+        job = admin.get(f"/v1/jobs/{chat_id.decode()}", headers=bearer(key)).json()
+        assert job["status"] == "canceled"
 
 
 def test_a_body_trickled_past_the_bound_gets_408_and_the_connection_ends(
