@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
-from flask import request
+from flask import Response, after_this_request, request
 
 from shared.auth import Principal
 from shared.errors import TooManyStreamsError, UnavailableError
@@ -79,6 +79,15 @@ class Holder:
     def place(self, principal: Principal) -> Taken:
         """A place for the caller, as a `with` block that gives it back at its end unless a stream took it."""
         return Taken(self, self.take(principal))
+
+    def hold_request(self, principal: Principal) -> None:
+        """A place for the rest of the current request (a non-streamed answer): given back as it ends."""
+        taken = self.place(principal)
+
+        @after_this_request
+        def give_back(response: Response) -> Response:
+            taken.__exit__(None, None, None)
+            return response
 
     def close(self) -> None:
         """Stop renewing (the places still held lapse)."""

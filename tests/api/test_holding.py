@@ -57,3 +57,21 @@ def test_places_of_a_process_that_died_lapse_and_renewed_ones_stay(redis_client:
     assert short.take("k1", "t", **caps) == "key"
     Holds(redis_client).give_back(alive)
     assert Holds(redis_client).count("k1", "t") == (0, 0)
+
+
+def test_a_non_streamed_openai_request_long_waits_under_the_cap_and_gives_its_place_back(
+    app_for: AppFor,
+) -> None:
+    app: Flask = app_for(limits=Limits(key_max_streams=1), openai_wait_s=1)
+    client, holder = app.test_client(), app.extensions["llmb"].holder
+    embed = {"model": "all-MiniLM-L6-v2", "input": "hi"}
+
+    assert client.post("/v1/embeddings", json=embed).status_code == 504  # no worker: the wait ends
+    assert holder.holds.count(ANONYMOUS.key_id, ANONYMOUS.tenant) == (0, 0)
+    held = holder.take(ANONYMOUS)
+    refused = client.post("/v1/embeddings", json=embed)
+    holder.give_back(held)
+
+    assert refused.status_code == 429
+    assert "event streams and long-waits" in refused.get_json()["error"]["message"]
+    assert len(client.get("/v1/jobs").get_json()["jobs"]) == 1  # the refused request made no job
