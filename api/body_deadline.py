@@ -47,6 +47,9 @@ class DeadlineInput:
         """As the stream's readline, within the bound."""
         return self._bounded(self.stream.readline, *args)
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)  # anything else the server's stream offers, unbounded
+
     def _bounded(self, read: Callable[..., bytes], *args: Any) -> bytes:
         from gevent import Timeout
 
