@@ -21,7 +21,7 @@ from flask import Response, after_this_request, request
 from shared.auth import Principal
 from shared.errors import TooManyStreamsError, UnavailableError
 from shared.limits import Limits
-from shared.store.holds import HOLD_RENEW_S, HOLD_TTL_S, Hold, Holds
+from shared.store.holds import HOLD_TTL_S, Hold, Holds
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Holder:
             self._renewer.join(timeout=5)
 
     def _renew(self) -> None:
-        while not self._stop.wait(HOLD_RENEW_S):
+        while not self._stop.wait(self.holds.ttl_s / 3):
             with self._lock:
                 held = list(self._held)
             try:

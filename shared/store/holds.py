@@ -1,7 +1,7 @@
 """Holds: places under the per-key and per-tenant caps on held requests (event streams, long-waits), in Redis.
 
 Each hold is a lease in two sorted sets (the key's and the tenant's), scored by when it lapses;
-its process renews it every HOLD_RENEW_S while it holds, and removes it when the request ends. A
+its process renews it every third of its TTL while it holds, and removes it when the request ends. A
 process that dies renews nothing: its holds lapse within HOLD_TTL_S, so none leaks for long.
 """
 
@@ -16,9 +16,8 @@ from redis import Redis
 from shared import keys
 from shared.store.scripts import Script, redis_errors
 
-# A hold not renewed for this long is free again; it is renewed three times as often.
+# A hold not renewed for this long is free again (its holder renews it three times as often).
 HOLD_TTL_S = 30.0
-HOLD_RENEW_S = HOLD_TTL_S / 3
 
 
 @dataclass(frozen=True)

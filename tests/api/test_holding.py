@@ -7,6 +7,7 @@ import time
 from flask import Flask
 from redis import Redis
 
+from api.holding import Holder
 from shared.auth import ANONYMOUS
 from shared.settings import Limits
 from shared.store.holds import Hold, Holds
@@ -75,3 +76,15 @@ def test_a_non_streamed_openai_request_long_waits_under_the_cap_and_gives_its_pl
     assert refused.status_code == 429
     assert "event streams and long-waits" in refused.get_json()["error"]["message"]
     assert len(client.get("/v1/jobs").get_json()["jobs"]) == 1  # the refused request made no job
+
+
+def test_a_live_process_renews_its_places_and_they_lapse_once_it_stops(redis_client: Redis) -> None:
+    holder = Holder(Holds(redis_client, ttl_s=1.5), Limits())
+    holder.take(ANONYMOUS)
+    try:
+        time.sleep(3.5)  # more than twice the TTL: only renewals (every 0.5 s) keep the place
+        assert holder.holds.count(ANONYMOUS.key_id, ANONYMOUS.tenant) == (1, 1)
+    finally:
+        holder.close()  # as if the process died: nothing renews, nothing gives back
+    time.sleep(1.6)
+    assert holder.holds.count(ANONYMOUS.key_id, ANONYMOUS.tenant) == (0, 0)
