@@ -11,13 +11,12 @@ place within about a second rather than at the next keep-alive.
 from __future__ import annotations
 
 import logging
-import select
-import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
-from flask import Response, after_this_request, request
+from flask import Response, after_this_request
 
+from api.openai.gone import GONE_CHECK_S, Gone, client_gone, never_gone
 from shared.auth import Principal
 from shared.errors import TooManyStreamsError, UnavailableError
 from shared.limits import Limits
@@ -25,12 +24,8 @@ from shared.store.holds import HOLD_TTL_S, Hold, Holds
 
 log = logging.getLogger(__name__)
 
-# How often a held request checks that its client is still there (seconds).
-GONE_CHECK_S = 1.0
 # What a refused client is told to wait: places free as streams and waits end, at no set time.
 RETRY_AFTER_S = 5
-
-Gone = Callable[[], bool]
 
 __all__ = ["GONE_CHECK_S", "HOLD_TTL_S", "Gone", "Holder", "client_gone", "never_gone"]
 
@@ -145,24 +140,3 @@ class HeldStream:
                 close()
         finally:
             self.holder.give_back(self.hold)
-
-
-def never_gone() -> bool:
-    """A client that cannot be watched (no socket: tests, other servers) is taken to be there."""
-    return False
-
-
-def client_gone() -> Gone:
-    """For the current request: a check that its client closed the connection (never blocks)."""
-    sock = request.environ.get("gunicorn.socket")
-    if sock is None or not hasattr(sock, "recv"):
-        return never_gone
-
-    def gone() -> bool:
-        try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):  # reset, or already closed
-            return True
-
-    return gone

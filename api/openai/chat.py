@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, Response
 
 from api.auth import principal, requires
-from api.holding import Taken, client_gone
+from api.holding import Taken
 from api.metrics import open_stream
 from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
 from api.openai.errors import TAGS, WRITE_ERRORS, answers
+from api.openai.gone import client_gone
 from api.openai.jobs import answer, finished, job_input, read_request, submit
 from api.openai.streaming import chunk_stream
 from api.services import Services, services
@@ -50,9 +51,8 @@ def create() -> Response:
 
 def _streamed(svc: Services, done: Submitted, body: ChatRequest, place: Taken) -> Response:
     """The reply as chat.completion.chunk Server-Sent Events, with the job's headers."""
-    stream = chunk_stream(
-        svc, done.record, model=body.model, include_usage=body.include_usage, gone=client_gone()
-    )
+    gone = client_gone()  # read in the request's context: the stream runs after it
+    stream = chunk_stream(svc, done.record, model=body.model, include_usage=body.include_usage, gone=gone)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": done.record.id}
     if done.replayed:
         headers["Idempotent-Replayed"] = "true"

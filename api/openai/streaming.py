@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from api.events import KEEPALIVE_S, next_live
-from api.holding import Gone, never_gone
+from api.events import KEEPALIVE_S
 from api.openai.errors import ended
+from api.openai.gone import GONE_CHECK_S, ClientGone, Gone, never_gone
 from api.problems import openai_body
 from api.services import Services
 from shared.errors import InvalidTransitionError, ServiceError
@@ -33,7 +34,7 @@ def job_events(
 ) -> Generator[Event | None, None, None]:
     """The job's stored events, then live ones until the terminal one; None after `keepalive_s` of quiet.
 
-    Ends early (its caller sees no terminal event) as soon as `gone()` tells the client left.
+    While it waits it asks `gone` every GONE_CHECK_S, and raises ClientGone once the client has left.
     """
     after = "0-0"
     for event in svc.events.history(job_id):
@@ -42,10 +43,14 @@ def job_events(
         if event.terminal:
             return
     with svc.hub.subscribe(job_id, after) as sub:
+        quiet_since = time.monotonic()
         while True:
-            live = next_live(sub, keepalive_s, gone)
-            if gone():
-                return
+            live = sub.next(min(GONE_CHECK_S, keepalive_s))
+            if live is None and gone():
+                raise ClientGone(job_id)
+            if live is None and time.monotonic() - quiet_since < keepalive_s:
+                continue
+            quiet_since = time.monotonic()
             yield live
             if live is not None and live.terminal:
                 return
@@ -92,7 +97,11 @@ class Chunks:
 def chunk_stream(
     svc: Services, record: JobRecord, *, model: str, include_usage: bool, gone: Gone = never_gone
 ) -> Iterator[str]:
-    """The reply as chunks then [DONE]; if the client goes before the job ends, the job is canceled."""
+    """The reply as chunks then [DONE]; if the client goes before the job ends, the job is canceled.
+
+    A client seen gone (`gone`, asked every GONE_CHECK_S while nothing happens) cancels it at once,
+    queued or running, rather than at the next keep-alive write that fails.
+    """
     chunks = Chunks(record, model=model, include_usage=include_usage)
     events = job_events(svc, record.id, gone=gone)
     complete = False
@@ -105,10 +114,10 @@ def chunk_stream(
             elif event.type == EventType.TOKEN and event.data.get("text"):
                 sent += event.data["text"]
                 yield chunks.delta({"content": event.data["text"]})
-        if gone():  # the client left (the events ended early): the job is canceled below
-            return
         yield from chunks.ending(svc.store.get(record.id), sent)
         complete = True
+    except ClientGone:
+        return  # nobody to write to; `finally` cancels the job
     except ServiceError as exc:  # Redis went away mid-stream: say so in the stream, which ends
         log.warning("job %s: the stream ends early: %s", record.id, exc)
         yield _data(openai_body(exc))
