@@ -21,6 +21,7 @@ from api import (
     webhooks,
 )
 from api.batches.routes import bp as batches_bp
+from api.body_deadline import BodyDeadline
 from api.files import bp as files_bp
 from api.openai import routes as openai_routes
 from api.services import Services
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
+    app.wsgi_app = BodyDeadline(app.wsgi_app, settings.limits.body_timeout_s)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["llmb"] = services or Services.from_settings(settings)
     if settings.metrics:

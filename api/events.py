@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, request
 
-from api.auth import requires
+from api.auth import principal, requires
+from api.holding import GONE_CHECK_S, Gone, client_gone
 from api.http import base_url, owned
 from api.metrics import open_stream
 from api.services import Services, services
@@ -16,6 +18,7 @@ from api.spec import Answer, documented, header, query
 from shared.auth import Scope
 from shared.errors import NotFoundError
 from shared.events import Event
+from shared.hub import Subscription
 from shared.views import render_job
 from shared.vocabulary import EventType
 
@@ -54,7 +57,7 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 @bp.get("/<job_id>/events")
 @documented(
     {200: Answer("status, progress and token events, then done", {"text/event-stream": None})},
-    problems=(404, 503),
+    problems=(404, 429, 503),
     params=(
         header("Last-Event-ID", _CURSOR, "resume after this event"),
         query("after", _CURSOR, "resume after this event (for clients that cannot set headers)"),
@@ -65,12 +68,24 @@ def events(job_id: str) -> Response:
     """The job's events as Server-Sent Events, then `done` with the job; 404 (a foreign cursor too), 503."""
     svc = services()
     owned(svc.store.get(job_id))
-    stream = _stream(svc, job_id, after=_resume_point(svc, job_id), base=base_url(svc.settings.public_url))
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(open_stream(stream), mimetype="text/event-stream", headers=headers)
+    after, base = _resume_point(svc, job_id), base_url(svc.settings.public_url)
+    with svc.holder.place(principal()) as place:
+        stream = _stream(svc, job_id, after=after, base=base, gone=client_gone())
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return Response(place.stream(open_stream(stream)), mimetype="text/event-stream", headers=headers)
 
 
-def _stream(svc: Services, job_id: str, *, after: str, base: str) -> Iterator[str]:
+def next_live(sub: Subscription, timeout_s: float, gone: Gone) -> Event | None:
+    """The subscription's next event within `timeout_s`; None after it, or as soon as `gone()` is true."""
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0 and not gone():
+        event = sub.next(min(left, GONE_CHECK_S))
+        if event is not None:
+            return event
+    return None
+
+
+def _stream(svc: Services, job_id: str, *, after: str, base: str, gone: Gone) -> Iterator[str]:
     """Stored events after `after`, then live ones, then `done` with the finished job."""
     yield "retry: 2000\n\n"
     record = svc.store.get(job_id)
@@ -85,7 +100,9 @@ def _stream(svc: Services, job_id: str, *, after: str, base: str) -> Iterator[st
         return
     with svc.hub.subscribe(job_id, after) as sub:
         while True:
-            live = sub.next(KEEPALIVE_S)
+            live = next_live(sub, KEEPALIVE_S, gone)
+            if gone():  # the client left: end the stream now, which frees its place
+                return
             if live is None:
                 yield ": keep-alive\n\n"
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import Blueprint, Response, g, request, url_for
 
 from api.auth import principal, requires
@@ -40,7 +42,7 @@ def _job_response(record: JobRecord, status: int, place: Place | None = None) ->
         202: json_answer("the job, queued", "JobView", Location="where the job lives"),
         200: json_answer("the job, finished within the wait", "JobView", **{"Preference-Applied": "wait=N"}),
     },
-    problems=(400, 409, 413, 415, 422, 429, 503),
+    problems=(400, 408, 409, 413, 415, 422, 429, 503),
     body="JobCreate",
     params=(
         header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),
@@ -57,9 +59,10 @@ def create() -> Response:
     body: JobCreate = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
     options = create_options(body, svc.settings.limits)
-    done = submit_job(
-        svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s, options=options
-    )
+    with svc.holder.place(principal()) if wait_s else nullcontext():
+        done = submit_job(
+            svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s, options=options
+        )
     g.job_id = done.record.id
     finished = done.record.status.terminal or done.replayed
     response = _job_response(done.record, 200 if finished else 202, done.place)
@@ -75,7 +78,7 @@ def create() -> Response:
 @bp.get("/<job_id>")
 @documented(
     {200: json_answer("the job", "JobView")},
-    problems=(404, 422, 503),
+    problems=(404, 422, 429, 503),
     params=(
         query("wait", capped({"type": "integer", "minimum": 0}, maximum="max_wait_s"), "long-wait up to N s"),
     ),
@@ -87,7 +90,8 @@ def get(job_id: str) -> Response:
     wait_s = wait_query(svc.settings.limits)
     record = owned(svc.store.get(job_id))
     if wait_s:
-        record = long_wait(svc, job_id, wait_s)
+        with svc.holder.place(principal()):
+            record = long_wait(svc, job_id, wait_s)
     return _job_response(record, 200, svc.store.place(record))
 
 

@@ -23,9 +23,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from api.auth import public
+from api.holding import GONE_CHECK_S, client_gone
 from api.services import Services, services
 from api.spec import Answer, documented
 from shared.hub import wait_for_terminal
@@ -34,6 +36,7 @@ from shared.store import HEARTBEAT_TTL_S
 from shared.store.cas import DURATION_BUCKETS
 from shared.store.results import Histogram as StoredHistogram
 from shared.store.results import Stats
+from shared.vocabulary import JOB_ERROR_CODES, ErrorCode, JobStatus, JobType
 
 bp = Blueprint("metrics", __name__)
 disable_created_metrics()  # no `_created` samples: Prometheus does not need them and they double a scrape
@@ -59,6 +62,23 @@ DURATIONS = (
     ("llmb_job_run_seconds", "runs", "job runs, started to finished"),
 )
 LOADS = (("waiting", "jobs waiting"), ("running", "jobs running"), ("workers", "live workers"))
+# Label values a client cannot choose: any other method, and any path no route matches, count as OTHER.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+# How jobs end (status, error code): each is exported from the start, at 0, so `rate()` sees it.
+ENDS = (
+    (JobStatus.SUCCEEDED, ""),
+    (JobStatus.CANCELED, ""),
+    (JobStatus.CANCELED, ErrorCode.DEADLINE.value),
+    *sorted((JobStatus.FAILED, c.value) for c in JOB_ERROR_CODES if c != ErrorCode.DEADLINE),
+)
+REFUSAL_REASONS = (
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.TOO_MANY_ACTIVE_JOBS,
+    ErrorCode.TOO_MANY_STREAMS,
+    ErrorCode.QUEUE_FULL,
+)
+AUTH_REASONS = ("missing", "malformed", "invalid", "revoked", "expired", "forbidden")
 
 
 class StoreCollector:
@@ -72,7 +92,9 @@ class StoreCollector:
         ended = CounterMetricFamily(
             "llmb_jobs_finished", "jobs that ended", labels=["type", "status", "error_code"]
         )
-        for (job_type, status, code), count in sorted(self.stats.finished.items()):
+        counts = {(t.value, s.value, c): 0 for t in JobType for s, c in ENDS}
+        counts.update(self.stats.finished)
+        for (job_type, status, code), count in sorted(counts.items()):
             ended.add_metric([job_type, status, code], count)
         yield ended
         for name, attribute, text in DURATIONS:
@@ -108,15 +130,17 @@ def metrics() -> Response:
         for metric in OWN:
             registry.register(metric)
     registry.register(StoreCollector(services().store.stats(worker_ttl_s=HEARTBEAT_TTL_S)))
-    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def long_wait(
     svc: Services, job_id: str, wait_s: float, *, since: tuple[JobRecord, str] | None = None
 ) -> JobRecord:
-    """`wait_for_terminal`, counted in llmb_long_waits_in_flight while it waits."""
+    """`wait_for_terminal`, counted in llmb_long_waits_in_flight while it waits; ends once the client left."""
     with LONG_WAITS.track_inprogress():
-        return wait_for_terminal(svc.store, svc.hub, job_id, wait_s, since=since)
+        return wait_for_terminal(
+            svc.store, svc.hub, job_id, wait_s, since=since, gone=client_gone(), check_s=GONE_CHECK_S
+        )
 
 
 def open_stream(frames: Iterable[str]) -> Iterator[str]:
@@ -133,14 +157,21 @@ def _started() -> None:
 
 
 def _answered(response: Response) -> Response:
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    route = request.url_rule.rule if request.url_rule is not None else OTHER
+    method = request.method if request.method in METHODS else OTHER
+    REQUESTS.labels(method, route, str(response.status_code)).inc()
     LATENCY.labels(route).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
     return response
 
 
 def register(app: Flask) -> None:
     """Count every request, and answer GET /metrics."""
+    for job_type in JobType:
+        SUBMITTED.labels(job_type.value)
+    for reason in REFUSAL_REASONS:
+        REFUSALS.labels(reason.value)
+    for failure in AUTH_REASONS:
+        AUTH_FAILURES.labels(failure)
     app.before_request(_started)
     app.after_request(_answered)
     app.register_blueprint(bp)

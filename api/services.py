@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from redis import ConnectionPool
 
+from api.holding import Holder
 from api.keyring import KeyRing
 from api.limiting import SubmissionLimiter
 from shared.events import EventLog
@@ -16,6 +17,7 @@ from shared.settings import Settings
 from shared.storage import ObjectReader, open_reader
 from shared.store import JobStore
 from shared.store.apikeys import KeyStore
+from shared.store.holds import Holds
 from shared.store.webhooks import WebhookStore
 from shared.webhook_targets import Resolver, system_resolver
 
@@ -34,6 +36,7 @@ class Services:
     limiter: SubmissionLimiter
     webhooks: WebhookStore
     pool: ConnectionPool  # the Redis connections every part above shares
+    holder: Holder  # places under the caps on event streams and long-waits
     resolve: Resolver = system_resolver  # webhook hosts to addresses (tests inject their own)
 
     @classmethod
@@ -57,11 +60,13 @@ class Services:
             limiter=SubmissionLimiter(client, settings.redis_url, settings.limits),
             webhooks=WebhookStore(client, job_ttl_s=settings.job_ttl_s),
             pool=client.connection_pool,
+            holder=Holder(Holds(client), settings.limits),
         )
 
     def close(self) -> None:
         """Stop the event hub's reader and close every connection (tests build many apps)."""
         self.hub.close()
+        self.holder.close()
         self.storage.close()
         self.pool.disconnect()
 

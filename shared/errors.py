@@ -88,6 +88,12 @@ class TooManyActiveJobsError(LimitedError):
     code = ErrorCode.TOO_MANY_ACTIVE_JOBS
 
 
+class TooManyStreamsError(LimitedError):
+    """The key, or its tenant, holds as many event streams and long-waits open as it may."""
+
+    code = ErrorCode.TOO_MANY_STREAMS
+
+
 class QueueFullError(LimitedError):
     """The queue holds as many waiting jobs as it may (backpressure for everyone)."""
 
@@ -110,6 +116,14 @@ class BodyTooLargeError(ServiceError):
     status = 413
     code = ErrorCode.BODY_TOO_LARGE
     title = "Body too large"
+
+
+class BodyTimeoutError(ServiceError):
+    """A request body that did not arrive whole within the time allowed (a client trickling it)."""
+
+    status = 408
+    code = ErrorCode.BODY_TIMEOUT
+    title = "Body timeout"
 
 
 class NotFoundError(ServiceError):

@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import cast
 
 import redis
@@ -155,10 +156,13 @@ def wait_for_terminal(
     timeout_s: float,
     *,
     since: tuple[JobRecord, str] | None = None,
+    gone: Callable[[], bool] = lambda: False,
+    check_s: float = 1.0,
 ) -> JobRecord:
     """The job once it is terminal, or as it is when `timeout_s` passes; wakes on its events.
 
     `since` (a record and the id of its latest event, e.g. from `JobStore.create`) saves the read.
+    `gone` is asked every `check_s` seconds: once it is true (the client left), the wait ends early.
     Raises NotFoundError for an unknown job, UnavailableError when Redis is down.
     """
     record, last = since or store.snapshot(job_id)
@@ -166,7 +170,8 @@ def wait_for_terminal(
         return record
     deadline = time.monotonic() + timeout_s
     with hub.subscribe(job_id, last) as sub:
-        while (event := sub.next(deadline - time.monotonic())) is not None:
-            if event.terminal:
+        while (left := deadline - time.monotonic()) > 0 and not gone():
+            event = sub.next(min(left, check_s))
+            if event is not None and event.terminal:
                 break
     return store.get(job_id)

@@ -115,3 +115,13 @@ def finished_counts() -> str:
 def duration_histogram(kind: str, job_type: JobType) -> str:
     """Hash of one duration histogram (`wait`: created to started, `run`: started to finished) of a type."""
     return f"{PREFIX}:stats:{kind}:{job_type.value}"
+
+
+def key_holds(key_id: str) -> str:
+    """Sorted set of the event streams and long-waits a key holds open, scored by lease expiry."""
+    return f"{PREFIX}:key:{key_id}:holds"
+
+
+def tenant_holds(tenant: str) -> str:
+    """Sorted set of the event streams and long-waits a tenant's keys hold open, scored by lease expiry."""
+    return f"{PREFIX}:tenant:{tenant}:holds"

@@ -24,6 +24,9 @@ class Limits(BaseModel):
     embed_max_chars: int = 8192
     max_body_bytes: int = 1_048_576
     max_wait_s: int = 60
+    body_timeout_s: int = 30
+    key_max_streams: int = 100
+    tenant_max_streams: int = 250
     list_max_page: int = 100
     deadline_max_s: int = 7 * 24 * 3600
     key_jobs_per_minute: int = 1200

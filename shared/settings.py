@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     webhook_retry_for_s: int = 86_400
     webhook_timeout_s: float = 5.0
     webhook_backoff_s: float = 5.0
+    webhook_deadline_s: float = 15.0
+    webhook_tenant_sends: int = 4
     allowed_hosts: str | None = None
 
     storage: Literal["local", "s3"] = "local"

@@ -45,7 +45,7 @@ class Loop:
         self.stop = stop
         self.threads = threads
         self.alive = alive
-        self.lease_s = lease_s(sender.settings.webhook_timeout_s)
+        self.lease_s = max(lease_s(sender.settings.webhook_timeout_s), 2 * sender.settings.webhook_deadline_s)
 
     def run(self) -> None:
         """Deliver until told to stop."""

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from shared.webhook_targets import Target
+from webhooks.bounds import Watchdog
 from webhooks.policy import Answer
 
 # Of the answer, at most this much is read (and nothing kept): receivers have nothing to tell us.
@@ -39,26 +40,45 @@ def pinned_url(target: Target, address: str) -> str:
     return urlunsplit((parts.scheme, f"{host}:{target.port}", parts.path or "/", parts.query, ""))
 
 
-def post(http: httpx.Client, target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST `body` to the target, trying its next checked address only when one refuses to connect."""
+def post(
+    http: httpx.Client, target: Target, *, body: bytes, headers: dict[str, str], deadline_s: float
+) -> Answer:
+    """POST `body` to the target, trying its next checked address only when one refuses to connect.
+
+    The whole attempt (connects, sending, the answer's head and what is read of its body) ends
+    within `deadline_s` seconds, however slowly the receiver answers.
+    """
     started = time.monotonic()
     failure = "no address to connect to"
-    for address in target.addresses[:MAX_ADDRESSES]:
-        try:
-            return _post_to(http, target, address, body=body, headers=headers, started=started)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            failure = f"cannot connect to {address}: {_text(exc)}"
-        except httpx.TimeoutException as exc:
-            return Answer(error=f"timed out: {_text(exc)}", transient=True, duration_ms=_ms(started))
-        except httpx.TransportError as exc:
-            return Answer(error=f"connection failed: {_text(exc)}", transient=True, duration_ms=_ms(started))
+    with Watchdog(deadline_s) as watchdog:
+        for address in target.addresses[:MAX_ADDRESSES]:
+            try:
+                return _post_to(http, target, address, body=body, headers=headers, watchdog=watchdog)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failure = f"cannot connect to {address}: {_text(exc)}"
+            except httpx.TimeoutException as exc:
+                return Answer(error=f"timed out: {_text(exc)}", transient=True, duration_ms=_ms(started))
+            except httpx.TransportError as exc:
+                failure = f"connection failed: {_text(exc)}"
+                break
+    if watchdog.fired:
+        failure = f"timed out: no whole answer within the attempt's deadline of {deadline_s:g} s"
     return Answer(error=failure, transient=True, duration_ms=_ms(started))
 
 
 def _post_to(
-    http: httpx.Client, target: Target, address: str, *, body: bytes, headers: dict[str, str], started: float
+    http: httpx.Client,
+    target: Target,
+    address: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    watchdog: Watchdog,
 ) -> Answer:
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    started = watchdog.started
+    extensions: dict[str, object] = {"trace": watchdog.trace}
+    if target.scheme == "https":
+        extensions["sni_hostname"] = target.host
     request = http.build_request(
         "POST",
         pinned_url(target, address),

@@ -17,11 +17,15 @@ from shared.store import JobStore
 from shared.store.webhooks import WebhookStore
 from shared.webhook import Attempt, Outcome, WebhookEvent, parse_delivery
 from shared.webhook_targets import Network, Resolver, check_url, parse_nets, system_resolver
+from webhooks.bounds import TenantSlots
 from webhooks.message import payload, public_base, signed_headers, webhook_id
 from webhooks.policy import Answer, Window, schedule
 from webhooks.post import post
 
 log = logging.getLogger(__name__)
+
+# A delivery whose tenant has its share of attempts under way is due again this much later (seconds).
+TURN_S = 0.25
 
 
 def pending_tries(attempts: list[Attempt], event: WebhookEvent) -> tuple[int, float | None]:
@@ -52,9 +56,11 @@ class Sender:
     clock: Callable[[], float] = time.time
     rand: Callable[[], float] = random.random
     allowed: list[Network] = field(init=False)
+    slots: TenantSlots = field(init=False)
 
     def __post_init__(self) -> None:
         self.allowed = parse_nets(self.settings.webhook_allow_nets)
+        self.slots = TenantSlots(self.settings.webhook_tenant_sends)
 
     def attempt(self, member: str, *, lease: float) -> Attempt | None:
         """Try the delivery `member` (held until `lease`) once and record it; None when it is dropped.
@@ -67,7 +73,17 @@ class Sender:
         if record is None:
             self.deliveries.settle(member, lease=lease, attempt=None)
             return None
-        now = self.clock()
+        if not self.slots.take(record.owner):  # its tenant has its share of threads: wait a turn, unrecorded
+            self.deliveries.settle(member, lease=lease, attempt=None, next_at=self.clock() + TURN_S)
+            return None
+        try:
+            return self._try(member, lease, record, event)
+        finally:
+            self.slots.give_back(record.owner)
+
+    def _try(self, member: str, lease: float, record: JobRecord, event: WebhookEvent) -> Attempt:
+        """One attempt at the delivery, recorded whatever the receiver did."""
+        job_id, now = record.id, self.clock()
         msg_id = webhook_id(job_id, event, now=now)
         made = self._judge(job_id, event, msg_id, self._send(record, event, msg_id=msg_id, now=now), now)
         self.deliveries.settle(member, lease=lease, attempt=made, next_at=made.next_at)
@@ -113,7 +129,13 @@ class Sender:
         body = payload(record, event, base=public_base(self.settings), now=now)
         secrets = self.deliveries.secret(record.owner).signing(now)
         headers = signed_headers(secrets, msg_id=msg_id, at=int(now), body=body)
-        return post(self.http, target, body=body.encode(), headers=headers)
+        return post(
+            self.http,
+            target,
+            body=body.encode(),
+            headers=headers,
+            deadline_s=self.settings.webhook_deadline_s,
+        )
 
 
 def _describe(attempt: Attempt) -> str:

@@ -6,11 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api.auth import requires
+from api.auth import principal, requires
+from api.holding import Taken
 from api.metrics import open_stream
 from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
 from api.openai.errors import TAGS, WRITE_ERRORS, answers
+from api.openai.gone import client_gone
 from api.openai.jobs import answer, finished, job_input, read_request, submit
 from api.openai.streaming import chunk_stream
 from api.services import Services, services
@@ -40,19 +42,22 @@ def create() -> Response:
     rename = {"max_tokens": body.tokens_field}
     chat = job_input(JobType.CHAT, body.job_input(), svc.settings.limits, rename=rename)
     if body.stream:
-        return _streamed(svc, submit(svc, ROUTE, JobType.CHAT, chat, wait_s=0), body)
+        with svc.holder.place(principal()) as place:  # 429 before anything is submitted
+            return _streamed(svc, submit(svc, ROUTE, JobType.CHAT, chat, wait_s=0), body, place)
     wait_s = svc.settings.openai_wait_s
     done = submit(svc, ROUTE, JobType.CHAT, chat, wait_s=wait_s)
     return answer(completion(finished(svc, done, wait_s, param="messages"), body.model), done)
 
 
-def _streamed(svc: Services, done: Submitted, body: ChatRequest) -> Response:
+def _streamed(svc: Services, done: Submitted, body: ChatRequest, place: Taken) -> Response:
     """The reply as chat.completion.chunk Server-Sent Events, with the job's headers."""
-    stream = chunk_stream(svc, done.record, model=body.model, include_usage=body.include_usage)
+    gone = client_gone()  # read in the request's context: the stream runs after it
+    stream = chunk_stream(svc, done.record, model=body.model, include_usage=body.include_usage, gone=gone)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": done.record.id}
     if done.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(open_stream(stream), mimetype="text/event-stream", headers={**headers, **done.headers})
+    body_frames = place.stream(open_stream(stream))
+    return Response(body_frames, mimetype="text/event-stream", headers={**headers, **done.headers})
 
 
 def completion(record: JobRecord, model: str) -> dict[str, Any]:

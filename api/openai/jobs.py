@@ -105,6 +105,8 @@ def submit(svc: Services, route: str, job_type: JobType, job_input: JobInput, *,
     """Submit the job (Idempotency-Key: the same job for the same input), waiting up to `wait_s` s."""
     canonical = json.dumps([route, job_input.model_dump(mode="json")], sort_keys=True)
     options = create_options(_Body(canonical), svc.settings.limits)
+    if wait_s:  # the request long-waits for its job: a place under the caps, or 429 before submitting
+        svc.holder.hold_request(principal())
     done = submit_job(svc, job_type, job_input, principal=principal(), wait_s=wait_s, options=options)
     g.job_id = done.record.id
     return done

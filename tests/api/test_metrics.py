@@ -105,3 +105,48 @@ def _eventually(check: object, timeout: float = 5) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def _series(client: FlaskClient) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    text = client.get("/metrics").get_data(as_text=True)
+    return {
+        (s.name, tuple(sorted(s.labels.items())))
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_made_up_methods_and_paths_add_no_series(client: FlaskClient) -> None:
+    for n in range(3):  # each kind of request once (a scrape too), so that their series exist
+        client.open(f"/made-up-{n}", method=f"BREW{n}")
+        client.open(f"/v1/jobs/{n}/x{n}", method="DELETE")
+        client.open("/health", method=f"X{n}")
+        before = _series(client)
+
+    for n in range(3, 40):
+        client.open(f"/made-up-{n}", method=f"BREW{n}")
+        client.open(f"/v1/jobs/{n}/x{n}", method="DELETE")
+        client.open("/health", method=f"X{n}")
+
+    after = _series(client)
+    assert after == before
+    assert not any(dict(labels).get("method", "").startswith("BREW") for _, labels in after)
+    assert not any("made-up" in dict(labels).get("route", "") for _, labels in after)
+
+
+def test_the_content_type_names_its_charset_once(client: FlaskClient) -> None:
+    answer = client.get("/metrics")
+
+    assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+
+
+def test_labelled_counters_are_exported_at_zero_before_anything_happens(client: FlaskClient) -> None:
+    series = _series(client)
+
+    for job_type in ("image", "chat", "embed"):
+        assert ("llmb_jobs_submitted_total", (("type", job_type),)) in series
+        for status, code in (("succeeded", ""), ("canceled", ""), ("failed", "internal")):
+            labels = (("error_code", code), ("status", status), ("type", job_type))
+            assert ("llmb_jobs_finished_total", labels) in series
+    assert ("llmb_limit_refusals_total", (("reason", "rate_limited"),)) in series
+    assert ("llmb_auth_failures_total", (("reason", "missing"),)) in series

@@ -85,10 +85,15 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
 
 
 def hooked_job(
-    jobs: JobStore, url: str, *, events: tuple[str, ...] = ("completed",), end: bool = True
+    jobs: JobStore,
+    url: str,
+    *,
+    events: tuple[str, ...] = ("completed",),
+    end: bool = True,
+    owner: str = "anonymous",
 ) -> JobRecord:
     """A job whose webhook calls `url` for `events`, started and (when `end`) succeeded as a worker does."""
-    record = new_record().model_copy(
+    record = new_record(owner=owner).model_copy(
         update={"webhook": {"url": url, "events": list(events)}, "webhook_events": " ".join(events)}
     )
     jobs.create(record)
