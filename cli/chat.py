@@ -4,6 +4,8 @@ The reply streams from the job's `token` events (each piece flushed at once), th
 finish reason and token usage go to stderr, e.g. `[finish: length, 24 prompt + 12 completion tokens]`.
 With --no-stream, or where the server has no event stream, the reply is printed once complete.
 With --json only the finished job is printed. Ctrl-C cancels the job and exits 130.
+The first chat against an API URL whose chat model is a random-weight demo one ends with the
+server's note on it (`/v1/models`); cli/state.py remembers that it was said.
 On a terminal, control characters in the reply are shown escaped (cli/terminal.py) unless --raw.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cli.client import TERMINAL, ApiError, Job
@@ -18,6 +21,7 @@ from cli.commands import Context
 from cli.exits import ExitCode
 from cli.options import chat_input
 from cli.output import Output, job_failure
+from cli.state import demo_noted, remember_demo_noted
 
 
 @dataclass
@@ -59,7 +63,10 @@ def chat(args: argparse.Namespace, ctx: Context) -> int:
         reply.end_line()  # the message that follows on stderr starts a line of its own
         raise
     ctx.cancel_on_interrupt = None
-    return report(ctx, last, reply)
+    code = report(ctx, last, reply)
+    if code == ExitCode.OK and not ctx.out.json:
+        note_demo_once(ctx, args.state_dir)
+    return code
 
 
 def stream_reply(ctx: Context, job: Job, reply: Reply | None) -> Job:
@@ -89,10 +96,18 @@ def report(ctx: Context, job: Job, reply: Reply) -> int:
         reply.write(str(result.get("text", "")))
     ctx.out.write("\n")
     ctx.out.note(usage_line(result))
+    return ExitCode.OK
+
+
+def note_demo_once(ctx: Context, state: Path | None) -> None:
+    """After the first chat against this API's demo chat model, say what it is; later chats say nothing."""
+    url = str(ctx.client.base_url)
+    if demo_noted(state, url):
+        return
     note = demo_note(ctx)
     if note:
         ctx.out.note(f"[{note}]")
-    return ExitCode.OK
+        remember_demo_noted(state, url)
 
 
 def demo_note(ctx: Context) -> str | None:

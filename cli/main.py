@@ -17,6 +17,7 @@ from cli.files import cannot_write
 from cli.output import Output
 from cli.parser import build_parser
 from cli.refusals import explain
+from cli.state import state_dir
 from cli.suggest import parse_suggesting
 
 Handler = Callable[[argparse.Namespace, Context], int]
@@ -50,6 +51,7 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> argparse.Namespace:
         parser.error(f"--url must start with http:// or https://, not {args.url!r}")
     from_env = bool(args.api_key) and args.api_key == env.get("LLMB_API_KEY")
     args.key_source = "LLMB_API_KEY" if from_env else "--api-key"
+    args.state_dir = state_dir(env)
     return args
 
 

@@ -18,6 +18,7 @@ from cli.options import (
     add_embed_options,
     add_image_options,
 )
+from cli.suggest import SuggestingParser
 from cli.webhooks import add_webhook_commands
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -99,7 +100,7 @@ def common_options(env: Mapping[str, str], *, suppress: bool) -> argparse.Argume
 
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     """The `llmb` parser, with defaults taken from `env`."""
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="llmb",
         description="Submit and follow jobs on an LLM Backend server.\n"
         "--url, --api-key, --json and --raw may also follow the command; --timeout goes before it.",

@@ -1,10 +1,26 @@
-"""Unknown options answered by the command they were given to, with the close option named."""
+"""Mistyped commands and unknown options answered by the command they were given to, with the close
+name named ("did you mean submit?")."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 from collections.abc import Sequence
+
+
+class SuggestingParser(argparse.ArgumentParser):
+    """An ArgumentParser whose "invalid choice" error names the close command ("did you mean submit?")."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """Refuse a value outside `action.choices`, naming the closest choice when one is close."""
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        named = [str(choice) for choice in choices]
+        close = difflib.get_close_matches(str(value), named, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        listed = ", ".join(repr(choice) for choice in named)
+        raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint} (choose from {listed})")
 
 
 def command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from shared.errors import UnavailableError
+from shared.readiness import mark_ready
 from shared.redis_conn import connect
 from shared.settings import Settings, load_settings
 from shared.store import JobStore
@@ -73,9 +75,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
     try:
         if not reach_redis(jobs, stop):
             return
-        if settings.ready_file is not None:
-            settings.ready_file.parent.mkdir(parents=True, exist_ok=True)
-            settings.ready_file.touch()
+        if settings.ready_file is not None:  # naming this process: a file from a previous run fails the probe
+            mark_ready(settings.ready_file, os.getpid())
         log.info(
             "delivering webhooks (timeout %s s, retried for %s s)",
             settings.webhook_timeout_s,

@@ -17,6 +17,7 @@ from shared import logs
 from shared.celery_config import make_celery
 from shared.errors import UnavailableError
 from shared.queues import TASK_NAME
+from shared.readiness import mark_ready
 from shared.redis_conn import connect
 from shared.settings import Settings
 from shared.store import JobStore, Leases
@@ -27,7 +28,6 @@ from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import ConsumeWatch
 from worker.metrics import process_exited
 from worker.preload import Preloaded, preload
-from worker.readiness import mark_ready
 from worker.runner import run_job
 from worker.runtime import WorkerRuntime
 from worker.steps import HAND_BACK

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from tests.cli.fakes import (
     API,
     JOB_ID,
     FakeApi,
+    Run,
     done_frame,
     dropped,
     job,
@@ -211,18 +213,74 @@ def test_a_job_run_again_after_a_lost_worker_starts_its_reply_over() -> None:
     assert run.err.splitlines()[0] == "[the worker was lost; attempt 2 writes the reply again]"
 
 
-def test_a_reply_from_the_demo_model_says_so_once_after_the_usage() -> None:
+DEMO_NOTE = "tiny-chat: the built-in demo model with random weights, so ... gibberish"
+
+
+def demo_chat(*args: str, env: dict[str, str], url: str = API) -> Run:
+    """`llmb chat hi` against a server whose chat model is the demo one."""
     final = chat_job("succeeded", "\ufffd\ufffd")
     api = FakeApi(current=chat_job(), streams=[tokens_then(final, "\ufffd", "\ufffd")])
-    note = "tiny-chat: the built-in demo model with random weights, so ... gibberish"
-    listed = {"data": [{"id": "tiny-chat", "job_type": "chat", "demo": True, "note": note}]}
+    listed = {"data": [{"id": "tiny-chat", "job_type": "chat", "demo": True, "note": DEMO_NOTE}]}
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/models":
             return httpx.Response(200, json=listed)
         return api(request)
 
-    run = run_cli(handler, "chat", "hi")
+    return run_cli(handler, "chat", "hi", *args, env=env, url=url)
+
+
+def test_a_reply_from_the_demo_model_says_so_after_the_usage() -> None:
+    run = demo_chat(env={})  # no home folder: nothing remembered
 
     assert run.code == 0
-    assert run.err.splitlines() == ["[finish: length, 24 prompt + 3 completion tokens]", f"[{note}]"]
+    assert run.err.splitlines() == ["[finish: length, 24 prompt + 3 completion tokens]", f"[{DEMO_NOTE}]"]
+
+
+def test_the_demo_note_comes_on_the_first_chat_with_each_api_only(tmp_path: Path) -> None:
+    env = {"XDG_STATE_HOME": str(tmp_path), "HOME": str(tmp_path / "home")}
+    usage = "[finish: length, 24 prompt + 3 completion tokens]"
+
+    first, again = demo_chat(env=env), demo_chat(env=env)
+    other = demo_chat(env=env, url="http://127.0.0.1:8200")
+
+    assert (first.code, again.code, other.code) == (0, 0, 0)
+    assert first.err.splitlines() == [usage, f"[{DEMO_NOTE}]"]
+    assert again.err.splitlines() == [usage]  # said once for this API
+    assert other.err.splitlines() == [usage, f"[{DEMO_NOTE}]"]  # another API is another first chat
+    assert (tmp_path / "llmb" / "demo-noted").read_text().splitlines() == [
+        f"{API}/",
+        "http://127.0.0.1:8200/",
+    ]
+    assert not (tmp_path / "home").exists()  # XDG_STATE_HOME wins over ~/.local/state
+
+
+def test_without_xdg_state_home_the_note_is_remembered_under_home(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+
+    demo_chat(env=env)
+
+    assert (tmp_path / ".local" / "state" / "llmb" / "demo-noted").read_text() == f"{API}/\n"
+    assert demo_chat(env=env).err.count(DEMO_NOTE) == 0
+
+
+def test_a_state_folder_that_cannot_be_written_never_fails_a_chat(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")  # mkdir under it fails even as root
+    env = {"XDG_STATE_HOME": str(blocked)}
+
+    runs = [demo_chat(env=env), demo_chat(env=env)]
+
+    assert [run.code for run in runs] == [0, 0]
+    assert [run.out for run in runs] == ["\ufffd\ufffd\n"] * 2
+    assert [run.err.count(DEMO_NOTE) for run in runs] == [1, 1]  # not remembered, so said again
+
+
+def test_json_output_neither_shows_nor_spends_the_demo_note(tmp_path: Path) -> None:
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+
+    as_json = demo_chat("--json", env=env)
+
+    assert as_json.code == 0
+    assert DEMO_NOTE not in as_json.err + as_json.out
+    assert demo_chat(env=env).err.count(DEMO_NOTE) == 1

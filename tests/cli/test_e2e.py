@@ -58,6 +58,13 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stack.stop()
 
 
+@pytest.fixture(autouse=True)
+def own_state_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's `llmb` remembers (the demo note) in a folder of its own, not in the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
 def llmb(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI as its own process, as a user would; output decoded as UTF-8, newlines untouched."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMB_")}
@@ -130,10 +137,23 @@ def test_chat_prints_the_reply_the_job_keeps(api_url: str) -> None:
     assert run.stdout[:-1] == final["result"]["text"]  # the streamed pieces add up to the kept text
     usage = final["result"]["usage"]
     assert usage["completion_tokens"] <= 12
-    assert run.stderr == (
+    assert run.stderr.splitlines()[0] == (  # then the demo model's note: this test's first chat
         f"[finish: {final['result']['finish_reason']}, "
-        f"{usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens]\n"
+        f"{usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens]"
     )
+
+
+def test_only_the_first_chat_with_an_api_says_its_model_is_the_demo_one(
+    api_url: str, own_state_folder: Path
+) -> None:
+    first = llmb(api_url, "chat", "hello", "--max-tokens", "2", "--seed", "3")
+    again = llmb(api_url, "chat", "hello", "--max-tokens", "2", "--seed", "3")
+
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert "is the built-in demo model with random weights" in first.stderr
+    assert "LLMB_CHAT_MODEL" in first.stderr
+    assert "demo" not in again.stderr
+    assert (own_state_folder / "llmb" / "demo-noted").read_text() == f"{api_url}/\n"
 
 
 def test_chat_with_the_same_seed_repeats_itself(api_url: str) -> None:

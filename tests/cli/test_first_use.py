@@ -1,4 +1,4 @@
-"""`llmb` as a new user meets it: a mistyped option names the close one, and an `-o` that cannot be
+"""`llmb` as a new user meets it: a mistyped command or option names the close one, and an `-o` that cannot be
 written is refused before the job is submitted (the real entry point, `python -m cli`)."""
 
 from __future__ import annotations
@@ -35,6 +35,29 @@ def test_a_mistyped_option_is_answered_by_its_command_with_the_close_one(argv: l
     assert done.returncode == 2
     assert hint in done.stderr
     assert f"llmb {argv[0]}" in done.stderr  # the command's usage, not the top-level one
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "hint"),
+    [
+        (["submti", "image", "a fox"], "usage: llmb [", "invalid choice: 'submti' (did you mean submit?)"),
+        (["keys", "craete", "--name", "ci"], "usage: llmb keys", "'craete' (did you mean create?)"),
+        (["submit", "imgae", "a fox"], "usage: llmb submit", "'imgae' (did you mean image?)"),
+        (["webhoks", "some-id"], "usage: llmb [", "'webhoks' (did you mean webhooks?)"),
+    ],
+)
+def test_a_mistyped_command_is_answered_with_the_close_one(argv: list[str], usage: str, hint: str) -> None:
+    done = llmb(*argv)
+    assert done.returncode == 2
+    assert hint in done.stderr
+    assert usage in done.stderr  # the usage of the parser whose command was mistyped
+
+
+def test_a_command_close_to_none_gets_no_suggestion() -> None:
+    done = llmb("zzzzzz")
+    assert done.returncode == 2
+    assert "invalid choice: 'zzzzzz' (choose from 'chat'," in done.stderr
+    assert "did you mean" not in done.stderr
 
 
 @pytest.mark.parametrize(

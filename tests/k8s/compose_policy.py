@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from shared.readiness import probe_command
 from shared.settings import LOOPBACK, Settings, bind_host
 from tests.k8s.api_policies import host_problem, trusted_hosts
 from tests.k8s.cluster_policies import SENSITIVE, redis_args_problems, unknown_settings
@@ -47,7 +48,29 @@ def compose_problems(compose: Obj) -> list[str]:
         f"compose service redis: {p}" for p in redis_args_problems(command(services.get("redis", {})))
     ]
     problems += [p for name, svc in services.items() for p in api_problems(name, svc)]
+    problems += [p for name in ("worker", "webhooks") for p in ready_problems(name, services.get(name, {}))]
     return problems + _worker_problems(services.get("worker", {}))
+
+
+def ready_problems(name: str, service: Obj) -> list[str]:
+    """The healthcheck of a service that writes a ready file checks that it names a running process."""
+    ready = environment(service).get("LLMB_READY_FILE")
+    if ready is None:
+        return [f"compose service {name}: LLMB_READY_FILE is not set, so its healthcheck has no ready file"]
+    check = healthcheck_shell(service)
+    if probe_command(ready) not in check:
+        return [
+            f"compose service {name}: the healthcheck must check that {ready} names a running process "
+            "(shared/readiness.py probe_command), not only that it exists"
+        ]
+    return []
+
+
+def healthcheck_shell(service: Obj) -> str:
+    """The shell command a CMD-SHELL healthcheck runs, after compose's interpolation ($$ is $)."""
+    test = service.get("healthcheck", {}).get("test", [])
+    words = [test] if isinstance(test, str) else [str(w) for w in test]
+    return " ".join(words[1:] if words[:1] == ["CMD-SHELL"] else words).replace("$$", "$")
 
 
 def api_problems(name: str, service: Obj) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.readiness import probe_command
 from shared.settings import Settings
 from tests.k8s.manifests import (
     Obj,
@@ -22,7 +23,8 @@ from tests.k8s.manifests import (
 
 
 def probe_problems(objects: list[Obj]) -> list[str]:
-    """Long-running containers have both probes; the API's are HTTP, the workers' read their files."""
+    """Long-running containers have both probes; the API's are HTTP, the workers' and the webhook sender's
+    read their files, and their readiness checks that the ready file names a running process."""
     problems: list[str] = []
     for workload in workloads(objects):
         if workload["kind"] == "Job":
@@ -35,7 +37,7 @@ def probe_problems(objects: list[Obj]) -> list[str]:
             ]
         if component(workload) == "api":
             problems += _api_probe_problems(workload)
-        elif component(workload) == "worker":
+        elif component(workload) in ("worker", "webhooks"):
             problems += _worker_probe_problems(objects, workload)
     return problems
 
@@ -68,6 +70,13 @@ def _worker_probe_problems(objects: list[Obj], workload: Obj) -> list[str]:
         command = " ".join(main.get(probe, {}).get("exec", {}).get("command", []))
         if probe in main and path not in command:
             problems.append(f"{ref(workload)}: {probe} must be an exec probe on {path} ({setting})")
+    ready = env.get("LLMB_READY_FILE")
+    command = main.get("readinessProbe", {}).get("exec", {}).get("command")
+    if ready is not None and "readinessProbe" in main and command != ["sh", "-c", probe_command(ready)]:
+        problems.append(
+            f"{ref(workload)}: readinessProbe must check that {ready} names a running process "
+            "(shared/readiness.py probe_command), not only that it exists"
+        )
     return problems
 
 

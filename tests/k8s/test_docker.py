@@ -167,6 +167,14 @@ def _redis_evicts(compose: Obj) -> None:
     args[args.index("--maxmemory-policy") + 1] = "allkeys-lru"
 
 
+def _file_only_health(service: str) -> Callable[[Obj], None]:
+    def breakage(compose: Obj) -> None:
+        test = compose["services"][service]["healthcheck"]["test"]
+        test[-1] = "test -f /run/llmb/ready && " + test[-1].split(" ] && ", 2)[-1]
+
+    return breakage
+
+
 def _short_grace(compose: Obj) -> None:
     compose["services"]["worker"]["stop_grace_period"] = "30s"
 
@@ -204,6 +212,19 @@ def _short_grace(compose: Obj) -> None:
             id="host-clients",
         ),
         pytest.param(_short_grace, "stop_grace_period 30 s", id="grace"),
+        pytest.param(
+            _file_only_health("worker"),
+            "service worker: the healthcheck must check that /run/llmb/ready names a running process",
+            id="worker-ready-file-only",
+        ),
+        pytest.param(
+            _file_only_health("webhooks"),
+            "service webhooks: the healthcheck must check that /run/llmb/ready names a running process",
+            id="webhooks-ready-file-only",
+        ),
+        pytest.param(
+            _drop_env("webhooks", "LLMB_READY_FILE"), "its healthcheck has no ready file", id="no-ready-file"
+        ),
     ],
 )
 def test_compose_policy_reports_breakage(breakage: Callable[[Obj], None], expected: str) -> None:

@@ -59,6 +59,15 @@ def no_worker_readiness(objects: list[Obj]) -> None:
     del container(objects, "Deployment", "llmb-worker-chat")["readinessProbe"]
 
 
+def file_only_readiness(name: str) -> Callable[[list[Obj]], None]:
+    def breakage(objects: list[Obj]) -> None:
+        probe = container(objects, "Deployment", name)["readinessProbe"]
+        probe["exec"]["command"] = ["test", "-f", "/run/llmb/ready"]
+
+    breakage.__name__ = f"file_only_readiness_{name.removeprefix('llmb-').replace('-', '_')}"
+    return breakage
+
+
 def api_liveness_on_ready(objects: list[Obj]) -> None:
     container(objects, "Deployment", "llmb-api")["livenessProbe"]["httpGet"]["path"] = "/ready"
 
@@ -242,6 +251,8 @@ def redis_without_aof(objects: list[Obj]) -> None:
 
 BREAKAGES = [
     (no_worker_readiness, probe_problems, "no readinessProbe"),
+    (file_only_readiness("llmb-webhooks"), probe_problems, "/run/llmb/ready names a running process"),
+    (file_only_readiness("llmb-worker-embed"), probe_problems, "/run/llmb/ready names a running process"),
     (api_liveness_on_ready, probe_problems, "must GET /health"),
     (worker_probe_on_other_file, probe_problems, "exec probe on /run/llmb/heartbeat"),
     (no_memory_limit, resource_problems, "no limits.memory"),

@@ -16,13 +16,13 @@ import yaml
 
 from devtools import REPO
 from devtools.stack.deployment import Stack
+from shared.readiness import PROBE, is_ready
 from tests.integration.conftest import SCRIPTED
-from worker.readiness import PROBE, is_ready
 
 WORKERS = ("worker-image", "worker-chat", "worker-embed")
 # A worker stand-in: on each line from stdin it marks itself ready, as warm_up does once loaded.
 PROCESS = (
-    "import os, sys; from pathlib import Path; from worker.readiness import mark_ready\n"
+    "import os, sys; from pathlib import Path; from shared.readiness import mark_ready\n"
     "for _ in sys.stdin: mark_ready(Path(sys.argv[1]), os.getpid()); print('marked', flush=True)"
 )
 
@@ -84,6 +84,36 @@ def test_a_ready_file_from_the_previous_run_does_not_pass_the_probe(
     assert not is_ready(ready)
     loaded(second)
     assert probe(ready)
+
+
+def compose_healthcheck(service: str, run: Path) -> bool:
+    """docker/compose.yaml's healthcheck of `service` as Docker runs it (after compose turns $$ into $),
+    on the files under `run` instead of /run/llmb."""
+    compose = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())
+    kind, shell = compose["services"][service]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    local = shell.replace("$$", "$").replace("/run/llmb/", f"{run}/")
+    return subprocess.run(["sh", "-c", local], capture_output=True, check=False).returncode == 0
+
+
+@pytest.mark.parametrize("service", ["worker", "webhooks"])
+def test_the_compose_healthchecks_probe_the_process_not_the_file(
+    service: str, tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    run = tmp_path / "run" / "llmb"
+    first = start(run / "ready", processes)
+    loaded(first)
+    (run / "alive").touch()
+    assert compose_healthcheck(service, run)
+
+    first.kill()  # a restart of the container that kept its /run/llmb (the file stays)
+    first.wait()
+    (run / "alive").touch()  # even with a fresh alive file
+    assert not compose_healthcheck(service, run)
+    second = start(run / "ready", processes)
+    assert not compose_healthcheck(service, run)
+    loaded(second)
+    assert compose_healthcheck(service, run)
 
 
 @pytest.mark.parametrize("name", WORKERS)

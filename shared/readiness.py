@@ -1,8 +1,10 @@
 """The ready file names the process that wrote it (pid and start time), so a probe can tell this run's
 readiness from a file left by a previous run of the container (the /run/llmb volume outlives it).
+The worker (worker/app.py, once its pipelines are warm) and the webhook sender (webhooks/main.py, once
+Redis answered) write it.
 
-The probes (k8s/base/worker-*.yaml, docker/compose.yaml) check it in sh, as `PROBE` does:
-the pid's /proc entry must exist with the start time the file holds.
+Their probes (k8s/base/worker-*.yaml and webhooks.yaml, the healthchecks in docker/compose.yaml) check
+it in sh, as `probe_command` says: the pid's /proc entry must exist with the start time the file holds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ PROBE = (
     'read -r pid start < READY_FILE && [ -r "/proc/$pid/stat" ] && '
     '[ "$(sed "s/.*) //" "/proc/$pid/stat" | cut -d" " -f20)" = "$start" ]'
 )
+
+
+def probe_command(path: str) -> str:
+    """The `sh -c` command that exits 0 while the ready file at `path` names a running process."""
+    return PROBE.replace("READY_FILE", path)
 
 
 def start_time(pid: int) -> str:
@@ -41,5 +48,5 @@ def is_ready(path: Path) -> bool:
         return False
 
 
-if __name__ == "__main__":  # `python -m worker.readiness PATH`: exit 0 when ready
+if __name__ == "__main__":  # `python -m shared.readiness PATH`: exit 0 when ready
     sys.exit(0 if is_ready(Path(sys.argv[1])) else 1)
