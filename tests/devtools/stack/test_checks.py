@@ -85,7 +85,7 @@ def test_every_setting_make_run_does_not_refuse_reaches_its_services_as_given(
     finally:
         tail.close()
         stack.stop()
-    assert set(seen) == {"api-8311", "webhooks", "worker"}
+    assert set(seen) == {"api-8311", "batches", "webhooks", "worker"}
     for name, env in seen.items():
         changed = [n for n in taken if env.get(n) != f"user-{n}"]
         assert not changed, f"{name} would not get {changed} as the user set them"
