@@ -53,8 +53,8 @@ def submit_job(
 
     With an Idempotency-Key already used for the same request, the job it made is answered instead.
     Raises InputError (422: a webhook URL it may not call, a key reused for another request),
-    ConflictError (409: that request is still in flight), RateLimitedError or TooManyActiveJobsError
-    (429), QueueFullError or UnavailableError (503).
+    ConflictError (409: that request is still in flight), RateLimitedError, TooManyActiveJobsError
+    or TenantQueueFullError (429), QueueFullError or UnavailableError (503).
     """
     if options.webhook is not None:
         check_url(
@@ -65,7 +65,11 @@ def submit_job(
     limits = svc.settings.limits
     max_active = principal.max_active_jobs or limits.key_max_active_jobs
     made = svc.store.create(
-        record, max_waiting=limits.queue_max_waiting, max_active=max_active, idempotency=idem
+        record,
+        max_waiting=limits.queue_max_waiting,
+        max_tenant_waiting=limits.tenant_max_waiting,
+        max_active=max_active,
+        idempotency=idem,
     )
     if isinstance(made, Existing):
         return _replay(svc, made, options)

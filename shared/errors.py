@@ -88,6 +88,12 @@ class TooManyActiveJobsError(LimitedError):
     code = ErrorCode.TOO_MANY_ACTIVE_JOBS
 
 
+class TenantQueueFullError(LimitedError):
+    """The tenant has as many jobs waiting in a queue as it may (one tenant's flood, refused early)."""
+
+    code = ErrorCode.TOO_MANY_WAITING_JOBS
+
+
 class QueueFullError(LimitedError):
     """The queue holds as many waiting jobs as it may (backpressure for everyone)."""
 

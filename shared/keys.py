@@ -72,6 +72,11 @@ def key_active_jobs(key_id: str) -> str:
     return f"{PREFIX}:apikey:{key_id}:active"
 
 
+def tenant_waiting(tenant: str, job_type: JobType) -> str:
+    """Sorted set of a tenant's waiting job ids in one queue, scored by creation time (its waiting cap)."""
+    return f"{PREFIX}:tenant:{tenant}:waiting:{job_type.value}"
+
+
 def idempotency(tenant: str, key_hash: str) -> str:
     """Hash remembering which job an Idempotency-Key made, for one tenant (the key as its SHA-256)."""
     return f"{PREFIX}:idem:{tenant}:{key_hash}"

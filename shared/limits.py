@@ -29,3 +29,4 @@ class Limits(BaseModel):
     key_jobs_per_minute: int = 1200
     key_max_active_jobs: int = 1000
     queue_max_waiting: int = 10_000
+    tenant_max_waiting: int = 5_000

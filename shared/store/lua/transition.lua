@@ -61,6 +61,12 @@ else
   redis.call('HSET', K.job, 'holder', '', 'lease_until', 0)
   if A.joins == 'waiting' then redis.call('ZADD', K.waiting, redis.call('HGET', K.job, 'seq'), id) end
 end
+-- The tenant's waiting set (its per-tenant cap, the one create.lua named) follows the queue's.
+local mine = redis.call('HGET', K.job, 'waiting_set')
+if mine and mine ~= '' then
+  redis.call('ZREM', mine, id)
+  if A.joins == 'waiting' then redis.call('ZADD', mine, redis.call('HGET', K.job, 'created_at'), id) end
+end
 if A.expire_s ~= '0' then
   redis.call('EXPIRE', K.job, A.expire_s)
   redis.call('EXPIRE', K.events, A.expire_s)
