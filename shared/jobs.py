@@ -94,7 +94,7 @@ class Progress(BaseModel):
     total: int
 
 
-_JSON_FIELDS = ("input", "progress", "result", "error", "webhook")
+_JSON_FIELDS = ("input", "progress", "result", "error", "webhook", "usage")
 _TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events", "traceparent")
 
 
@@ -124,6 +124,7 @@ class JobRecord(BaseModel):
     webhook: dict[str, Any] | None = None  # {"url", "events"}: whom to tell, and when
     webhook_events: str = ""  # the events, space-separated, for the store's scripts
     traceparent: str = ""  # the W3C trace context the client sent, carried into the worker's logs
+    usage: dict[str, float] | None = None  # what it used, written with its end (worker/usage.py)
 
     @field_validator("*", mode="before")
     @classmethod

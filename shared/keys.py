@@ -120,3 +120,13 @@ def finished_counts() -> str:
 def duration_histogram(kind: str, job_type: JobType) -> str:
     """Hash of one duration histogram (`wait`: created to started, `run`: started to finished) of a type."""
     return f"{PREFIX}:stats:{kind}:{job_type.value}"
+
+
+def usage_hour(hour: int) -> str:
+    """Hash of one hour's usage totals (hour = epoch seconds // 3600), by `tenant|key|type|measure`."""
+    return f"{PREFIX}:usage:{hour}"
+
+
+def usage_totals() -> str:
+    """Hash of all-time usage totals by `type|tenant|measure` (the metrics' source)."""
+    return f"{PREFIX}:stats:usage"

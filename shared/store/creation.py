@@ -37,8 +37,7 @@ class Creation:
         With `idempotency`, a key already used answers what it made (Existing) instead, checked in
         the same step. Raises QueueFullError when its queue holds `max_waiting` waiting jobs,
         TenantQueueFullError when its tenant has `max_tenant_waiting` of them, TooManyActiveJobsError
-        when its key has `max_active` queued and running ones (0: no cap),
-        UnavailableError.
+        when its key has `max_active` queued and running ones (0: no cap), UnavailableError.
         """
         args = _create_args(record, self.job_ttl_s, idempotency) | {
             "max_waiting": max_waiting,

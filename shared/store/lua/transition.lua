@@ -12,8 +12,11 @@
 -- Answers {outcome, status found, the record after the change (when it happened)}.
 -- It also counts the end by type, status and error code, and observes the job's wait (on its first
 -- start) and run (at its end) in histograms with the given bucket bounds (the metrics read these).
---! keys: job events waiting running celery_queue deadlines webhooks finished counts waits runs
---! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets fields*
+-- An end with `usage` (JSON of numbers, '' = none) adds it, and one job, to the hour's totals by
+-- tenant, key and type (kept `usage_ttl` s) and to the all-time totals by type and tenant: once,
+-- as the end itself happens once.
+--! keys: job events waiting running celery_queue deadlines webhooks finished counts waits runs usage_totals usage_hour
+--! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets usage usage_ttl fields*
 local function observe(histogram, seconds)
   local bucket = '+Inf'
   for bound in string.gmatch(A.buckets, '%S+') do
@@ -92,6 +95,18 @@ if A.expire_s ~= '0' then
   redis.call('ZREMRANGEBYRANK', K.finished, 0, -101)
   if string.find(hooked, 'completed', 1, true) then
     redis.call('ZADD', K.webhooks, 'NX', A.now, id .. '|completed')
+  end
+  if A.usage ~= '' then
+    local who = redis.call('HMGET', K.job, 'owner', 'key_id')
+    local row = who[1] .. '|' .. (who[2] or '') .. '|' .. A.job_type .. '|'
+    local total = A.job_type .. '|' .. who[1] .. '|'
+    redis.call('HINCRBY', K.usage_hour, row .. 'jobs', 1)
+    redis.call('HINCRBY', K.usage_totals, total .. 'jobs', 1)
+    for measure, amount in pairs(cjson.decode(A.usage)) do
+      redis.call('HINCRBYFLOAT', K.usage_hour, row .. measure, amount)
+      redis.call('HINCRBYFLOAT', K.usage_totals, total .. measure, amount)
+    end
+    redis.call('EXPIRE', K.usage_hour, A.usage_ttl)
   end
 end
 

@@ -1,0 +1,55 @@
+"""Reading the usage totals transition.lua keeps: per hour by tenant, key and type, and all time by type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from redis import Redis
+
+from shared import keys
+from shared.store.scripts import redis_errors
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One hourly total: `amount` of `measure` (jobs, device_s, tokens, …) of a tenant's key and type."""
+
+    hour: int  # epoch seconds // 3600
+    tenant: str
+    key_id: str
+    job_type: str
+    measure: str
+    amount: float
+
+
+class UsageReads:
+    """The usage side of `JobStore`."""
+
+    _redis: Redis
+
+    def usage_rows(self, first_hour: int, last_hour: int, *, tenant: str | None = None) -> list[UsageRow]:
+        """Every hourly total from `first_hour` to `last_hour` (both counted), of one tenant or all."""
+        hours = range(first_hour, last_hour + 1)
+        pipe = self._redis.pipeline(transaction=False)
+        for hour in hours:
+            pipe.hgetall(keys.usage_hour(hour))
+        with redis_errors():
+            found = cast(list[dict[bytes, bytes]], pipe.execute())
+        rows = []
+        for hour, totals in zip(hours, found, strict=True):
+            for field, amount in totals.items():
+                owner, key_id, job_type, measure = field.decode().split("|")
+                if tenant is None or owner == tenant:
+                    rows.append(UsageRow(hour, owner, key_id, job_type, measure, float(amount)))
+        return rows
+
+    def usage_totals(self) -> dict[tuple[str, str, str], float]:
+        """All-time totals by (type, tenant, measure): the metrics' counters."""
+        with redis_errors():
+            raw = cast(dict[bytes, bytes], self._redis.hgetall(keys.usage_totals()))
+        totals = {}
+        for field, amount in raw.items():
+            job_type, tenant, measure = field.decode().split("|")
+            totals[job_type, tenant, measure] = float(amount)
+        return totals
