@@ -17,6 +17,7 @@ from cli.options import (
     add_embed_options,
     add_image_options,
 )
+from cli.usage import add_usage_command
 from cli.webhooks import add_webhook_commands
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -50,6 +51,7 @@ examples:
   llmb webhooks 1f6e...                                  (each attempt to deliver its webhooks)
   KEY=$(llmb --api-key "$ADMIN_KEY" keys create --name ci --scope jobs:read --expires 30d)
   llmb keys list [--tenant T]; llmb keys revoke ID       (the keys commands need the admin scope)
+  llmb usage --by key --from 2026-01-01 --to 2026-02-01  (device seconds, tokens, images per key)
 
 On a terminal, control characters in text from the server or the model (ESC, BEL, CR, C1
 controls, ...) are shown escaped, as \\x1b, so a reply cannot retitle, recolour or rewrite the
@@ -113,6 +115,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add_job_commands(sub, after)
     add_key_commands(sub, after)
     add_webhook_commands(sub, after)
+    add_usage_command(sub, after)
     return parser
 
 

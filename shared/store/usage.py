@@ -1,4 +1,4 @@
-"""Reading the usage totals transition.lua keeps: per hour by tenant, key and type, and all time by type."""
+"""Reading the hourly usage totals transition.lua keeps by tenant, key and type (all-time ones: `stats`)."""
 
 from __future__ import annotations
 
@@ -43,13 +43,3 @@ class UsageReads:
                 if tenant is None or owner == tenant:
                     rows.append(UsageRow(hour, owner, key_id, job_type, measure, float(amount)))
         return rows
-
-    def usage_totals(self) -> dict[tuple[str, str, str], float]:
-        """All-time totals by (type, tenant, measure): the metrics' counters."""
-        with redis_errors():
-            raw = cast(dict[bytes, bytes], self._redis.hgetall(keys.usage_totals()))
-        totals = {}
-        for field, amount in raw.items():
-            job_type, tenant, measure = field.decode().split("|")
-            totals[job_type, tenant, measure] = float(amount)
-        return totals

@@ -96,3 +96,22 @@ def test_a_bad_query_is_422_naming_the_field(client: FlaskClient, params: dict[s
 
 def test_usage_needs_a_key(client: FlaskClient) -> None:
     assert client.get("/v1/usage").status_code == 401
+
+
+def test_metrics_count_usage_by_type_and_by_tenant_only_when_asked(
+    app_for: AppFor, redis_client: Redis
+) -> None:
+    from tests.api.test_metrics import sample
+
+    plain = app_for(auth="on", admin_key=SecretStr(ADMIN)).test_client()
+    keys = [make_key(plain, tenant=t)["key"] for t in ("a", "b", "b", "c")]
+    for key in keys:
+        run_one(plain, redis_client, key)
+    assert sample(plain, "llmb_usage_jobs_total", type="image") == 4
+    assert sample(plain, "llmb_usage_device_seconds_total", type="image") == 2.0
+    assert sample(plain, "llmb_usage_pixel_steps_total", type="image") == 4 * 8192
+    assert sample(plain, "llmb_usage_device_seconds_total", type="image", tenant="a") == 0  # no label
+    bounded = app_for(auth="on", admin_key=SecretStr(ADMIN), metrics_tenants=1).test_client()
+    assert sample(bounded, "llmb_usage_device_seconds_total", type="image", tenant="b") == 1.0  # the top one
+    assert sample(bounded, "llmb_usage_images_total", type="image", tenant="other") == 2  # a and c
+    assert sample(bounded, "llmb_usage_images_total", type="image", tenant="a") == 0
