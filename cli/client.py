@@ -144,6 +144,10 @@ class ApiClient:
         """Usage totals (GET /v1/usage with these query parameters)."""
         return cast(UsageReport, self._send("GET", "v1/usage", params=params).json())
 
+    def key(self, key_id: str) -> ApiKey:
+        """One API key with its spend this period (admin scope)."""
+        return cast(ApiKey, self._send("GET", f"v1/keys/{_seg(key_id)}").json())
+
     def revoke_key(self, key_id: str) -> ApiKey:
         """Revoke an API key (admin scope) and return it."""
         return cast(ApiKey, self._send("DELETE", f"v1/keys/{_seg(key_id)}").json())

@@ -62,6 +62,8 @@ class ApiKey(TypedDict):
     last_used_at: str | None
     jobs_per_minute: int | None
     max_active_jobs: int | None
+    budget: NotRequired[dict[str, Any] | None]
+    spend: NotRequired[dict[str, Any] | None]
 
 
 class KeyList(TypedDict):

@@ -94,6 +94,12 @@ class TenantQueueFullError(LimitedError):
     code = ErrorCode.TOO_MANY_WAITING_JOBS
 
 
+class BudgetExceededError(LimitedError):
+    """The key or its tenant used its budget for the period; `retry_after_s` is the period's reset."""
+
+    code = ErrorCode.BUDGET_EXCEEDED
+
+
 class QueueFullError(LimitedError):
     """The queue holds as many waiting jobs as it may (backpressure for everyone)."""
 

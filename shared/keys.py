@@ -127,6 +127,16 @@ def usage_hour(hour: int) -> str:
     return f"{PREFIX}:usage:{hour}"
 
 
+def spend_prefix() -> str:
+    """Prefix of the hashes of spend per period, `<prefix><period>:key:<id>` and `...:tenant:<name>`."""
+    return f"{PREFIX}:spend:"
+
+
+def spend(period: str, kind: str, name: str) -> str:
+    """Hash of what a key or tenant (`kind`) used in one period (`d20260131`, `m202601`): device_s, tokens."""
+    return f"{spend_prefix()}{period}:{kind}:{name}"
+
+
 def usage_totals() -> str:
     """Hash of all-time usage totals by `type|tenant|measure` (the metrics' source)."""
     return f"{PREFIX}:stats:usage"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.budgets import Period
+
 
 class Limits(BaseModel):
     """Every cap on what a client may ask for, in one place (the API rejects, the worker re-checks)."""
@@ -30,3 +32,6 @@ class Limits(BaseModel):
     key_max_active_jobs: int = 1000
     queue_max_waiting: int = 10_000
     tenant_max_waiting: int = 5_000
+    tenant_budget_device_s: float = 0.0  # every tenant's budget per period, device seconds (0: none)
+    tenant_budget_tokens: int = 0  # every tenant's budget per period, prompt + completion tokens (0: none)
+    tenant_budget_period: Period = "month"

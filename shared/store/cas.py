@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import keys
+from shared.budgets import PERIODS, period_id
 from shared.jobs import Change, ErrorInfo, JobRecord, JobStatus, JobType, encode_fields
 from shared.store.scripts import Script, redis_errors
 
@@ -16,6 +17,8 @@ EVENTS_MAXLEN = 20_000
 # Bucket bounds (seconds) of the job wait and run histograms: jobs take seconds to minutes.
 # How long the hourly usage totals are kept: a little over a year, for monthly reports and budgets.
 USAGE_TTL_S = 400 * 24 * 3600
+# How long a period's spend is kept: past the end of the longest period (a month).
+SPEND_TTL_S = 35 * 24 * 3600
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 
@@ -100,6 +103,9 @@ def _args(change: Change, guard: Guard, effects: Effects, ttl_s: int, now: float
         "buckets": " ".join(str(b) for b in DURATION_BUCKETS),
         "usage": json.dumps(effects.usage) if effects.usage and change.terminal else "",
         "usage_ttl": USAGE_TTL_S,
+        "spend_prefix": keys.spend_prefix(),
+        "spend_periods": " ".join(period_id(p, now) for p in PERIODS),
+        "spend_ttl": SPEND_TTL_S,
     }
 
 

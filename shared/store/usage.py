@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from redis import Redis
 
 from shared import keys
+from shared.budgets import Period, Spend, period_id
 from shared.store.scripts import redis_errors
 
 
@@ -43,3 +45,12 @@ class UsageReads:
                 if tenant is None or owner == tenant:
                     rows.append(UsageRow(hour, owner, key_id, job_type, measure, float(amount)))
         return rows
+
+    def spend(self, whose: Sequence[tuple[str, str, Period]], now: float) -> list[Spend]:
+        """What each (kind `key` or `tenant`, name, period) used in the period holding `now`, in one trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for kind, name, period in whose:
+            pipe.hmget(keys.spend(period_id(period, now), kind, name), ["device_s", "tokens"])
+        with redis_errors():
+            found = cast(list[list[bytes | None]], pipe.execute())
+        return [Spend(float(d or 0), int(t or 0)) for d, t in found]

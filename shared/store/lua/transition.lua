@@ -14,9 +14,10 @@
 -- start) and run (at its end) in histograms with the given bucket bounds (the metrics read these).
 -- An end with `usage` (JSON of numbers, '' = none) adds it, and one job, to the hour's totals by
 -- tenant, key and type (kept `usage_ttl` s) and to the all-time totals by type and tenant: once,
--- as the end itself happens once.
+-- as the end itself happens once; and its device_s and tokens to the spend of its key and tenant in
+-- each period of `spend_periods` (budgets), kept `spend_ttl` s.
 --! keys: job events waiting running celery_queue deadlines webhooks finished counts waits runs usage_totals usage_hour
---! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets usage usage_ttl fields*
+--! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets usage usage_ttl spend_prefix spend_periods spend_ttl fields*
 local function observe(histogram, seconds)
   local bucket = '+Inf'
   for bound in string.gmatch(A.buckets, '%S+') do
@@ -107,6 +108,16 @@ if A.expire_s ~= '0' then
       redis.call('HINCRBYFLOAT', K.usage_totals, total .. measure, amount)
     end
     redis.call('EXPIRE', K.usage_hour, A.usage_ttl)
+    local used = cjson.decode(A.usage)
+    local tokens = (used.prompt_tokens or 0) + (used.completion_tokens or 0)
+    for period in string.gmatch(A.spend_periods, '%S+') do
+      for _, whose in ipairs({'key:' .. (who[2] or ''), 'tenant:' .. who[1]}) do
+        local spend = A.spend_prefix .. period .. ':' .. whose
+        redis.call('HINCRBYFLOAT', spend, 'device_s', used.device_s or 0)
+        redis.call('HINCRBY', spend, 'tokens', tokens)
+        redis.call('EXPIRE', spend, A.spend_ttl)
+      end
+    end
   end
 end
 
