@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +15,8 @@ import pytest
 
 from devtools import REPO
 from devtools.stack.deployment import Stack
-from tests.integration.conftest import SCRIPTED, TERMINAL
+from tests.integration.conftest import SCRIPTED, TERMINAL, Api
+from tests.integration.test_reliability import holder_pid
 
 ADMIN = "usage-admin-key"
 
@@ -64,3 +67,18 @@ def test_each_job_s_usage_adds_up_to_the_totals_the_api_and_the_cli_show(stack: 
         [*cli, "--json"], capture_output=True, text=True, timeout=60, cwd=REPO, env=env, check=True
     )
     assert json.loads(as_json.stdout)["groups"][0]["images"] == 4
+
+
+def test_a_job_rerun_after_its_worker_was_killed_is_counted_once(stack: Stack, tmp_path: Path) -> None:
+    api = Api(stack.start_api().port)
+    stack.start_worker(env=SCRIPTED)
+    job = api.submit(f"hold:{tmp_path / 'go'}", steps=3)
+    api.until(job["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
+    os.kill(holder_pid(job, stack), signal.SIGKILL)  # its first run ends without a write
+    api.until(job["id"], lambda j: j["attempts"] == 2)
+    (tmp_path / "go").touch()
+    done = api.finished(job["id"])
+    assert (done["status"], done["attempts"]) == ("succeeded", 2)
+    (group,) = api.http.get("/v1/usage", params={"group_by": "type"}).json()["groups"]
+    assert (group["jobs"], group["images"], group["pixel_steps"]) == (1, 1, 64 * 64 * 3)
+    assert group["device_s"] == pytest.approx(done["usage"]["device_s"])
