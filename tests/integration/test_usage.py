@@ -82,3 +82,33 @@ def test_a_job_rerun_after_its_worker_was_killed_is_counted_once(stack: Stack, t
     (group,) = api.http.get("/v1/usage", params={"group_by": "type"}).json()["groups"]
     assert (group["jobs"], group["images"], group["pixel_steps"]) == (1, 1, 64 * 64 * 3)
     assert group["device_s"] == pytest.approx(done["usage"]["device_s"])
+
+
+def test_real_chat_and_embed_jobs_count_the_tokens_their_results_report(
+    stack: Stack, tiny_models: Path
+) -> None:
+    api = Api(stack.start_api().port)
+    stack.start_worker(queues="chat,embed", env={"LLMB_CHAT_MODEL": str(tiny_models / "tiny-chat")})
+    bodies = {
+        "chat": {"messages": [{"role": "user", "content": "Tell me about foxes."}], "max_tokens": 8},
+        "embed": {"input": ["a cat", "a kitten"]},
+    }
+    done = {}
+    for job_type, body in bodies.items():
+        answer = api.http.post(
+            "/v1/jobs", json={"type": job_type, "input": body}, headers={"Prefer": "wait=60"}
+        )
+        done[job_type] = api.finished(answer.json()["id"], timeout=120)
+    chat, embed = done["chat"], done["embed"]
+    assert chat["status"] == embed["status"] == "succeeded"
+    reported = chat["result"]["usage"]
+    assert {k: chat["usage"][k] for k in ("prompt_tokens", "completion_tokens")} == {
+        "prompt_tokens": reported["prompt_tokens"],
+        "completion_tokens": reported["completion_tokens"],
+    }
+    assert embed["usage"]["prompt_tokens"] == embed["result"]["usage"]["prompt_tokens"] > 0
+    assert chat["usage"]["device_s"] > 0
+    assert embed["usage"]["device_s"] > 0
+    groups = {g["type"]: g for g in api.http.get("/v1/usage", params={"group_by": "type"}).json()["groups"]}
+    assert groups["chat"]["completion_tokens"] == reported["completion_tokens"]
+    assert groups["embed"]["prompt_tokens"] == embed["usage"]["prompt_tokens"]
