@@ -18,6 +18,7 @@ from api import (
     playground,
     problems,
     results,
+    usage,
     webhooks,
 )
 from api.batches.routes import bp as batches_bp
@@ -41,7 +42,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["llmb"] = services or Services.from_settings(settings)
     if settings.metrics:
         metrics.register(app)
-    for blueprint in (ops.bp, jobs.bp, events.bp, results.bp, legacy.bp, keys.bp, webhooks.bp, openapi.bp):
+    for blueprint in (
+        ops.bp,
+        jobs.bp,
+        events.bp,
+        results.bp,
+        legacy.bp,
+        keys.bp,
+        webhooks.bp,
+        openapi.bp,
+        usage.bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(openai_routes.bp)
     app.register_blueprint(files_bp)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, request, url_for
 from pydantic import BaseModel, Field
@@ -13,6 +14,7 @@ from api.http import read_body
 from api.services import services
 from api.spec import documented, json_answer, query
 from shared.auth import DEFAULT_SCOPES, Scope, new_key
+from shared.budgets import Period, period_end
 from shared.errors import NotFoundError
 from shared.inputs import InputSchema, Text
 from shared.store.apikeys import KeyRecord
@@ -21,6 +23,23 @@ from shared.views import iso
 bp = Blueprint("keys", __name__, url_prefix="/v1/keys")
 
 Tenant = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+
+class BudgetSpec(InputSchema):
+    """A key's spending budget per UTC day or month; past it, its submissions get 429 budget_exceeded."""
+
+    device_s: float | None = Field(default=None, gt=0, le=1e9, description="device seconds per period")
+    tokens: int | None = Field(default=None, gt=0, le=10**12, description="prompt + completion tokens")
+    period: Period = Field(default="month", description="day or month (UTC); the budget resets as it ends")
+
+
+class SpendView(BaseModel):
+    """What the key used in its budget's period (or this month, without a budget)."""
+
+    period: Period
+    device_s: float
+    tokens: int
+    resets_at: str = Field(description="RFC 3339 UTC: when the period ends")
 
 
 class KeyCreate(InputSchema):
@@ -41,6 +60,7 @@ class KeyCreate(InputSchema):
     max_active_jobs: int | None = Field(
         default=None, gt=0, le=1_000_000, description="its queued + running cap (default: settings)"
     )
+    budget: BudgetSpec | None = Field(default=None, description="its spending budget (default: none)")
 
 
 class KeyView(BaseModel):
@@ -60,6 +80,8 @@ class KeyView(BaseModel):
     last_used_at: str | None = Field(description="updated at most once a minute")
     jobs_per_minute: int | None
     max_active_jobs: int | None
+    budget: dict[str, Any] | None = Field(default=None, description="device_s, tokens, period")
+    spend: SpendView | None = Field(default=None, description="read one key to see it")
 
 
 class KeyList(BaseModel):
@@ -68,7 +90,7 @@ class KeyList(BaseModel):
     keys: list[KeyView]
 
 
-def render_key(record: KeyRecord, *, key: str | None = None) -> KeyView:
+def render_key(record: KeyRecord, *, key: str | None = None, spend: SpendView | None = None) -> KeyView:
     """The client's view of a key record (`key` only right after creating it)."""
     state = (
         "revoked" if record.revoked_at is not None else "active" if record.usable(time.time()) else "expired"
@@ -86,6 +108,8 @@ def render_key(record: KeyRecord, *, key: str | None = None) -> KeyView:
         last_used_at=iso(record.last_used_at),
         jobs_per_minute=record.jobs_per_minute,
         max_active_jobs=record.max_active_jobs,
+        budget=asdict(record.budget) if record.budget else None,
+        spend=spend,
     )
 
 
@@ -115,6 +139,9 @@ def create() -> Response:
         expires_at=now + body.expires_in_s if body.expires_in_s else None,
         jobs_per_minute=body.jobs_per_minute,
         max_active_jobs=body.max_active_jobs,
+        budget_device_s=body.budget.device_s if body.budget else None,
+        budget_tokens=body.budget.tokens if body.budget else None,
+        budget_period=body.budget.period if body.budget else None,
     )
     svc.keys.create(record)
     response = _json(render_key(record, key=made.key), 201)
@@ -149,7 +176,20 @@ def get(key_id: str) -> Response:
     record = services().keys.get(key_id)
     if record is None:
         raise NotFoundError(f"no key {key_id}")
-    return _json(render_key(record))
+    return _json(render_key(record, spend=_spend(record)))
+
+
+def _spend(record: KeyRecord) -> SpendView:
+    """The key's spend in its budget's period (this month without a budget)."""
+    period: Period = record.budget.period if record.budget else "month"
+    now = time.time()
+    spent = services().store.spend([("key", record.id, period)], now)[0]
+    return SpendView(
+        period=period,
+        device_s=spent.device_s,
+        tokens=spent.tokens,
+        resets_at=iso(period_end(period, now)) or "",
+    )
 
 
 @bp.delete("/<key_id>")

@@ -77,15 +77,26 @@ REFUSAL_REASONS = (
     ErrorCode.TOO_MANY_ACTIVE_JOBS,
     ErrorCode.TOO_MANY_STREAMS,
     ErrorCode.QUEUE_FULL,
+    ErrorCode.TOO_MANY_WAITING_JOBS,
+    ErrorCode.BUDGET_EXCEEDED,
 )
 AUTH_REASONS = ("missing", "malformed", "invalid", "revoked", "expired", "forbidden")
+USAGE = (
+    ("jobs", "jobs", "jobs ended on a worker, with their usage"),
+    ("device_s", "device_seconds", "jobs' shares of their batches' device time, seconds"),
+    ("prompt_tokens", "prompt_tokens", "chat prompts' and embed inputs' tokens"),
+    ("completion_tokens", "completion_tokens", "chat replies' tokens"),
+    ("images", "images", "images made"),
+    ("pixel_steps", "pixel_steps", "width x height x steps, summed over images"),
+)
 
 
 class StoreCollector:
     """The metrics the store keeps in Redis, as Prometheus families."""
 
-    def __init__(self, stats: Stats) -> None:
+    def __init__(self, stats: Stats, *, tenants: int = 0) -> None:
         self.stats = stats
+        self.tenants = tenants  # the usage counters' tenant label: the top N by device time, the rest "other"
 
     def collect(self) -> Iterator[Metric]:
         """Job ends, job durations and queue loads."""
@@ -107,6 +118,32 @@ class StoreCollector:
             for queue, load in sorted(self.stats.loads.items()):
                 gauge.add_metric([queue], getattr(load, name))
             yield gauge
+        yield from self._usage()
+
+    def _usage(self) -> Iterator[Metric]:
+        """The usage counters by job type, and by tenant when the operator asked (bounded)."""
+        named = _top_tenants(self.stats.usage, self.tenants)
+        # Every type's counters start at 0 (without the tenant label), so each series exists from the start.
+        summed = {(q, "", m): 0.0 for q in self.stats.loads for m, _, _ in USAGE if not self.tenants}
+        for (job_type, tenant, measure), amount in self.stats.usage.items():
+            label = (tenant if tenant in named else "other") if self.tenants else ""
+            summed[job_type, label, measure] = summed.get((job_type, label, measure), 0.0) + amount
+        labels = ["type", "tenant"] if self.tenants else ["type"]
+        for measure, name, text in USAGE:
+            family = CounterMetricFamily(f"llmb_usage_{name}", text, labels=labels)
+            for (job_type, tenant, found), amount in sorted(summed.items()):
+                if found == measure:
+                    family.add_metric([job_type, tenant][: len(labels)], amount)
+            yield family
+
+
+def _top_tenants(usage: dict[tuple[str, str, str], float], count: int) -> set[str]:
+    """The `count` tenants with the most device time."""
+    device: dict[str, float] = {}
+    for (_, tenant, measure), amount in usage.items():
+        if measure == "device_s":
+            device[tenant] = device.get(tenant, 0.0) + amount
+    return set(sorted(device, key=lambda t: (-device[t], t))[:count])
 
 
 def _cumulative(histogram: StoredHistogram) -> list[tuple[str, float]]:
@@ -129,7 +166,9 @@ def metrics() -> Response:
     else:
         for metric in OWN:
             registry.register(metric)
-    registry.register(StoreCollector(services().store.stats(worker_ttl_s=HEARTBEAT_TTL_S)))
+    svc = services()
+    stats = svc.store.stats(worker_ttl_s=HEARTBEAT_TTL_S)
+    registry.register(StoreCollector(stats, tenants=svc.settings.metrics_tenants))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 

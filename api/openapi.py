@@ -20,6 +20,7 @@ from api.keys import KeyCreate, KeyList, KeyView
 from api.schemas import JobCreate, JobList, LegacyGenerate, Problem, QueuesView
 from api.services import services
 from api.spec import ATTRIBUTE, Answer, Operation
+from api.usage import UsageReport
 from api.webhooks import WebhookAttempts, WebhookSecret
 from shared.auth import Scope
 from shared.caps import apply_caps
@@ -48,7 +49,7 @@ _TITLES = {
 def _schemas() -> dict[str, Any]:
     """Every component schema, caps still marked (see shared.caps)."""
     models: list[type[BaseModel]] = [LegacyGenerate, JobView, JobList, QueuesView, Problem]
-    models += [KeyCreate, KeyView, KeyList, WebhookAttempts, WebhookSecret]
+    models += [KeyCreate, KeyView, KeyList, WebhookAttempts, WebhookSecret, UsageReport]
     pairs = [(m, "validation") for m in models]
     _, defs = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
     schemas = dict(defs.get("$defs", {}))

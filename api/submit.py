@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from api.budgets import check_budgets
 from api.metrics import SUBMITTED, long_wait
 from api.services import Services
 from shared import logs
@@ -53,19 +54,21 @@ def submit_job(
 
     With an Idempotency-Key already used for the same request, the job it made is answered instead.
     Raises InputError (422: a webhook URL it may not call, a key reused for another request),
-    ConflictError (409: that request is still in flight), RateLimitedError or TooManyActiveJobsError
-    (429), QueueFullError or UnavailableError (503).
+    ConflictError (409: that request is still in flight), RateLimitedError, TooManyActiveJobsError,
+    TenantQueueFullError or BudgetExceededError (429), QueueFullError or UnavailableError (503).
     """
     if options.webhook is not None:
         check_url(
             options.webhook.url, allowed=parse_nets(svc.settings.webhook_allow_nets), resolve=svc.resolve
         )
+    check_budgets(svc.store, principal, svc.settings.limits)
     headers = svc.limiter.hit(principal)
     record, idem = _record(job_type, job_input, principal, options, wait_s)
     limits = svc.settings.limits
     max_active = principal.max_active_jobs or limits.key_max_active_jobs
+    waiting = (limits.queue_max_waiting, limits.tenant_max_waiting)
     made = svc.store.create(
-        record, max_waiting=limits.queue_max_waiting, max_active=max_active, idempotency=idem
+        record, max_waiting=waiting[0], max_tenant_waiting=waiting[1], max_active=max_active, idempotency=idem
     )
     if isinstance(made, Existing):
         return _replay(svc, made, options)

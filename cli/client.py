@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from cli.problems import ApiError, origin_text, problem_error
-from cli.schemas import ApiKey, AttemptList, Job, JobPage, KeyList
+from cli.schemas import ApiKey, AttemptList, Job, JobPage, KeyList, UsageReport
 
 __all__ = [
     "TERMINAL",
@@ -144,6 +144,14 @@ class ApiClient:
         """The API keys, of one tenant when given (admin scope)."""
         params = {"tenant": tenant} if tenant else None
         return cast(KeyList, self._send("GET", "v1/keys", params=params).json())
+
+    def usage(self, params: dict[str, str]) -> UsageReport:
+        """Usage totals (GET /v1/usage with these query parameters)."""
+        return cast(UsageReport, self._send("GET", "v1/usage", params=params).json())
+
+    def key(self, key_id: str) -> ApiKey:
+        """One API key with its spend this period (admin scope)."""
+        return cast(ApiKey, self._send("GET", f"v1/keys/{_seg(key_id)}").json())
 
     def revoke_key(self, key_id: str) -> ApiKey:
         """Revoke an API key (admin scope) and return it."""

@@ -1,4 +1,4 @@
-"""`llmb keys create|list|revoke`: manage the server's API keys (the key in use needs the admin scope).
+"""`llmb keys create|list|show|revoke`: manage the server's API keys (the key in use needs the admin scope).
 
 `create` prints the new key alone on stdout, so `KEY=$(llmb keys create --name ci)` captures just it,
 and says on stderr whose it is; the server shows the secret only in that answer.
@@ -34,7 +34,30 @@ KEY_FIELDS = {
 def key_request(args: argparse.Namespace) -> dict[str, Any]:
     """The body of POST /v1/keys that the options describe."""
     given = {name: getattr(args, option) for option, name in KEY_FIELDS.items()}
+    budget = {"device_s": args.budget_device_s, "tokens": args.budget_tokens}
+    if any(v is not None for v in budget.values()):
+        given["budget"] = {k: v for k, v in budget.items() if v is not None} | {"period": args.budget_period}
     return {"name": args.name, **{name: value for name, value in given.items() if value is not None}}
+
+
+def show(args: argparse.Namespace, ctx: Context) -> int:
+    """Show one key: its tenant, state, budget and what it spent this period."""
+    key = ctx.client.key(key_id(args.id))
+    if ctx.out.json:
+        ctx.out.document(key)
+        return ExitCode.OK
+    budget, spend = key.get("budget") or {}, key.get("spend") or {}
+    caps = ", ".join(
+        f"{budget[k]:g} {u}" for k, u in (("device_s", "device s"), ("tokens", "tokens")) if budget.get(k)
+    )
+    ctx.out.line(f"{key['id']} {key['name']} tenant {key['tenant']} {key['state']}")
+    ctx.out.line(f"budget: {caps + ' per ' + budget['period'] if caps else 'none'}")
+    if spend:
+        ctx.out.line(
+            f"spent this {spend['period']}: {spend['device_s']:.3f} device s, {spend['tokens']} tokens "
+            f"(resets {short_time(spend['resets_at'])} UTC)"
+        )
+    return ExitCode.OK
 
 
 def create(args: argparse.Namespace, ctx: Context) -> int:
@@ -119,6 +142,14 @@ def add_key_commands(sub: argparse._SubParsersAction, after: list[argparse.Argum
     )
     listing.add_argument("--tenant", metavar="T", help="only this tenant's keys")
     listing.set_defaults(handler=list_keys)
+    showing = actions.add_parser(
+        "show",
+        parents=after,
+        help="show a key and its spend",
+        description="Show a key, its budget and spend.",
+    )
+    showing.add_argument("id", help="the key's id, as `keys list` shows it")
+    showing.set_defaults(handler=show)
     revoking = actions.add_parser(
         "revoke", parents=after, help="revoke a key", description="Revoke an API key; it is refused at once."
     )
@@ -155,4 +186,7 @@ def add_create(actions: argparse._SubParsersAction, after: list[argparse.Argumen
     create_cmd.add_argument(
         "--max-active-jobs", type=POSITIVE_INT, metavar="N", help="its queued + running cap (server default)"
     )
+    create_cmd.add_argument("--budget-device-s", type=float, metavar="S", help="device seconds per period")
+    create_cmd.add_argument("--budget-tokens", type=POSITIVE_INT, metavar="N", help="tokens per period")
+    create_cmd.add_argument("--budget-period", choices=("day", "month"), default="month", help="(month)")
     create_cmd.set_defaults(handler=create)

@@ -19,6 +19,7 @@ from cli.options import (
     add_image_options,
 )
 from cli.suggest import SuggestingParser
+from cli.usage import add_usage_command
 from cli.webhooks import add_webhook_commands
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -53,6 +54,7 @@ examples:
   KEY=$(llmb --api-key "$ADMIN_KEY" keys create --name ci --scope jobs:read --expires 30d)
   llmb keys list [--tenant T]; llmb keys revoke ID       (the keys commands need the admin scope)
   llmb batch submit requests.jsonl --endpoint /v1/embeddings --wait; llmb batch download ID -o out.jsonl
+  llmb usage --by key --from 2026-01-01 --to 2026-02-01  (device seconds, tokens, images per key)
 
 On a terminal, control characters in text from the server or the model (ESC, BEL, CR, C1
 controls, ...) are shown escaped, as \\x1b, so a reply cannot retitle, recolour or rewrite the
@@ -117,6 +119,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add_key_commands(sub, after)
     add_webhook_commands(sub, after)
     add_batch_commands(sub, after)
+    add_usage_command(sub, after)
     return parser
 
 

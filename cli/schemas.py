@@ -62,6 +62,8 @@ class ApiKey(TypedDict):
     last_used_at: str | None
     jobs_per_minute: int | None
     max_active_jobs: int | None
+    budget: NotRequired[dict[str, Any] | None]
+    spend: NotRequired[dict[str, Any] | None]
 
 
 class KeyList(TypedDict):
@@ -87,3 +89,21 @@ class AttemptList(TypedDict):
     """A job's webhook delivery attempts, oldest first."""
 
     attempts: list[WebhookAttempt]
+
+
+class UsageGroup(TypedDict):
+    """One group's usage totals; the names it is not grouped by are null."""
+
+    tenant: str | None
+    key_id: str | None
+    type: str | None
+    jobs: int
+    device_s: float
+    prompt_tokens: int
+    completion_tokens: int
+    images: int
+    pixel_steps: int
+
+
+UsageReport = TypedDict("UsageReport", {"from": str, "to": str, "group_by": str, "groups": list[UsageGroup]})
+UsageReport.__doc__ = "Usage totals over whole hours, by group (GET /v1/usage)."

@@ -15,6 +15,8 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.budgets import Budget
+
 PREFIX = "llmb"
 _KEY = re.compile(r"\Allmb_([a-z0-9]{12})_([A-Za-z0-9_-]{43})\Z")
 _ID = re.compile(r"\Allmb_([a-z0-9]{12})_")
@@ -42,6 +44,7 @@ class Principal:
     scopes: frozenset[Scope]
     jobs_per_minute: int | None = None  # None: the settings' default
     max_active_jobs: int | None = None
+    budget: Budget | None = None  # the key's own spending budget, if it has one
 
     def allows(self, scope: Scope) -> bool:
         """True when the key holds `scope`, or admin."""

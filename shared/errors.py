@@ -94,6 +94,18 @@ class TooManyStreamsError(LimitedError):
     code = ErrorCode.TOO_MANY_STREAMS
 
 
+class TenantQueueFullError(LimitedError):
+    """The tenant has as many jobs waiting in a queue as it may (one tenant's flood, refused early)."""
+
+    code = ErrorCode.TOO_MANY_WAITING_JOBS
+
+
+class BudgetExceededError(LimitedError):
+    """The key or its tenant used its budget for the period; `retry_after_s` is the period's reset."""
+
+    code = ErrorCode.BUDGET_EXCEEDED
+
+
 class QueueFullError(LimitedError):
     """The queue holds as many waiting jobs as it may (backpressure for everyone)."""
 

@@ -94,7 +94,7 @@ class Progress(BaseModel):
     total: int
 
 
-_JSON_FIELDS = ("input", "progress", "result", "error", "webhook")
+_JSON_FIELDS = ("input", "progress", "result", "error", "webhook", "usage")
 _TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events", "traceparent", "batch_id", "priority")
 
 
@@ -126,6 +126,7 @@ class JobRecord(BaseModel):
     traceparent: str = ""  # the W3C trace context the client sent, carried into the worker's logs
     batch_id: str = ""  # the /v1/batches batch whose line this job is
     priority: str = "interactive"  # "batch" for a batch's lines (the store's order will read it)
+    usage: dict[str, float] | None = None  # what it used, written with its end (worker/usage.py)
 
     @field_validator("*", mode="before")
     @classmethod

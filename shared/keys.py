@@ -72,6 +72,11 @@ def key_active_jobs(key_id: str) -> str:
     return f"{PREFIX}:apikey:{key_id}:active"
 
 
+def tenant_waiting(tenant: str, job_type: JobType) -> str:
+    """Sorted set of a tenant's waiting job ids in one queue, scored by creation time (its waiting cap)."""
+    return f"{PREFIX}:tenant:{tenant}:waiting:{job_type.value}"
+
+
 def idempotency(tenant: str, key_hash: str) -> str:
     """Hash remembering which job an Idempotency-Key made, for one tenant (the key as its SHA-256)."""
     return f"{PREFIX}:idem:{tenant}:{key_hash}"
@@ -125,3 +130,23 @@ def key_holds(key_id: str) -> str:
 def tenant_holds(tenant: str) -> str:
     """Sorted set of the event streams and long-waits a tenant's keys hold open, scored by lease expiry."""
     return f"{PREFIX}:tenant:{tenant}:holds"
+
+
+def usage_hour(hour: int) -> str:
+    """Hash of one hour's usage totals (hour = epoch seconds // 3600), by `tenant|key|type|measure`."""
+    return f"{PREFIX}:usage:{hour}"
+
+
+def spend_prefix() -> str:
+    """Prefix of the hashes of spend per period, `<prefix><period>:key:<id>` and `...:tenant:<name>`."""
+    return f"{PREFIX}:spend:"
+
+
+def spend(period: str, kind: str, name: str) -> str:
+    """Hash of what a key or tenant (`kind`) used in one period (`d20260131`, `m202601`): device_s, tokens."""
+    return f"{spend_prefix()}{period}:{kind}:{name}"
+
+
+def usage_totals() -> str:
+    """Hash of all-time usage totals by `type|tenant|measure` (the metrics' source)."""
+    return f"{PREFIX}:stats:usage"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.budgets import Period
+
 
 class Limits(BaseModel):
     """Every cap on what a client may ask for, in one place (the API rejects, the worker re-checks)."""
@@ -38,3 +40,7 @@ class Limits(BaseModel):
     file_max_bytes: int = 16 * 1_048_576
     batch_max_lines: int = 50_000
     batch_window_s: int = 24 * 3600  # what completion_window "24h" means (tests shorten it)
+    tenant_max_waiting: int = 5_000
+    tenant_budget_device_s: float = 0.0  # every tenant's budget per period, device seconds (0: none)
+    tenant_budget_tokens: int = 0  # every tenant's budget per period, prompt + completion tokens (0: none)
+    tenant_budget_period: Period = "month"

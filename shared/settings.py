@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     metrics: bool = True
     metrics_port: int | None = None
     metrics_dir: Path | None = None
+    metrics_tenants: int = 0  # usage counters carry a tenant label for this many tenants (0: none)
     public_url: str | None = Field(
         default=None, description="Base URL clients use to reach the API; defaults to the request's host."
     )

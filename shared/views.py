@@ -44,6 +44,11 @@ class JobView(BaseModel):
     progress: Progress | None = Field(description="steps (image) or tokens (chat) so far")
     result: dict[str, Any] | None = Field(description="once succeeded; files appear as download URLs")
     error: ErrorInfo | None = Field(description="once failed: a code and a readable message")
+    usage: dict[str, float] | None = Field(
+        default=None,
+        description="once ended on a worker: tokens, images, pixel_steps and device_s (its share of its "
+        "batch's device time)",
+    )
     links: JobLinks
     priority: str = Field(default="interactive", description="interactive, or batch for a batch's lines")
     batch_id: str | None = Field(default=None, description="the /v1/batches batch this job is a line of")
@@ -85,6 +90,7 @@ def render_job(record: JobRecord, *, base: str, place: Place | None = None) -> J
         progress=record.progress,
         result=result,
         error=record.error,
+        usage=record.usage,
         links=JobLinks(
             self=url, events=f"{url}/events", cancel=f"{url}/cancel", result=f"{url}/result" if done else None
         ),

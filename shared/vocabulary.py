@@ -60,6 +60,8 @@ class ErrorCode(StrEnum):
     TOO_MANY_ACTIVE_JOBS = "too_many_active_jobs"
     TOO_MANY_STREAMS = "too_many_streams"
     BODY_TIMEOUT = "body_timeout"
+    TOO_MANY_WAITING_JOBS = "too_many_waiting_jobs"
+    BUDGET_EXCEEDED = "budget_exceeded"
     QUEUE_FULL = "queue_full"
     BODY_TOO_LARGE = "body_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"

@@ -24,22 +24,36 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def finish(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: Output | Exception) -> None:
+def finish(
+    rt: WorkerRuntime,
+    record: JobRecord,
+    stop: StopReason | None,
+    output: Output | Exception,
+    usage: dict[str, float] | None = None,
+) -> None:
     """Give the job its one terminal transition (or hand it back), by how its run ended.
+
+    `usage` (worker/usage.py) is written with a success or a failure, in the same step.
 
     A Redis outage delays the write, up to the job's lease; past that the job is left to the reaper
     (it runs again: never lost, never two results, as every write is a compare-and-set).
     """
     try:
         with bound(**job_fields(record)):  # the lines below are about this job, whichever led the batch
-            _end(rt, record, stop, output)
+            _end(rt, record, stop, output, usage)
     except UnavailableError as exc:
         log.error(
             "job %s: Redis did not answer within the lease; the reaper will free it: %s", record.id, exc
         )
 
 
-def _end(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: Output | Exception) -> None:
+def _end(
+    rt: WorkerRuntime,
+    record: JobRecord,
+    stop: StopReason | None,
+    output: Output | Exception,
+    usage: dict[str, float] | None,
+) -> None:
     if stop in (StopReason.CANCELED, StopReason.LEASE_LOST):
         log.info("job %s: stopped (%s)", record.id, stop)
         if stop is StopReason.CANCELED:
@@ -57,24 +71,27 @@ def _end(rt: WorkerRuntime, record: JobRecord, stop: StopReason | None, output: 
             record,
             ErrorCode.TIMEOUT,
             f"the job ran past its time limit of {rt.settings.job_time_limit_s} s",
+            usage=usage,
         )
     elif isinstance(output, Exception):
         code = (
             output.code if isinstance(output, ServiceError) and output.code.fails_jobs else ErrorCode.INTERNAL
         )
-        fail(rt, record, code, f"{type(output).__name__}: {output}")
+        fail(rt, record, code, f"{type(output).__name__}: {output}", usage=usage)
     else:
-        _succeed(rt, record, output)
+        _succeed(rt, record, output, usage)
 
 
-def _succeed(rt: WorkerRuntime, record: JobRecord, output: Output) -> None:
+def _succeed(rt: WorkerRuntime, record: JobRecord, output: Output, usage: dict[str, float] | None) -> None:
     try:
         result = _store(rt, record, output)
     except StorageError as exc:
-        fail(rt, record, ErrorCode.STORAGE_UNAVAILABLE, str(exc))
+        fail(rt, record, ErrorCode.STORAGE_UNAVAILABLE, str(exc), usage=usage)
         return
     done = _write(
-        rt, record, lambda: rt.store.succeed(record.id, record.type, holder=rt.holder, result=result)
+        rt,
+        record,
+        lambda: rt.store.succeed(record.id, record.type, holder=rt.holder, result=result, usage=usage),
     )
     log.info("job %s: %s", record.id, "succeeded" if done.ok else f"result dropped, job is {done.previous}")
     if done.ok:
@@ -91,11 +108,20 @@ def _count(job_type: JobType, output: Output) -> None:
         metrics().embeddings.inc(len(output.summary.get("embeddings") or ()))
 
 
-def fail(rt: WorkerRuntime, record: JobRecord, code: ErrorCode, message: str) -> None:
-    """Fail the job with a code and a readable message, unless another worker holds it now."""
+def fail(
+    rt: WorkerRuntime,
+    record: JobRecord,
+    code: ErrorCode,
+    message: str,
+    *,
+    usage: dict[str, float] | None = None,
+) -> None:
+    """Fail the job with a code and a readable message (and its usage), unless another worker holds it now."""
     log.warning("job %s: failed (%s) %s", record.id, code, message)
     error = ErrorInfo(code=code, message=message[:2000])
-    if _write(rt, record, lambda: rt.store.fail(record.id, record.type, error, holder=rt.holder)).ok:
+    if _write(
+        rt, record, lambda: rt.store.fail(record.id, record.type, error, holder=rt.holder, usage=usage)
+    ).ok:
         discard(rt, record)
 
 

@@ -26,6 +26,7 @@ from worker.pipelines.base import JobStopped, Output, Pipeline
 from worker.retrying import until_redis_answers
 from worker.runtime import WorkerRuntime
 from worker.steps import RunningBatch, RunningJob
+from worker.usage import batch_usage
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +104,19 @@ def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]
         job_type=job_type,
     )
     with _running(rt, prepared):
+        began = time.monotonic()
         outputs = _run(pipeline, [p.work for p in prepared], batch)
+        # The batch's device time, shared by the jobs' work (worker/usage.py).
+        device_s = time.monotonic() - began
+        used = batch_usage(device_s, [(p.record, o) for p, o in zip(prepared, outputs, strict=True)])
         # The last tokens and progress land before each job's final status, Redis allowing.
         with contextlib.suppress(UnavailableError):
             until_redis_answers(
                 lambda: _sent(batch), within_s=rt.settings.lease_ttl_s, what="the last reports"
             )
-        for p, output in zip(prepared, outputs, strict=True):
-            finish(rt, p.record, p.job.stop, output)  # each job on its own: one failed write strands no other
+        for p, output, usage in zip(prepared, outputs, used, strict=True):
+            # Each job on its own: one failed write strands no other.
+            finish(rt, p.record, p.job.stop, output, usage)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from redis import Redis
 
 from shared import keys
 from shared.auth import Principal, Scope
+from shared.budgets import Budget, Period
 from shared.errors import NotFoundError
 from shared.store.scripts import redis_errors
 
@@ -30,6 +31,9 @@ class KeyRecord(BaseModel):
     last_used_at: float | None = None
     jobs_per_minute: int | None = None
     max_active_jobs: int | None = None
+    budget_device_s: float | None = None
+    budget_tokens: int | None = None
+    budget_period: Period | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -49,8 +53,20 @@ class KeyRecord(BaseModel):
     def principal(self) -> Principal:
         """Who a request made with this key acts as."""
         return Principal(
-            self.id, self.tenant, frozenset(self.scopes), self.jobs_per_minute, self.max_active_jobs
+            self.id,
+            self.tenant,
+            frozenset(self.scopes),
+            self.jobs_per_minute,
+            self.max_active_jobs,
+            self.budget,
         )
+
+    @property
+    def budget(self) -> Budget | None:
+        """The key's spending budget, None without one."""
+        if self.budget_device_s is None and self.budget_tokens is None:
+            return None
+        return Budget(self.budget_device_s, self.budget_tokens, self.budget_period or "month")
 
     def to_redis(self) -> dict[str, str]:
         """Encode for HSET (scopes space-separated, none as an empty string)."""

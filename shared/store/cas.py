@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import keys
+from shared.budgets import PERIODS, period_id
 from shared.jobs import Change, ErrorInfo, JobRecord, JobStatus, JobType, encode_fields
 from shared.store.scripts import Script, redis_errors
 
 # Event history kept per job; a long chat reply streams a token per event.
 EVENTS_MAXLEN = 20_000
 # Bucket bounds (seconds) of the job wait and run histograms: jobs take seconds to minutes.
+# How long the hourly usage totals are kept: a little over a year, for monthly reports and budgets.
+USAGE_TTL_S = 400 * 24 * 3600
+# How long a period's spend is kept: past the end of the longest period (a month).
+SPEND_TTL_S = 35 * 24 * 3600
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 
@@ -44,6 +49,7 @@ class Effects:
     error: ErrorInfo | None = None
     lease_until: float = 0.0
     message: bytes = b""
+    usage: dict[str, float] | None = None  # an end's usage: on the record and added to the totals
 
 
 def compare_and_set(
@@ -61,10 +67,13 @@ def compare_and_set(
     fields = dict(effects.fields)
     if effects.error is not None:
         fields["error"] = effects.error.model_dump(mode="json")
-    args = _args(change, guard, effects, ttl_s) | {"job_type": job_type.value}
+    if effects.usage is not None:
+        fields["usage"] = effects.usage
+    now = time.time()
+    args = _args(change, guard, effects, ttl_s, now) | {"job_type": job_type.value}
     with redis_errors():
         outcome, previous, *rest = script(
-            _keys(job_id, job_type), args, rest=[x for kv in encode_fields(fields).items() for x in kv]
+            _keys(job_id, job_type, now), args, rest=[x for kv in encode_fields(fields).items() for x in kv]
         )
     if outcome == b"missing":
         return Transition(ok=False, previous=None)
@@ -74,11 +83,11 @@ def compare_and_set(
     return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
 
 
-def _args(change: Change, guard: Guard, effects: Effects, ttl_s: int) -> dict[str, object]:
+def _args(change: Change, guard: Guard, effects: Effects, ttl_s: int, now: float) -> dict[str, object]:
     """transition.lua's arguments: the change's rules, its guard and its effects."""
     return {
         "new": change.status.value,
-        "now": time.time(),
+        "now": now,
         "sources": " ".join(s.value for s in sorted(change.sources)),
         "expect_holder": guard.holder,
         "lapsed_before": "" if guard.lapsed_before is None else guard.lapsed_before,
@@ -92,6 +101,11 @@ def _args(change: Change, guard: Guard, effects: Effects, ttl_s: int) -> dict[st
         "error": effects.error.model_dump_json() if effects.error else "",
         "message": effects.message,
         "buckets": " ".join(str(b) for b in DURATION_BUCKETS),
+        "usage": json.dumps(effects.usage) if effects.usage and change.terminal else "",
+        "usage_ttl": USAGE_TTL_S,
+        "spend_prefix": keys.spend_prefix(),
+        "spend_periods": " ".join(period_id(p, now) for p in PERIODS),
+        "spend_ttl": SPEND_TTL_S,
     }
 
 
@@ -101,7 +115,7 @@ def _index_joined(status: JobStatus) -> str:
     return {JobStatus.RUNNING: "running", JobStatus.QUEUED: "waiting"}.get(status, "")
 
 
-def _keys(job_id: str, job_type: JobType) -> dict[str, str]:
+def _keys(job_id: str, job_type: JobType, now: float) -> dict[str, str]:
     return {
         "job": keys.job(job_id),
         "events": keys.events(job_id),
@@ -114,6 +128,8 @@ def _keys(job_id: str, job_type: JobType) -> dict[str, str]:
         "counts": keys.finished_counts(),
         "waits": keys.duration_histogram("wait", job_type),
         "runs": keys.duration_histogram("run", job_type),
+        "usage_totals": keys.usage_totals(),
+        "usage_hour": keys.usage_hour(int(now // 3600)),
     }
 
 

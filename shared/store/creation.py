@@ -9,7 +9,7 @@ from typing import Any
 from redis import Redis
 
 from shared import keys
-from shared.errors import QueueFullError, TooManyActiveJobsError, UnavailableError
+from shared.errors import QueueFullError, TenantQueueFullError, TooManyActiveJobsError, UnavailableError
 from shared.jobs import JobRecord
 from shared.queues import task_message
 from shared.store.cas import EVENTS_MAXLEN, status_event
@@ -33,6 +33,7 @@ class Creation:
         record: JobRecord,
         *,
         max_waiting: int = 0,
+        max_tenant_waiting: int = 0,
         max_active: int = 0,
         idempotency: Idempotency | None = None,
     ) -> Created | Existing:
@@ -40,11 +41,12 @@ class Creation:
 
         With `idempotency`, a key already used answers what it made (Existing) instead, checked in
         the same step. Raises QueueFullError when its queue holds `max_waiting` waiting jobs,
-        TooManyActiveJobsError when its key has `max_active` queued and running ones (0: no cap),
-        UnavailableError.
+        TenantQueueFullError when its tenant has `max_tenant_waiting` of them, TooManyActiveJobsError
+        when its key has `max_active` queued and running ones (0: no cap), UnavailableError.
         """
         args = _create_args(record, self.job_ttl_s, idempotency) | {
             "max_waiting": max_waiting,
+            "max_tenant_waiting": max_tenant_waiting,
             "max_active": max_active,
         }
         fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
@@ -54,6 +56,9 @@ class Creation:
         if outcome == b"queue_full":
             message = f"the {record.type} queue holds {found[0]} waiting jobs, its cap"
             raise QueueFullError(message, retry_after_s=5)
+        if outcome == b"tenant_queue_full":
+            message = f"this tenant has {found[0]} jobs waiting in the {record.type} queue, its cap"
+            raise TenantQueueFullError(message, retry_after_s=5)
         if outcome == b"too_many_active":
             message = f"this key has {found[0]} queued and running jobs, its cap"
             raise TooManyActiveJobsError(message, retry_after_s=1)
@@ -101,6 +106,7 @@ def _create_keys(record: JobRecord, idempotency: Idempotency | None) -> dict[str
         "job": keys.job(record.id),
         "events": keys.events(record.id),
         "waiting": keys.waiting(record.type),
+        "tenant_waiting": keys.tenant_waiting(record.owner, record.type),
         "owner_jobs": keys.owner_jobs(record.owner),
         "celery_queue": keys.celery_queue(record.type),
         "sequence": keys.sequence(),

@@ -20,10 +20,11 @@ from shared.store.cas import (
 from shared.store.creation import Creation
 from shared.store.queues import QueueReads
 from shared.store.scripts import Script, redis_errors
+from shared.store.usage import UsageReads
 from shared.vocabulary import ErrorCode
 
 
-class JobStore(QueueReads, Creation):
+class JobStore(QueueReads, Creation, UsageReads):
     """Job records in Redis; every status change is one named method over one compare-and-set."""
 
     def __init__(
@@ -112,17 +113,30 @@ class JobStore(QueueReads, Creation):
         return expired
 
     def succeed(
-        self, job_id: str, job_type: JobType, *, holder: str, result: dict[str, object]
+        self,
+        job_id: str,
+        job_type: JobType,
+        *,
+        holder: str,
+        result: dict[str, object],
+        usage: dict[str, float] | None = None,
     ) -> Transition:
-        """Finish the job with its result, unless `holder` no longer holds it."""
-        effects = Effects(fields={"result": result})
+        """Finish the job with its result (and usage, added to the totals) unless `holder` lost it."""
+        effects = Effects(fields={"result": result}, usage=usage)
         return self._change(job_id, job_type, JobStatus.SUCCEEDED, guard=Guard(holder), effects=effects)
 
-    def fail(self, job_id: str, job_type: JobType, error: ErrorInfo, *, holder: str = "*") -> Transition:
-        """Fail the job with the reason, unless another worker than `holder` holds it."""
-        return self._change(
-            job_id, job_type, JobStatus.FAILED, guard=Guard(holder), effects=Effects(error=error)
-        )
+    def fail(
+        self,
+        job_id: str,
+        job_type: JobType,
+        error: ErrorInfo,
+        *,
+        holder: str = "*",
+        usage: dict[str, float] | None = None,
+    ) -> Transition:
+        """Fail the job with the reason (and usage, added to the totals) unless `holder` lost it."""
+        effects = Effects(error=error, usage=usage)
+        return self._change(job_id, job_type, JobStatus.FAILED, guard=Guard(holder), effects=effects)
 
     def cancel(self, job_id: str) -> JobRecord:
         """Cancel a queued or running job; NotFoundError, or InvalidTransitionError once it finished."""

@@ -84,7 +84,7 @@ class QueueReads:
             return sum(cast(list[int], pipe.execute()))
 
     def stats(self, *, worker_ttl_s: float) -> Stats:
-        """Every job end counted, the wait and run histograms, and the queues' load, in one round trip."""
+        """Every job end counted, the wait and run histograms, queue loads and usage, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(keys.finished_counts())
         for q in QUEUES:
@@ -95,8 +95,9 @@ class QueueReads:
             pipe.zcard(keys.waiting(q))
             pipe.zcard(keys.running(q))
             pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
+        pipe.hgetall(keys.usage_totals())
         with redis_errors():
-            found = pipe.execute()
+            *found, usage = pipe.execute()
         finished = {_split_key(k): int(v) for k, v in found[0].items()}
         histograms = found[1 : 1 + 2 * len(QUEUES)]
         loads = found[1 + 2 * len(QUEUES) :]
@@ -105,12 +106,18 @@ class QueueReads:
             waits={q.value: _histogram(histograms[2 * i]) for i, q in enumerate(QUEUES)},
             runs={q.value: _histogram(histograms[2 * i + 1]) for i, q in enumerate(QUEUES)},
             loads={q.value: QueueLoad(*loads[3 * i : 3 * i + 3]) for i, q in enumerate(QUEUES)},
+            usage={_split_usage(k): float(v) for k, v in usage.items()},
         )
 
 
 def _split_key(raw: bytes) -> tuple[str, str, str]:
     job_type, status, code = raw.decode().split("|")
     return job_type, status, code
+
+
+def _split_usage(raw: bytes) -> tuple[str, str, str]:
+    job_type, tenant, measure = raw.decode().split("|")
+    return job_type, tenant, measure
 
 
 def _histogram(raw: dict[bytes, bytes]) -> Histogram:

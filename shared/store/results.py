@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.jobs import JobRecord
 
@@ -98,3 +98,4 @@ class Stats:
     waits: dict[str, Histogram]
     runs: dict[str, Histogram]
     loads: dict[str, QueueLoad]
+    usage: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (type, tenant, measure)

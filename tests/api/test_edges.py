@@ -64,6 +64,22 @@ def test_the_queue_cap_answers_503_for_everyone(app_for: AppFor, redis_client: R
     assert client.post("/v1/jobs", json=chat).status_code == 202  # another queue has room
 
 
+def test_the_tenant_waiting_cap_answers_429_to_that_tenant_only(app_for: AppFor, redis_client: Redis) -> None:
+    client = secure_client(app_for, limits=Limits(tenant_max_waiting=2))
+    flood, other = make_key(client, tenant="flood")["key"], make_key(client, tenant="other")["key"]
+    first, _ = (client.post("/v1/jobs", json=IMAGE, headers=bearer(flood)).get_json() for _ in range(2))
+    refused = client.post("/v1/jobs", json=IMAGE, headers=bearer(flood))
+    assert (refused.status_code, refused.get_json()["code"]) == (429, "too_many_waiting_jobs")
+    assert refused.headers["Retry-After"] == "5"
+    assert "2 jobs waiting in the image queue" in refused.get_json()["detail"]
+    assert redis_client.llen("image") == 2  # refused before it entered the queue
+    assert client.post("/v1/jobs", json=IMAGE, headers=bearer(other)).status_code == 202  # per tenant
+    chat = {"type": "chat", "input": {"messages": [{"role": "user", "content": "hi"}]}}
+    assert client.post("/v1/jobs", json=chat, headers=bearer(flood)).status_code == 202  # per queue
+    client.post(f"/v1/jobs/{first['id']}/cancel", headers=bearer(flood))  # leaving the queue frees a place
+    assert client.post("/v1/jobs", json=IMAGE, headers=bearer(flood)).status_code == 202
+
+
 @pytest.mark.parametrize(
     ("path", "body", "content_type"),
     [

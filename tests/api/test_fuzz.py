@@ -13,6 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 from redis import Redis
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api import create_app
 from api.openapi import document
@@ -43,6 +44,8 @@ def _operations() -> list[tuple[str, str]]:
 OPERATIONS = _operations()
 # With no worker running, the synchronous endpoint's documented answer is 504 once its wait runs out.
 NO_WORKER_TIMEOUT = {("post", "/model/generate"): 504}
+# The order and span of /v1/usage's `from` and `to` are beyond a schema: a valid pair may be 422.
+RELATED_PARAMS = {("get", "/v1/usage")}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
@@ -62,6 +65,7 @@ def test_every_operation_answers_within_its_document(
     def fuzz(case: schemathesis.Case) -> None:
         expected_5xx = NO_WORKER_TIMEOUT.get((method, path))
         excluded = [not_a_server_error] if expected_5xx else []
+        excluded += [positive_data_acceptance] if (method, path) in RELATED_PARAMS else []
         headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
         # Each example stands alone: an Idempotency-Key an earlier one used must not make this a replay.
         for key in redis_client.scan_iter("llmb:idem:*"):

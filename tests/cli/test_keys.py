@@ -210,3 +210,58 @@ def test_keys_need_the_admin_scope() -> None:
         8,
         f"error: this key lacks the scope admin (sent llmb_{KEY_ID}_… from LLMB_API_KEY)\n",
     )
+
+
+def test_create_sends_a_budget_and_show_prints_the_budget_and_spend() -> None:
+    budget = {"device_s": 3600.0, "tokens": None, "period": "day"}
+    spend = {"period": "day", "device_s": 12.5, "tokens": 0, "resets_at": "2025-01-03T00:00:00.000Z"}
+    recorder = Recorder(lambda r: httpx.Response(201, json=api_key(key=KEY, budget=budget, spend=spend)))
+
+    made = run_cli(
+        recorder,
+        "keys",
+        "create",
+        "--name",
+        "ci",
+        "--budget-device-s",
+        "3600",
+        "--budget-period",
+        "day",
+        env=ADMIN,
+    )
+    shown = run_cli(recorder, "keys", "show", KEY_ID, env=ADMIN)
+
+    assert made.code == 0
+    assert json.loads(recorder.requests[0].content) == {
+        "name": "ci",
+        "budget": {"device_s": 3600.0, "period": "day"},
+    }
+    assert (recorder.requests[1].method, recorder.requests[1].url.path) == ("GET", f"/v1/keys/{KEY_ID}")
+    assert shown.code == 0
+    assert shown.out.splitlines()[1:] == [
+        "budget: 3600 device s per day",
+        "spent this day: 12.500 device s, 0 tokens (resets 2025-01-03 00:00:00 UTC)",
+    ]
+
+
+def test_usage_asks_for_the_range_and_grouping_and_prints_a_row_per_group() -> None:
+    report = {
+        "from": "2025-01-01T00:00:00.000Z",
+        "to": "2025-01-02T00:00:00.000Z",
+        "group_by": "key",
+        "groups": [
+            {"tenant": "a", "key_id": KEY_ID, "type": None, "jobs": 3, "device_s": 1.25, "prompt_tokens": 7,
+             "completion_tokens": 9, "images": 0, "pixel_steps": 0},
+        ],
+    }  # fmt: skip
+    recorder = Recorder(lambda r: httpx.Response(200, json=report))
+
+    run = run_cli(recorder, "usage", "--by", "key", "--from", "2025-01-01", env=ADMIN)
+
+    assert run.code == 0
+    (request,) = recorder.requests
+    assert (request.url.path, dict(request.url.params)) == (
+        "/v1/usage",
+        {"group_by": "key", "from": "2025-01-01"},
+    )
+    assert run.out.splitlines()[1].split() == ["a", KEY_ID, "3", "1.250", "7", "9", "0", "0"]

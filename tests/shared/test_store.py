@@ -7,7 +7,7 @@ import pytest
 from redis import Redis
 
 from shared import keys
-from shared.errors import InvalidTransitionError, NotFoundError
+from shared.errors import InvalidTransitionError, NotFoundError, TenantQueueFullError
 from shared.jobs import ErrorInfo, JobStatus, JobType
 from shared.store import Created, Existing, Idempotency, JobStore, Leases, Place
 from shared.store.results import History
@@ -267,3 +267,20 @@ def test_place_reads_position_and_estimate_from_the_queue_s_history(store, redis
     place = store.place(store.get(waiting.id))
     assert place.position == 1
     assert place.estimated_start_s is not None
+
+
+def test_the_tenant_waiting_cap_follows_jobs_out_of_and_back_into_the_queue(store, redis_client) -> None:
+    job = store.create(new_record(owner="t1"), max_tenant_waiting=1).record
+    with pytest.raises(TenantQueueFullError):
+        store.create(new_record(owner="t1"), max_tenant_waiting=1)
+    assert store.create(new_record(owner="t2"), max_tenant_waiting=1)  # another tenant's place
+    start(store, job.id)  # a running job no longer waits
+    assert redis_client.zcard(keys.tenant_waiting("t1", IMAGE)) == 0
+    later = store.create(new_record(owner="t1"), max_tenant_waiting=2).record
+    assert store.hand_back(job.id, IMAGE, holder="w1")  # back in line: it waits again
+    assert redis_client.zrange(keys.tenant_waiting("t1", IMAGE), 0, -1) == [
+        job.id.encode(),
+        later.id.encode(),
+    ]
+    with pytest.raises(TenantQueueFullError):
+        store.create(new_record(owner="t1"), max_tenant_waiting=2)

@@ -1,14 +1,15 @@
 -- Write a new job record, its first event and its Celery message in one step, so a record
 -- never exists without its message nor a message without its record; refuse it instead when its
--- queue already holds `max_waiting` waiting jobs or its key `max_active` queued and running ones
--- ('0' = no cap). The key's active set is named in the record, so the job's end can leave it.
+-- queue already holds `max_waiting` waiting jobs, its tenant `max_tenant_waiting` of them, or its key
+-- `max_active` queued and running ones ('0' = no cap). The key's active set and the tenant's waiting
+-- set are named in the record, so the job's start and end (transition.lua) can leave them.
 -- With an Idempotency-Key (`idem_fingerprint` not ''), a key already used answers the job it made
 -- instead, and a new one is remembered in the same step, so two requests never make two jobs.
 -- Answers {'ok', arrival number, 0-based place among the waiting, first event id, the wait estimate's
 -- inputs: finishes in the queue's history, the oldest and newest of its last `history`, live workers},
--- {'exists', job id, fingerprint, in flight until}, or {'queue_full' | 'too_many_active', count}.
---! keys: job events waiting owner_jobs celery_queue sequence active idem deadlines finished workers
---! args: job_id created_at ttl maxlen event message max_waiting max_active idem_fingerprint idem_inflight_until deadline_at history alive_since fields*
+-- {'exists', job id, fingerprint, in flight until}, or {'queue_full' | 'tenant_queue_full' | 'too_many_active', count}.
+--! keys: job events waiting tenant_waiting owner_jobs celery_queue sequence active idem deadlines finished workers
+--! args: job_id created_at ttl maxlen event message max_waiting max_tenant_waiting max_active idem_fingerprint idem_inflight_until deadline_at history alive_since fields*
 if A.idem_fingerprint ~= '' then
   local known = redis.call('HMGET', K.idem, 'job_id', 'fingerprint', 'inflight_until')
   if known[1] then return {'exists', known[1], known[2], known[3] or '0'} end
@@ -20,16 +21,23 @@ if tonumber(A.max_waiting) > 0 then
   local waiting = redis.call('ZCARD', K.waiting)
   if waiting >= tonumber(A.max_waiting) then return {'queue_full', waiting} end
 end
--- Jobs whose records expired without an end (never taken) no longer count.
+-- Jobs whose records expired without an end (never taken) no longer count, here and below.
+redis.call('ZREMRANGEBYSCORE', K.tenant_waiting, '-inf', tonumber(A.created_at) - tonumber(A.ttl))
+if tonumber(A.max_tenant_waiting) > 0 then
+  local mine = redis.call('ZCARD', K.tenant_waiting)
+  if mine >= tonumber(A.max_tenant_waiting) then return {'tenant_queue_full', mine} end
+end
 redis.call('ZREMRANGEBYSCORE', K.active, '-inf', tonumber(A.created_at) - tonumber(A.ttl))
 if tonumber(A.max_active) > 0 then
   local active = redis.call('ZCARD', K.active)
   if active >= tonumber(A.max_active) then return {'too_many_active', active} end
 end
 local seq = redis.call('INCR', K.sequence)
-redis.call('HSET', K.job, 'seq', seq, 'active_set', K.active, unpack(REST))
+redis.call('HSET', K.job, 'seq', seq, 'active_set', K.active, 'waiting_set', K.tenant_waiting, unpack(REST))
 redis.call('EXPIRE', K.job, A.ttl)
 redis.call('ZADD', K.waiting, seq, A.job_id)
+redis.call('ZADD', K.tenant_waiting, A.created_at, A.job_id)
+redis.call('EXPIRE', K.tenant_waiting, A.ttl)
 redis.call('ZADD', K.active, A.created_at, A.job_id)
 redis.call('EXPIRE', K.active, A.ttl)
 redis.call('ZADD', K.owner_jobs, A.created_at, A.job_id)

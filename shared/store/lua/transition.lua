@@ -12,8 +12,12 @@
 -- Answers {outcome, status found, the record after the change (when it happened)}.
 -- It also counts the end by type, status and error code, and observes the job's wait (on its first
 -- start) and run (at its end) in histograms with the given bucket bounds (the metrics read these).
---! keys: job events waiting running celery_queue deadlines webhooks finished counts waits runs
---! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets fields*
+-- An end with `usage` (JSON of numbers, '' = none) adds it, and one job, to the hour's totals by
+-- tenant, key and type (kept `usage_ttl` s) and to the all-time totals by type and tenant: once,
+-- as the end itself happens once; and its device_s and tokens to the spend of its key and tenant in
+-- each period of `spend_periods` (budgets), kept `spend_ttl` s.
+--! keys: job events waiting running celery_queue deadlines webhooks finished counts waits runs usage_totals usage_hour
+--! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets usage usage_ttl spend_prefix spend_periods spend_ttl fields*
 local function observe(histogram, seconds)
   local bucket = '+Inf'
   for bound in string.gmatch(A.buckets, '%S+') do
@@ -61,6 +65,12 @@ else
   redis.call('HSET', K.job, 'holder', '', 'lease_until', 0)
   if A.joins == 'waiting' then redis.call('ZADD', K.waiting, redis.call('HGET', K.job, 'seq'), id) end
 end
+-- The tenant's waiting set (its per-tenant cap, the one create.lua named) follows the queue's.
+local mine = redis.call('HGET', K.job, 'waiting_set')
+if mine and mine ~= '' then
+  redis.call('ZREM', mine, id)
+  if A.joins == 'waiting' then redis.call('ZADD', mine, redis.call('HGET', K.job, 'created_at'), id) end
+end
 if A.expire_s ~= '0' then
   redis.call('EXPIRE', K.job, A.expire_s)
   redis.call('EXPIRE', K.events, A.expire_s)
@@ -86,6 +96,28 @@ if A.expire_s ~= '0' then
   redis.call('ZREMRANGEBYRANK', K.finished, 0, -101)
   if string.find(hooked, 'completed', 1, true) then
     redis.call('ZADD', K.webhooks, 'NX', A.now, id .. '|completed')
+  end
+  if A.usage ~= '' then
+    local who = redis.call('HMGET', K.job, 'owner', 'key_id')
+    local row = who[1] .. '|' .. (who[2] or '') .. '|' .. A.job_type .. '|'
+    local total = A.job_type .. '|' .. who[1] .. '|'
+    redis.call('HINCRBY', K.usage_hour, row .. 'jobs', 1)
+    redis.call('HINCRBY', K.usage_totals, total .. 'jobs', 1)
+    for measure, amount in pairs(cjson.decode(A.usage)) do
+      redis.call('HINCRBYFLOAT', K.usage_hour, row .. measure, amount)
+      redis.call('HINCRBYFLOAT', K.usage_totals, total .. measure, amount)
+    end
+    redis.call('EXPIRE', K.usage_hour, A.usage_ttl)
+    local used = cjson.decode(A.usage)
+    local tokens = (used.prompt_tokens or 0) + (used.completion_tokens or 0)
+    for period in string.gmatch(A.spend_periods, '%S+') do
+      for _, whose in ipairs({'key:' .. (who[2] or ''), 'tenant:' .. who[1]}) do
+        local spend = A.spend_prefix .. period .. ':' .. whose
+        redis.call('HINCRBYFLOAT', spend, 'device_s', used.device_s or 0)
+        redis.call('HINCRBY', spend, 'tokens', tokens)
+        redis.call('EXPIRE', spend, A.spend_ttl)
+      end
+    end
   end
 end
 

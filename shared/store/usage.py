@@ -1,0 +1,56 @@
+"""Reading the hourly usage totals transition.lua keeps by tenant, key and type (all-time ones: `stats`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from redis import Redis
+
+from shared import keys
+from shared.budgets import Period, Spend, period_id
+from shared.store.scripts import redis_errors
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One hourly total: `amount` of `measure` (jobs, device_s, tokens, …) of a tenant's key and type."""
+
+    hour: int  # epoch seconds // 3600
+    tenant: str
+    key_id: str
+    job_type: str
+    measure: str
+    amount: float
+
+
+class UsageReads:
+    """The usage side of `JobStore`."""
+
+    _redis: Redis
+
+    def usage_rows(self, first_hour: int, last_hour: int, *, tenant: str | None = None) -> list[UsageRow]:
+        """Every hourly total from `first_hour` to `last_hour` (both counted), of one tenant or all."""
+        hours = range(first_hour, last_hour + 1)
+        pipe = self._redis.pipeline(transaction=False)
+        for hour in hours:
+            pipe.hgetall(keys.usage_hour(hour))
+        with redis_errors():
+            found = cast(list[dict[bytes, bytes]], pipe.execute())
+        rows = []
+        for hour, totals in zip(hours, found, strict=True):
+            for field, amount in totals.items():
+                owner, key_id, job_type, measure = field.decode().split("|")
+                if tenant is None or owner == tenant:
+                    rows.append(UsageRow(hour, owner, key_id, job_type, measure, float(amount)))
+        return rows
+
+    def spend(self, whose: Sequence[tuple[str, str, Period]], now: float) -> list[Spend]:
+        """What each (kind `key` or `tenant`, name, period) used in the period holding `now`, in one trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for kind, name, period in whose:
+            pipe.hmget(keys.spend(period_id(period, now), kind, name), ["device_s", "tokens"])
+        with redis_errors():
+            found = cast(list[list[bytes | None]], pipe.execute())
+        return [Spend(float(d or 0), int(t or 0)) for d, t in found]
