@@ -27,6 +27,7 @@ from shared.errors import (
     NotFoundError,
     QueueFullError,
     ServiceError,
+    TenantQueueFullError,
     TooManyActiveJobsError,
 )
 from shared.inputs import JobInput
@@ -154,7 +155,7 @@ class Runner:
         for raw, end in nonblank(data, offset):
             try:
                 entries.append(self._enqueue(record, raw, ids[len(entries)], made, max_active))
-            except (QueueFullError, TooManyActiveJobsError):
+            except (QueueFullError, TenantQueueFullError, TooManyActiveJobsError):
                 break
             offset = end
             if len(entries) == CHUNK:
@@ -173,7 +174,12 @@ class Runner:
         if job_id not in made:
             limits = self.svc.settings.limits
             job = _job(record, job_id, job_input)
-            self.svc.store.create(job, max_waiting=limits.queue_max_waiting, max_active=max_active)
+            self.svc.store.create(
+                job,
+                max_waiting=limits.queue_max_waiting,
+                max_tenant_waiting=limits.tenant_max_waiting,
+                max_active=max_active,
+            )
         return f"j:{job_id}"
 
     def _tally(self, record: BatchRecord, stopping: str | None) -> Tally:

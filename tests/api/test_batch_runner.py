@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from pydantic import SecretStr
 from redis import Redis
@@ -47,10 +48,15 @@ def start(app: Flask, data: bytes, **key_limits: int) -> tuple[str, str]:
     return key, client.post("/v1/batches", json=body, headers=bearer(key)).get_json()["id"]
 
 
+@pytest.mark.parametrize(
+    "full",
+    [Limits(queue_max_waiting=2), Limits(tenant_max_waiting=2)],
+    ids=["the queue's cap", "the tenant's cap"],
+)
 def test_a_full_queue_pauses_the_batch_and_a_restart_makes_no_second_job(
-    app_for: AppFor, redis_client: Redis
+    app_for: AppFor, redis_client: Redis, full: Limits
 ) -> None:
-    app = app_for(auth="on", admin_key=SecretStr(ADMIN), limits=Limits(queue_max_waiting=2))
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN), limits=full)
     bad = (
         b'{"custom_id": "bad", "url": "/v1/embeddings", "body": {"model": "all-MiniLM-L6-v2", "input": []}}\n'
     )
