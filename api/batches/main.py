@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from pathlib import Path
 from types import FrameType
 
 from api.app import create_app
@@ -25,6 +27,23 @@ log = logging.getLogger("batches")
 
 POLL_S = 0.2  # the pause between turns (a turn enqueues up to CHUNK lines of each active batch)
 OUTAGE_PAUSE_S = 1.0
+ALIVE_EVERY_S = 5.0  # how often the alive file (LLMB_ALIVE_FILE) is touched while turns go on
+
+
+class Heartbeat:
+    """Touches the alive file (LLMB_ALIVE_FILE) after a turn, at most every ALIVE_EVERY_S."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.last = -ALIVE_EVERY_S
+
+    def __call__(self) -> None:
+        """Touch the file unless it was touched lately."""
+        now = time.monotonic()
+        if self.path is not None and now - self.last >= ALIVE_EVERY_S:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+            self.last = now
 
 
 def stop_on_signals() -> threading.Event:
@@ -69,12 +88,15 @@ def run(settings: Settings, stop: threading.Event) -> None:
             settings.ready_file.parent.mkdir(parents=True, exist_ok=True)
             settings.ready_file.touch()
         log.info("running batches")
+        alive = Heartbeat(settings.alive_file)
         while not stop.is_set():
             try:
                 turn(runner)
             except UnavailableError as exc:
                 log.warning("Redis did not answer: %s", exc)
                 stop.wait(OUTAGE_PAUSE_S)
+            else:
+                alive()
             stop.wait(POLL_S)
     finally:
         svc.close()

@@ -35,7 +35,7 @@ def probe_problems(objects: list[Obj]) -> list[str]:
             ]
         if component(workload) == "api":
             problems += _api_probe_problems(workload)
-        elif component(workload) == "worker":
+        elif component(workload) in ("worker", "batches"):  # both touch their ready and alive files
             problems += _worker_probe_problems(objects, workload)
     return problems
 
