@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,6 +27,22 @@ def embed_line(custom_id: str, body: dict[str, Any]) -> bytes:
 
 def run_batch(http: httpx.Client) -> dict[str, Any]:
     """A three-line embeddings batch (one line invalid) created through the API, once it has ended."""
+    return until(http, create_batch(http), lambda batch: batch["status"] in ENDED)
+
+
+def until(http: httpx.Client, batch_id: str, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The batch as the API shows it once `check` holds."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        batch: dict[str, Any] = http.get(f"/v1/batches/{batch_id}").json()
+        if check(batch):
+            return batch
+        time.sleep(0.2)
+    raise AssertionError(f"the batch never got there; last seen {batch}")
+
+
+def create_batch(http: httpx.Client) -> str:
+    """A three-line embeddings batch (one line invalid) created through the API: its id."""
     data = (
         embed_line("a", {"model": "all-MiniLM-L6-v2", "input": "a cat"})
         + embed_line("b", {"model": "all-MiniLM-L6-v2", "input": "a kitten"})
@@ -36,13 +53,7 @@ def run_batch(http: httpx.Client) -> dict[str, Any]:
     body = {"input_file_id": uploaded.json()["id"], "endpoint": "/v1/embeddings", "completion_window": "24h"}
     created = http.post("/v1/batches", json=body)
     assert created.status_code == 200, created.text
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        batch: dict[str, Any] = http.get(f"/v1/batches/{created.json()['id']}").json()
-        if batch["status"] in ENDED:
-            return batch
-        time.sleep(0.2)
-    raise AssertionError(f"the batch never ended; last seen {batch}")
+    return str(created.json()["id"])
 
 
 def test_the_batches_panel_shows_the_key_s_batch_with_its_counts(
@@ -88,3 +99,31 @@ def test_another_key_does_not_see_the_batch(secure_page: Page, deployment: Deplo
     state = secure_page.testid("batches").find_element(By.CLASS_NAME, "batches-state")
     secure_page.wait(lambda: state.text == "No batches yet.", what="the empty list")
     assert batch["id"] not in secure_page.testid("batches").get_attribute("innerHTML")
+
+
+def test_the_panel_follows_a_running_batch_until_it_completes(page: Page, deployment: Deployment) -> None:
+    held = deployment.hold_worker()  # the batch's embeddings wait behind it
+    batch_id = create_batch(deployment.http)
+    seen = until(
+        deployment.http, batch_id, lambda b: b["request_counts"] == {"total": 3, "completed": 0, "failed": 1}
+    )
+    assert seen["status"] == "in_progress"
+
+    page.open()
+    panel = page.testid("batches")
+    row = page.wait(
+        lambda: panel.find_element(By.CSS_SELECTOR, f'[data-batch-id="{batch_id}"]'), what="the row"
+    )
+    assert row.find_element(By.CLASS_NAME, "status").text == "in_progress"
+    assert row.find_element(By.CLASS_NAME, "counts").text.startswith("1 of 3 done, 1 failed")
+    bar = row.find_element(By.TAG_NAME, "progress")
+    assert (attr(bar, "value"), attr(bar, "max")) == ("1", "3")
+
+    assert deployment.http.post(f"/v1/jobs/{held}/cancel").status_code == 200
+    status = f'[data-batch-id="{batch_id}"] .status'
+    page.wait(
+        lambda: panel.find_element(By.CSS_SELECTOR, status).text == "completed", what="the completed batch"
+    )
+    counts = panel.find_element(By.CSS_SELECTOR, f'[data-batch-id="{batch_id}"] .counts').text
+    assert counts.startswith("3 of 3 done, 1 failed")  # the page updated itself, no reload
+    page.assert_clean()
