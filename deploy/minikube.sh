@@ -89,7 +89,7 @@ deploy() {
   kubectl -n "$NAMESPACE" rollout status statefulset/llmb-redis --timeout=5m
   kubectl -n "$NAMESPACE" rollout status statefulset/llmb-minio --timeout=5m
   kubectl -n "$NAMESPACE" wait --for=condition=complete job/llmb-minio-bucket --timeout=5m
-  for deployment in llmb-api llmb-webhooks llmb-worker-image llmb-worker-chat llmb-worker-embed; do
+  for deployment in llmb-api llmb-webhooks llmb-batches llmb-worker-image llmb-worker-chat llmb-worker-embed; do
     kubectl -n "$NAMESPACE" rollout status "deployment/$deployment" --timeout=10m
   done
   say "8. the API"

@@ -9,13 +9,17 @@ OpenAI routes' own code (api/openai), and it loads no model library.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
+from pathlib import Path
 from types import FrameType
 
 from api.app import create_app
 from api.batches.runner import Runner
 from shared.errors import UnavailableError
+from shared.readiness import mark_ready
 from shared.settings import Settings, load_settings
 from shared.storage import open_storage
 from shared.store.batches import BatchStore
@@ -25,6 +29,23 @@ log = logging.getLogger("batches")
 
 POLL_S = 0.2  # the pause between turns (a turn enqueues up to CHUNK lines of each active batch)
 OUTAGE_PAUSE_S = 1.0
+ALIVE_EVERY_S = 5.0  # how often the alive file (LLMB_ALIVE_FILE) is touched while turns go on
+
+
+class Heartbeat:
+    """Touches the alive file (LLMB_ALIVE_FILE) after a turn, at most every ALIVE_EVERY_S."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.last = -ALIVE_EVERY_S
+
+    def __call__(self) -> None:
+        """Touch the file unless it was touched lately."""
+        now = time.monotonic()
+        if self.path is not None and now - self.last >= ALIVE_EVERY_S:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+            self.last = now
 
 
 def stop_on_signals() -> threading.Event:
@@ -65,16 +86,18 @@ def run(settings: Settings, stop: threading.Event) -> None:
             except UnavailableError as exc:
                 log.warning("waiting for Redis: %s", exc)
                 stop.wait(OUTAGE_PAUSE_S)
-        if settings.ready_file is not None:
-            settings.ready_file.parent.mkdir(parents=True, exist_ok=True)
-            settings.ready_file.touch()
+        if settings.ready_file is not None:  # naming this process: a file from a previous run fails the probe
+            mark_ready(settings.ready_file, os.getpid())
         log.info("running batches")
+        alive = Heartbeat(settings.alive_file)
         while not stop.is_set():
             try:
                 turn(runner)
             except UnavailableError as exc:
                 log.warning("Redis did not answer: %s", exc)
                 stop.wait(OUTAGE_PAUSE_S)
+            else:
+                alive()
             stop.wait(POLL_S)
     finally:
         svc.close()

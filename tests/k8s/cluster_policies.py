@@ -27,7 +27,10 @@ LOAD_LOCATION = re.compile(r"^queues\.(?P<queue>[^.]+)\.load$")
 # Names that hold a credential: passwords, secrets, tokens, and every *_KEY (LLMB_ADMIN_KEY, S3 keys, ...).
 SENSITIVE = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|_KEY$|REDIS_URL|TOKEN")
 # Who may open a connection to each private service (pods' app.kubernetes.io/component).
-PRIVATE_SERVICES = {"redis": {"api", "worker", "webhooks"}, "minio": {"api", "worker", "minio-setup"}}
+PRIVATE_SERVICES = {
+    "redis": {"api", "worker", "webhooks", "batches"},
+    "minio": {"api", "worker", "batches", "minio-setup"},
+}
 
 
 def scaling_problems(objects: list[Obj]) -> list[str]:

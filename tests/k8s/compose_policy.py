@@ -13,7 +13,12 @@ from tests.k8s.api_policies import host_problem, trusted_hosts
 from tests.k8s.cluster_policies import SENSITIVE, redis_args_problems, unknown_settings
 from tests.k8s.manifests import Obj
 
-SERVICES = {"redis", "minio", "minio-bucket", "api", "webhooks", "worker"}
+SERVICES = {"redis", "minio", "minio-bucket", "api", "webhooks", "batches", "worker"}
+# Services whose healthcheck reads the ready and alive files they write.
+HEALTH_FILES = ("worker", "batches")
+# Services whose healthcheck must see that the ready file names a running process (not a file left over).
+READY_SERVICES = ("worker", "webhooks", "batches")
+BATCH_RUNNER = ["python", "-m", "api.batches"]
 ONE_SHOT = {"minio-bucket"}
 DURATION = re.compile(r"(\d+)(h|m|s)")
 SECONDS = {"h": 3600, "m": 60, "s": 1}
@@ -48,8 +53,9 @@ def compose_problems(compose: Obj) -> list[str]:
         f"compose service redis: {p}" for p in redis_args_problems(command(services.get("redis", {})))
     ]
     problems += [p for name, svc in services.items() for p in api_problems(name, svc)]
-    problems += [p for name in ("worker", "webhooks") for p in ready_problems(name, services.get(name, {}))]
-    return problems + _worker_problems(services.get("worker", {}))
+    problems += [p for name in READY_SERVICES for p in ready_problems(name, services.get(name, {}))]
+    problems += [p for name in HEALTH_FILES for p in _health_file_problems(name, services.get(name, {}))]
+    return problems + _worker_problems(services.get("worker", {})) + _runner_problems(services)
 
 
 def ready_problems(name: str, service: Obj) -> list[str]:
@@ -98,14 +104,33 @@ def api_problems(name: str, service: Obj) -> list[str]:
     return problems
 
 
-def _worker_problems(worker: Obj) -> list[str]:
-    env = environment(worker)
-    check = " ".join(command(worker.get("healthcheck", {}), key="test"))
-    problems = [
-        f"compose service worker: the healthcheck does not read {setting} ({env.get(setting)})"
+def _health_file_problems(name: str, service: Obj) -> list[str]:
+    env = environment(service)
+    check = " ".join(command(service.get("healthcheck", {}), key="test"))
+    return [
+        f"compose service {name}: the healthcheck does not read {setting} ({env.get(setting)})"
         for setting in ("LLMB_READY_FILE", "LLMB_ALIVE_FILE")
         if setting not in env or env[setting] not in check
     ]
+
+
+def _runner_problems(services: dict[str, Obj]) -> list[str]:
+    """One service runs the batch runner, from the API's image, never scaled (it runs alone)."""
+    runners = [name for name, svc in services.items() if command(svc) == BATCH_RUNNER]
+    if len(runners) != 1:
+        return [f"compose: {len(runners)} services run {' '.join(BATCH_RUNNER)}, not one"]
+    runner = services[runners[0]]
+    problems = []
+    if runner.get("image") != services.get("api", {}).get("image"):
+        problems.append(f"compose service {runners[0]}: image {runner.get('image')} is not the API's")
+    if runner.get("deploy", {}).get("replicas", 1) != 1:
+        problems.append(f"compose service {runners[0]}: more than one replica; the runner runs alone")
+    return problems
+
+
+def _worker_problems(worker: Obj) -> list[str]:
+    env = environment(worker)
+    problems: list[str] = []
     limit = int(env.get("LLMB_JOB_TIME_LIMIT_S", Settings.model_fields["job_time_limit_s"].default))
     hard = Settings.model_construct(job_time_limit_s=limit).hard_time_limit_s
     grace = seconds(str(worker.get("stop_grace_period", "10s")))

@@ -37,7 +37,7 @@ def probe_problems(objects: list[Obj]) -> list[str]:
             ]
         if component(workload) == "api":
             problems += _api_probe_problems(workload)
-        elif component(workload) in ("worker", "webhooks"):
+        elif component(workload) in ("worker", "webhooks", "batches"):  # they touch ready and alive files
             problems += _worker_probe_problems(objects, workload)
     return problems
 

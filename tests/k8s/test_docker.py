@@ -179,6 +179,28 @@ def _short_grace(compose: Obj) -> None:
     compose["services"]["worker"]["stop_grace_period"] = "30s"
 
 
+def _drop_service(service: str) -> Callable[[Obj], None]:
+    def breakage(compose: Obj) -> None:
+        del compose["services"][service]
+
+    return breakage
+
+
+def _runner_command(module: str) -> Callable[[Obj], None]:
+    def breakage(compose: Obj) -> None:
+        compose["services"]["batches"]["command"] = ["python", "-m", module]
+
+    return breakage
+
+
+def _runner_image(compose: Obj) -> None:
+    compose["services"]["batches"]["image"] = "llmb-worker-cpu:dev"
+
+
+def _runner_replicas(compose: Obj) -> None:
+    compose["services"]["batches"]["deploy"] = {"replicas": 2}
+
+
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
@@ -225,6 +247,16 @@ def _short_grace(compose: Obj) -> None:
         pytest.param(
             _drop_env("webhooks", "LLMB_READY_FILE"), "its healthcheck has no ready file", id="no-ready-file"
         ),
+        pytest.param(_drop_service("batches"), "compose: no service batches", id="no-runner"),
+        pytest.param(_drop_service("batches"), "0 services run python -m api.batches", id="runner-gone"),
+        pytest.param(_runner_command("webhooks"), "0 services run python -m api.batches", id="runner-other"),
+        pytest.param(
+            _set_env("batches", "LLMB_ALIVE_FILE", "/run/llmb/heartbeat"),
+            "compose service batches: the healthcheck does not read LLMB_ALIVE_FILE",
+            id="runner-health",
+        ),
+        pytest.param(_runner_image, "image llmb-worker-cpu:dev is not the API's", id="runner-image"),
+        pytest.param(_runner_replicas, "more than one replica", id="runner-replicas"),
     ],
 )
 def test_compose_policy_reports_breakage(breakage: Callable[[Obj], None], expected: str) -> None:

@@ -111,7 +111,7 @@ def test_sentinel_runs_three_redis_pods_apart_with_a_sentinel_beside_each(
 def test_sentinel_points_every_redis_client_at_the_three_sentinels(rendered: dict[str, list[Obj]]) -> None:
     objects = rendered["sentinel"]
     clients = [d for d in find(objects, "Deployment") if d["metadata"]["name"] != "llmb-minio"]
-    assert len(clients) == 5  # the API, the webhook sender, three workers
+    assert len(clients) == 6  # the API, the webhook sender, the batch runner, three workers
     for deployment in clients:
         env = container_env(objects, pod_spec(deployment)["containers"][0])
         assert len(env["LLMB_REDIS_SENTINELS"].split(",")) == 3

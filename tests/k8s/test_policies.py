@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.k8s.api_policies import auth_problems, autoscaler_auth_problems, host_problems
+from tests.k8s.batch_policies import batch_runner_problems
 from tests.k8s.cluster_policies import (
     redis_problems,
     scaling_problems,
@@ -35,6 +36,7 @@ POLICIES: list[Policy] = [
     scrape_problems,
     scrape_network_problems,
     dashboard_problems,
+    batch_runner_problems,
 ]
 
 
@@ -272,7 +274,11 @@ BREAKAGES = [
     (literal_admin_key, secret_problems, "LLMB_ADMIN_KEY has a literal value"),
     (admin_key_from_config_map, secret_problems, "LLMB_ADMIN_KEY has a valueFrom, not a secretKeyRef"),
     (committed_secret, secret_problems, "Secret with values is committed"),
-    (no_minio_policy, network_problems, "admits [], should admit exactly ['api', 'minio-setup', 'worker']"),
+    (
+        no_minio_policy,
+        network_problems,
+        "admits [], should admit exactly ['api', 'batches', 'minio-setup', 'worker']",
+    ),
     (no_policies, network_problems, "no NetworkPolicy selects it"),
     (redis_open_to_all, network_problems, "admits every source"),
     (redis_without_aof, redis_problems, "--appendonly yes"),

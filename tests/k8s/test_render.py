@@ -18,6 +18,8 @@ CONTRACT_NAMES = [
     ("Deployment", "llmb-api"),
     ("Service", "llmb-api"),
     ("HorizontalPodAutoscaler", "llmb-api"),
+    ("Deployment", "llmb-batches"),
+    ("NetworkPolicy", "llmb-batches-egress"),
     *[
         (kind, f"llmb-worker-{q}")
         for q in ("image", "chat", "embed")

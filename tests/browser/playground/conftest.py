@@ -38,6 +38,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         open_api = stack.start_api()
         secure_api = stack.start_api(env={"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": ADMIN_KEY})
         stack.start_worker(queues="image,chat,embed", env=worker_env, name="playground")
+        stack.start_batches()  # the Batches panel's batches run
         open_url = f"http://127.0.0.1:{open_api.port}"
         secure_url = f"http://127.0.0.1:{secure_api.port}"
         with (

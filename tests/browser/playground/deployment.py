@@ -1,4 +1,5 @@
-"""The stack the playground's tests drive: Redis, the API twice (auth off, auth on) and one worker.
+"""The stack the playground's tests drive: Redis, the API twice (auth off, auth on), one worker and the
+batch runner.
 
 Both APIs share Redis and the worker. The worker serves every queue one job at a time, with the real
 small image model, the scripted chat pipeline (real replies, or endless "tick" tokens for a message

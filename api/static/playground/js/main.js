@@ -1,5 +1,6 @@
-// The playground's entry point: the notice, the key, the tabs, the three job panels, the queue panel
-// and the history, each set up by its own module.
+// The playground's entry point: the notice, the key, the tabs, the three job panels, the queue panel,
+// the history and the batches, each set up by its own module.
+import { initBatches } from "./batches.js";
 import { initChat } from "./chat.js";
 import { initEmbed } from "./embed.js";
 import { initHistory } from "./history.js";
@@ -19,3 +20,4 @@ initChat(byId("panel-chat"));
 initEmbed(byId("panel-embed"));
 initQueue(document.querySelector('[data-testid="queue-panel"]'));
 initHistory(document.querySelector('[data-testid="history"]'));
+initBatches(document.querySelector('[data-testid="batches"]'));
