@@ -21,7 +21,7 @@ from shared.vocabulary import EventType
 
 bp = Blueprint("events", __name__, url_prefix="/v1/jobs")
 
-_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+_STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})", re.ASCII)
 _MAX_PART = 2**64 - 1
 # A comment this often keeps proxies from closing a quiet stream and notices a gone client.
 KEEPALIVE_S = 15.0

@@ -13,13 +13,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.auth import principal
 from api.submit import Options
+from shared import numbers
 from shared.errors import BodyTooLargeError, InputError, MalformedBodyError, NotFoundError
 from shared.inputs import validation_errors
 from shared.jobs import JobRecord
 from shared.settings import Limits
 from shared.vocabulary import JobType
 
-_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]+)", re.IGNORECASE | re.ASCII)
 # A discriminated union names the member it tried first in an error's location.
 _UNION_TAGS = frozenset(t.value for t in JobType)
 
@@ -90,16 +91,20 @@ def wait_query(limits: Limits) -> int:
     raw = request.args.get("wait")
     if raw is None:
         return 0
-    if not raw.isdigit() or int(raw) > limits.max_wait_s:
+    seconds = numbers.integer(raw, high=limits.max_wait_s)
+    if seconds is None:
         message = f"must be an integer from 0 to {limits.max_wait_s}"
         raise InputError(f"wait {message}", errors=[{"field": "wait", "message": message}])
-    return int(raw)
+    return seconds
 
 
 def prefer_wait(limits: Limits) -> int:
     """The `Prefer: wait=N` hint in seconds, capped (a preference is a hint, RFC 7240)."""
     match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
-    return min(int(match.group(1)), limits.max_wait_s) if match else 0
+    if not match:
+        return 0
+    seconds = numbers.integer(match.group(1))  # None: more digits than any real wait, so the cap
+    return limits.max_wait_s if seconds is None else min(seconds, limits.max_wait_s)
 
 
 def owned(record: JobRecord) -> JobRecord:
@@ -120,7 +125,7 @@ CANCEL_AFTER = {"type": "string", "pattern": _DURATION_PATTERN}
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # W3C Trace Context's traceparent, version 00 or a later one read as 00 (https://www.w3.org/TR/trace-context/).
 _TRACEPARENT = re.compile(r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(r"(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?(?:([0-9]{1,9})s)?", re.ASCII)
 
 
 def create_options(body: Any, limits: Limits) -> Options:
@@ -162,9 +167,9 @@ def _cancel_after(limits: Limits) -> int | None:
     if raw is None:
         return None
     found = _DURATION.fullmatch(raw.strip())
-    seconds = int(raw) if raw.strip().isdigit() else None
+    seconds = numbers.integer(raw.strip())
     if seconds is None and found and any(found.groups()):
-        h, m, s = (int(x or 0) for x in found.groups())
+        h, m, s = (numbers.integer(x or "0") or 0 for x in found.groups())
         seconds = 3600 * h + 60 * m + s
     if seconds is None:
         message = "must be a number of seconds or a duration (90s, 5m, 1h30m)"

@@ -20,6 +20,7 @@ from api.schemas import JobCreate, JobList
 from api.services import services
 from api.spec import capped, documented, header, json_answer, query
 from api.submit import submit_job
+from shared import numbers
 from shared.auth import Scope
 from shared.errors import InputError
 from shared.jobs import JobRecord, JobType
@@ -131,13 +132,14 @@ def list_jobs() -> Response:
 def _page(max_page: int) -> tuple[int, float | None]:
     """The page size and cursor from the query; InputError naming the bad one."""
     limit_raw, before_raw = request.args.get("limit", "20"), request.args.get("before")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= max_page:
+    limit = numbers.integer(limit_raw, low=1, high=max_page)
+    if limit is None:
         message = f"must be an integer from 1 to {max_page}"
         raise InputError(f"limit {message}", errors=[{"field": "limit", "message": message}])
-    try:
-        return int(limit_raw), float(before_raw) if before_raw is not None else None
-    except ValueError as exc:
+    before = numbers.decimal(before_raw)
+    if before_raw is not None and before is None:
         raise InputError(
             "before must be a cursor from a `next` link",
             errors=[{"field": "before", "message": "not a cursor"}],
-        ) from exc
+        )
+    return limit, before
