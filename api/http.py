@@ -40,13 +40,18 @@ def read_body(schema: Any, limits: Limits) -> Any:
     try:
         return adapter.validate_json(raw, context={"limits": limits})
     except ValidationError as exc:
-        if not any(e["type"] == "json_invalid" for e in exc.errors()):
+        invalid = [e for e in exc.errors() if e["type"] == "json_invalid"]
+        if not invalid:
             raise _invalid_body(exc) from exc
+        if any("recursion limit" in e["msg"] for e in invalid):
+            raise _too_deep() from exc
         error = exc
     # The fast parser refuses some JSON the standard allows, such as a lone surrogate escape
     # ("\ud800"): parse it the slow way, so the field that holds it is named.
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise _too_deep() from error
     except ValueError:
         raise MalformedBodyError(
             "the body is not valid JSON", errors=[{"field": "body", "message": "not valid JSON"}]
@@ -55,6 +60,12 @@ def read_body(schema: Any, limits: Limits) -> Any:
         return adapter.validate_python(data, context={"limits": limits})
     except ValidationError as exc:
         raise _invalid_body(exc) from exc
+
+
+def _too_deep() -> MalformedBodyError:
+    """A body whose arrays and objects nest deeper than any real request (the JSON parser's limit)."""
+    message = "nested too deeply (arrays and objects more than 200 levels deep)"
+    return MalformedBodyError(f"the body's JSON is {message}", errors=[{"field": "body", "message": message}])
 
 
 def _body_bytes(limit: int) -> bytes:
