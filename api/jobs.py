@@ -28,6 +28,7 @@ from shared.store import Place
 from shared.views import render_job
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+_CURSOR = {"type": "string", "pattern": "^[0-9]{1,30}(\\.[0-9]{1,30})?$"}
 
 
 def _job_response(record: JobRecord, status: int, place: Place | None = None) -> Response:
@@ -112,7 +113,7 @@ def cancel(job_id: str) -> Response:
             capped({"type": "integer", "minimum": 1, "default": 20}, maximum="list_max_page"),
             "page size",
         ),
-        query("before", {"type": "number"}, "cursor from a `next` link"),
+        query("before", _CURSOR, "cursor from a `next` link (a creation time, epoch seconds)"),
     ),
 )
 @requires(Scope.JOBS_READ)
