@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.before_request(guards.check_host)
     auth.register(app)
     app.before_request(guards.check_body_type)
+    app.before_request(guards.check_ids)
     guards.enable_cors(app, settings.cors_origin_list)
     problems.register(app)
     audit.register(app)

@@ -4,6 +4,7 @@
   hosts (LLMB_ALLOWED_HOSTS; by default the bind address, localhost, 127.0.0.1) are answered (400).
 - A web page can make a browser POST text/plain or a form to a local API without a CORS preflight;
   state-changing routes take only JSON bodies (415), and a route that reads a body needs one.
+- An id in the path that is not shaped like one is unknown (404) before any view builds a key from it.
 - CORS stays off unless LLMB_CORS_ORIGINS lists origins (flask-cors then answers for them).
 """
 
@@ -14,7 +15,8 @@ from werkzeug.exceptions import SecurityError
 
 from api.services import services
 from api.spec import ATTRIBUTE
-from shared.errors import BadHostError, UnsupportedMediaTypeError
+from shared import ids
+from shared.errors import BadHostError, NotFoundError, UnsupportedMediaTypeError
 
 _CHANGES_STATE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -51,6 +53,18 @@ def check_body_type() -> None:
         raise UnsupportedMediaTypeError(
             f"send the body as JSON with the header Content-Type: application/json (got {sent})"
         )
+
+
+# Path parameters that name something stored, with their shapes: anything else is not found.
+_ID_PARAMS = {"job_id": ("job", ids.is_job_id), "key_id": ("key", ids.is_key_id)}
+
+
+def check_ids() -> None:
+    """before_request: 404, as for an unknown one, for a job or key id that does not have an id's shape."""
+    for name, value in (request.view_args or {}).items():
+        what, valid = _ID_PARAMS.get(name, ("", None))
+        if valid is not None and not valid(str(value)):
+            raise NotFoundError(f"no {what} {value}")
 
 
 def enable_cors(app: Flask, origins: list[str]) -> None:
