@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from api.auth import requires
 from api.http import read_body
 from api.services import services
 from api.spec import documented, json_answer, query
+from shared import ids
 from shared.auth import DEFAULT_SCOPES, Scope, new_key
 from shared.errors import NotFoundError
 from shared.inputs import InputSchema, Text
@@ -20,7 +22,7 @@ from shared.views import iso
 
 bp = Blueprint("keys", __name__, url_prefix="/v1/keys")
 
-Tenant = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Tenant = Annotated[str, Field(pattern=f"^{ids.TENANT.pattern}$")]
 
 
 class KeyCreate(InputSchema):
@@ -109,7 +111,7 @@ def create() -> Response:
         id=made.key_id,
         secret_hash=made.secret_hash,
         name=body.name,
-        tenant=body.tenant or _tenant_from(body.name),
+        tenant=body.tenant or _tenant_from(body.name, made.key_id),
         scopes=tuple(dict.fromkeys(body.scopes)),
         created_at=now,
         expires_at=now + body.expires_in_s if body.expires_in_s else None,
@@ -122,10 +124,21 @@ def create() -> Response:
     return response
 
 
-def _tenant_from(name: str) -> str:
-    """A tenant name made from a key's name: lowercase, letters, digits and dashes."""
-    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return slug[:64] or "default"
+# The built-in principals' tenants: a key shares one only when its `tenant` names it.
+RESERVED_TENANTS = frozenset({"admin", "autoscaler", "anonymous"})
+
+
+def _tenant_from(name: str, key_id: str) -> str:
+    """A tenant made from a key's name: its ASCII letters (lowercased) and digits, a dash for the rest.
+
+    A name with none of them ("日本") gives `key-<id>`; one that would land in a built-in tenant
+    ("Admin") gets `-<id>` added, so only an explicit `tenant` shares the admin's jobs.
+    """
+    slug = re.sub(r"[^a-z0-9]", "-", name.lower()).strip("-")[:64].strip("-")
+    tenant = f"{slug}-{key_id}" if slug in RESERVED_TENANTS else slug or f"key-{key_id}"
+    if not ids.is_tenant(tenant):  # the derivation above keeps to the pattern; say so if it ever does not
+        raise AssertionError(f"derived tenant {tenant!r} is outside the tenant pattern")
+    return tenant
 
 
 @bp.get("")
