@@ -60,8 +60,11 @@ def submit_job(
         check_url(
             options.webhook.url, allowed=parse_nets(svc.settings.webhook_allow_nets), resolve=svc.resolve
         )
-    headers = svc.limiter.hit(principal)
     record, idem = _record(job_type, job_input, principal, options, wait_s)
+    known = svc.store.known(idem) if idem is not None else None
+    if known is not None:  # a replay (or its refusal) is not a submission: the rate does not count it
+        return _replay(svc, known, options)
+    headers = svc.limiter.hit(principal)
     limits = svc.settings.limits
     max_active = principal.max_active_jobs or limits.key_max_active_jobs
     made = svc.store.create(

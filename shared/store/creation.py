@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from redis import Redis
 
@@ -58,6 +59,18 @@ class Creation:
         estimate = History(int(history[0]), float(history[1]), float(history[2]), int(history[3]))
         place = Place(position, estimate.estimate_start_s(position))
         return Created(record.model_copy(update={"seq": int(seq)}), place, event_id.decode())
+
+    def known(self, idempotency: Idempotency) -> Existing | None:
+        """What an Idempotency-Key already made (None: nothing yet), read before anything is counted."""
+        key = keys.idempotency(idempotency.tenant, idempotency.key_hash)
+        with redis_errors():
+            found = cast(
+                list[bytes | None], self._redis.hmget(key, "job_id", "fingerprint", "inflight_until")
+            )
+        job_id, fingerprint, until = found
+        if job_id is None:
+            return None
+        return Existing(job_id.decode(), (fingerprint or b"").decode(), float(until or 0))
 
     def settle(self, idempotency: Idempotency) -> None:
         """The request that used this Idempotency-Key has its answer: the key replays from now on."""
