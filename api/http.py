@@ -12,6 +12,7 @@ from flask import request
 from pydantic import TypeAdapter, ValidationError
 
 from api.auth import principal
+from api.spec import Param, header
 from api.submit import Options
 from shared import numbers
 from shared.errors import BodyTooLargeError, InputError, MalformedBodyError, NotFoundError
@@ -131,12 +132,14 @@ def base_url(public_url: str | None) -> str:
 
 
 IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}
-_DURATION_PATTERN = "^([0-9]+|[0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$"
+_N = "[0-9]{1,30}"  # a number in a duration: as many digits as shared.numbers reads, then held to the cap
+_DURATION_PATTERN = f"^({_N}|{_N}h({_N}m)?({_N}s)?|{_N}m({_N}s)?|{_N}s)$"
 CANCEL_AFTER = {"type": "string", "pattern": _DURATION_PATTERN}
+TRACEPARENT = {"type": "string", "description": "W3C Trace Context; a malformed one is ignored"}
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # W3C Trace Context's traceparent, version 00 or a later one read as 00 (https://www.w3.org/TR/trace-context/).
 _TRACEPARENT = re.compile(r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
-_DURATION = re.compile(r"(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?(?:([0-9]{1,9})s)?", re.ASCII)
+_DURATION = re.compile(f"(?:({_N})h)?(?:({_N})m)?(?:({_N})s)?", re.ASCII)
 
 
 def create_options(body: Any, limits: Limits) -> Options:
@@ -186,3 +189,11 @@ def _cancel_after(limits: Limits) -> int | None:
         message = "must be a number of seconds or a duration (90s, 5m, 1h30m)"
         raise InputError(f"Cancel-After {message}", errors=[{"field": "Cancel-After", "message": message}])
     return min(max(seconds, 1), limits.deadline_max_s)
+
+
+# The headers every route that submits a job reads (POST /v1/jobs adds Prefer), for the document.
+CREATE_HEADERS: tuple[Param, ...] = (
+    header("Idempotency-Key", IDEMPOTENCY_KEY, "the same key and body answer the same job, never a second"),
+    header("Cancel-After", CANCEL_AFTER, "the job's deadline: seconds (90) or a duration (90s, 5m, 1h30m)"),
+    header("traceparent", TRACEPARENT, "the caller's trace, carried onto the job's log lines"),
+)

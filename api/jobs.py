@@ -6,8 +6,7 @@ from flask import Blueprint, Response, g, request, url_for
 
 from api.auth import principal, requires
 from api.http import (
-    CANCEL_AFTER,
-    IDEMPOTENCY_KEY,
+    CREATE_HEADERS,
     base_url,
     create_options,
     owned,
@@ -46,10 +45,7 @@ def _job_response(record: JobRecord, status: int, place: Place | None = None) ->
     body="JobCreate",
     params=(
         header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),
-        header(
-            "Idempotency-Key", IDEMPOTENCY_KEY, "the same key and body answer the same job, never a second"
-        ),
-        header("Cancel-After", CANCEL_AFTER, "as deadline_s: seconds (90) or a duration (90s, 5m, 1h30m)"),
+        *CREATE_HEADERS,
     ),
 )
 @requires(Scope.JOBS_WRITE)

@@ -15,7 +15,7 @@ from api.services import services
 from api.spec import documented, json_answer, query
 from shared import ids
 from shared.auth import DEFAULT_SCOPES, Scope, new_key
-from shared.errors import NotFoundError
+from shared.errors import InputError, NotFoundError
 from shared.inputs import InputSchema, Text
 from shared.store.apikeys import KeyRecord
 from shared.views import iso
@@ -144,13 +144,17 @@ def _tenant_from(name: str, key_id: str) -> str:
 @bp.get("")
 @documented(
     {200: json_answer("the keys", "KeyList")},
-    problems=(401, 403, 503),
-    params=(query("tenant", {"type": "string"}, "only this tenant's keys"),),
+    problems=(401, 403, 422, 503),
+    params=(query("tenant", {"type": "string", "pattern": f"^{ids.TENANT.pattern}$"}, "only its keys"),),
 )
 @requires(Scope.ADMIN)
 def list_keys() -> Response:
-    """Every key, oldest first, never their secrets; 401, 403, 503."""
-    records = services().keys.list(tenant=request.args.get("tenant"))
+    """Every key, oldest first, never their secrets; 401, 403, 422 for a malformed tenant, 503."""
+    tenant = request.args.get("tenant")
+    if tenant is not None and not ids.is_tenant(tenant):
+        message = "must be a tenant: lowercase letters, digits and _.- (64 at most)"
+        raise InputError(f"tenant {message}", errors=[{"field": "tenant", "message": message}])
+    records = services().keys.list(tenant=tenant)
     return _json(KeyList(keys=[render_key(r) for r in records]))
 
 
