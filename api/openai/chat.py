@@ -13,6 +13,7 @@ from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
 from api.openai.context import check_fits
 from api.openai.errors import TAGS, WRITE_ERRORS, answers
+from api.openai.gone import client_gone
 from api.openai.jobs import answer, finished, job_input, read_request, submit
 from api.openai.streaming import chunk_stream
 from api.services import Services, services
@@ -52,7 +53,8 @@ def create() -> Response:
 
 def _streamed(svc: Services, done: Submitted, body: ChatRequest) -> Response:
     """The reply as chat.completion.chunk Server-Sent Events, with the job's headers."""
-    stream = chunk_stream(svc, done.record, model=body.model, include_usage=body.include_usage)
+    gone = client_gone()  # read in the request's context: the stream runs after it
+    stream = chunk_stream(svc, done.record, model=body.model, include_usage=body.include_usage, gone=gone)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": done.record.id}
     if done.replayed:
         headers["Idempotent-Replayed"] = "true"

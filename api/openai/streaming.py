@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
 from api.events import KEEPALIVE_S
 from api.openai.errors import ended
+from api.openai.gone import GONE_CHECK_S, ClientGone, Gone, never_gone
 from api.problems import openai_body
 from api.services import Services
 from shared.errors import InvalidTransitionError, ServiceError
@@ -28,9 +30,12 @@ DONE = "data: [DONE]\n\n"
 
 
 def job_events(
-    svc: Services, job_id: str, *, keepalive_s: float = KEEPALIVE_S
+    svc: Services, job_id: str, *, keepalive_s: float = KEEPALIVE_S, gone: Gone = never_gone
 ) -> Generator[Event | None, None, None]:
-    """The job's stored events, then live ones until the terminal one; None after `keepalive_s` of quiet."""
+    """The job's stored events, then live ones until the terminal one; None after `keepalive_s` of quiet.
+
+    While it waits it asks `gone` every GONE_CHECK_S, and raises ClientGone once the client has left.
+    """
     after = "0-0"
     for event in svc.events.history(job_id):
         yield event
@@ -38,8 +43,14 @@ def job_events(
         if event.terminal:
             return
     with svc.hub.subscribe(job_id, after) as sub:
+        quiet_since = time.monotonic()
         while True:
-            live = sub.next(keepalive_s)
+            live = sub.next(min(GONE_CHECK_S, keepalive_s))
+            if live is None and gone():
+                raise ClientGone(job_id)
+            if live is None and time.monotonic() - quiet_since < keepalive_s:
+                continue
+            quiet_since = time.monotonic()
             yield live
             if live is not None and live.terminal:
                 return
@@ -83,10 +94,16 @@ class Chunks:
             yield _data({**self.base, "choices": [], "usage": record.result.get("usage")})
 
 
-def chunk_stream(svc: Services, record: JobRecord, *, model: str, include_usage: bool) -> Iterator[str]:
-    """The reply as chunks then [DONE]; if the client goes before the job ends, the job is canceled."""
+def chunk_stream(
+    svc: Services, record: JobRecord, *, model: str, include_usage: bool, gone: Gone = never_gone
+) -> Iterator[str]:
+    """The reply as chunks then [DONE]; if the client goes before the job ends, the job is canceled.
+
+    A client seen gone (`gone`, asked every GONE_CHECK_S while nothing happens) cancels it at once,
+    queued or running, rather than at the next keep-alive write that fails.
+    """
     chunks = Chunks(record, model=model, include_usage=include_usage)
-    events = job_events(svc, record.id)
+    events = job_events(svc, record.id, gone=gone)
     complete = False
     try:
         yield chunks.delta({"role": "assistant", "content": ""})
@@ -99,6 +116,8 @@ def chunk_stream(svc: Services, record: JobRecord, *, model: str, include_usage:
                 yield chunks.delta({"content": event.data["text"]})
         yield from chunks.ending(svc.store.get(record.id), sent)
         complete = True
+    except ClientGone:
+        return  # nobody to write to; `finally` cancels the job
     except ServiceError as exc:  # Redis went away mid-stream: say so in the stream, which ends
         log.warning("job %s: the stream ends early: %s", record.id, exc)
         yield _data(openai_body(exc))
