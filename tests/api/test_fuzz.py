@@ -28,7 +28,7 @@ from schemathesis.checks import not_a_server_error, positive_data_acceptance
 from devtools.stack.deployment import Stack
 
 ADMIN_KEY = "fuzz-admin-key"
-EXAMPLES = int(os.environ.get("LLMB_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("LLMB_FUZZ_EXAMPLES", "10"))
 # No worker runs: a request that waits for its job (the original backend's synchronous endpoint, an
 # OpenAI-compatible route) answers the documented 504 once its wait, held to 1 s here, runs out.
 WAITS_FOR_A_WORKER = {"/model/generate", "/v1/chat/completions", "/v1/embeddings", "/v1/images/generations"}

@@ -25,7 +25,8 @@ FORGED = "2026-01-01 00:00:00,000 INFO [MainProcess] api.requests: GET /forged 2
 @example("x\n" + FORGED, ["\r\n" + FORGED])
 @example("\u2028\x85\x1b[2J", [])
 def test_a_text_line_holds_any_message_and_arguments_on_one_line(message: str, args: list[str]) -> None:
-    record = logging.LogRecord("t", logging.INFO, __file__, 1, message + " %s" * len(args), tuple(args), None)
+    template = message.replace("%", "%%") + " %s" * len(args)  # the client's text is never the template
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, template, tuple(args), None)
     line = logs.formatter("text").format(record)
     assert line.splitlines() == [line]  # str.splitlines splits at every line boundary Unicode knows
     assert logs.escape("\n") == "\\n"
