@@ -54,7 +54,7 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 @bp.get("/<job_id>/events")
 @documented(
     {200: Answer("status, progress and token events, then done", {"text/event-stream": None})},
-    problems=(404, 503),
+    problems=(404, 422, 503),
     params=(
         header("Last-Event-ID", _CURSOR, "resume after this event"),
         query("after", _CURSOR, "resume after this event (for clients that cannot set headers)"),
@@ -62,7 +62,7 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 )
 @requires(Scope.JOBS_READ)
 def events(job_id: str) -> Response:
-    """The job's events as Server-Sent Events, then `done` with the job; 404 (a foreign cursor too), 503."""
+    """The job's events as Server-Sent Events, then `done` with the job; 404 (a foreign cursor too), 422."""
     svc = services()
     owned(svc.store.get(job_id))
     stream = _stream(svc, job_id, after=_resume_point(svc, job_id), base=base_url(svc.settings.public_url))

@@ -16,7 +16,7 @@ from werkzeug.exceptions import SecurityError
 from api.services import services
 from api.spec import ATTRIBUTE
 from shared import ids
-from shared.errors import BadHostError, NotFoundError, UnsupportedMediaTypeError
+from shared.errors import BadHostError, InputError, NotFoundError, UnsupportedMediaTypeError
 
 _CHANGES_STATE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -52,6 +52,23 @@ def check_body_type() -> None:
         sent = request.mimetype or "no Content-Type"
         raise UnsupportedMediaTypeError(
             f"send the body as JSON with the header Content-Type: application/json (got {sent})"
+        )
+
+
+def check_query() -> None:
+    """before_request: 422 naming a query parameter a route that takes some does not know.
+
+    As a body's unknown field is refused, so is a misspelt `?limt=5` on a route with query
+    parameters, rather than quietly ignored; a route that takes none ignores any (cache busters).
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    operation = getattr(view, ATTRIBUTE, None)
+    known = {p.name for p in getattr(operation, "params", ()) if p.where == "query"}
+    unknown = sorted(set(request.args) - known) if known else []
+    if unknown:
+        message = f"is not a query parameter here (it takes {', '.join(sorted(known))})"
+        raise InputError(
+            f"{unknown[0]!r} {message}", errors=[{"field": name, "message": message} for name in unknown]
         )
 
 

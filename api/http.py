@@ -153,7 +153,8 @@ def create_options(body: Any, limits: Limits) -> Options:
         raise InputError(
             f"Idempotency-Key {message}", errors=[{"field": "Idempotency-Key", "message": message}]
         )
-    deadline = body.deadline_s or _cancel_after(limits)
+    cancel_after = _cancel_after(limits)  # read even when the body sets deadline_s: a bad one is a 422
+    deadline = body.deadline_s or cancel_after
     fingerprint = hashlib.sha256(f"{body.model_dump_json()}|{deadline}".encode()).hexdigest()
     return Options(
         deadline_s=deadline,

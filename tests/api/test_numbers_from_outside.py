@@ -55,3 +55,13 @@ def test_no_spelling_of_a_number_answers_5xx(app_for: AppFor, name: str) -> None
     for odd in ODD:
         check = example(value=odd)(check)
     check()
+
+
+def test_a_malformed_cancel_after_is_refused_even_beside_deadline_s(app_for: AppFor) -> None:
+    # The fuzzer found it: with deadline_s in the body, Cancel-After was not read at all.
+    client = app_for().test_client()
+    body = {**IMAGE, "deadline_s": 5}
+    for bad in ("", "soon", "²"):
+        response = client.post("/v1/jobs", json=body, headers={"Cancel-After": bad})
+        assert response.status_code == 422, bad
+        assert response.get_json()["errors"][0]["field"] == "Cancel-After"
