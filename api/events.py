@@ -62,7 +62,7 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 )
 @requires(Scope.JOBS_READ)
 def events(job_id: str) -> Response:
-    """The job's events as Server-Sent Events, then `done` with the job; 404 (a foreign cursor too), 422."""
+    """The job's events as Server-Sent Events, then `done` with the job; 404 (foreign cursor too), 422, 503"""
     svc = services()
     owned(svc.store.get(job_id))
     stream = _stream(svc, job_id, after=_resume_point(svc, job_id), base=base_url(svc.settings.public_url))
