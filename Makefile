@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format models bench stresstest system-deps clean
+.PHONY: help run test fuzz lint format models bench stresstest system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,11 @@ system-deps: ## redis-server, hey, chromium, chromium-driver and promtool from a
 
 test: $(VENV)/.dev-deps system-deps models ## install what the tests need, start their services, run them all
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The suite fuzzes each operation with a few examples (about a minute); this asks for many more.
+FUZZ_EXAMPLES ?= 300
+fuzz: $(VENV)/.dev-deps system-deps ## schemathesis against the API under gunicorn, auth on and off: no 5xx, all as documented
+	LLMB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/api/test_fuzz.py --timeout=3600 -s -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .

@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.before_request(guards.check_body_size)
     auth.register(app)
     app.before_request(guards.check_body_type)
+    app.before_request(guards.check_ids)
+    app.before_request(guards.check_query)
     guards.enable_cors(app, settings.cors_origin_list)
     problems.register(app)
     audit.register(app)

@@ -61,7 +61,13 @@ def _bearer_token() -> str:
 
 
 def authenticate() -> None:
-    """before_request: find the principal and check the view's scopes; 401 or 403 otherwise."""
+    """before_request: find the principal and check the view's scopes; 401 or 403 otherwise.
+
+    An OPTIONS request is a CORS preflight (browsers send it without credentials) or asks what a
+    route allows: it is answered without a key and runs no view.
+    """
+    if request.method == "OPTIONS":
+        return
     view = current_app.view_functions.get(request.endpoint or "")
     needed = scopes_of(view) if view is not None and request.endpoint != "static" else PUBLIC
     svc = services()

@@ -24,7 +24,7 @@ from shared.vocabulary import EventType
 
 bp = Blueprint("events", __name__, url_prefix="/v1/jobs")
 
-_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+_STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})", re.ASCII)
 _MAX_PART = 2**64 - 1
 # A comment this often keeps proxies from closing a quiet stream and notices a gone client.
 KEEPALIVE_S = 15.0
@@ -57,7 +57,7 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 @bp.get("/<job_id>/events")
 @documented(
     {200: Answer("status, progress and token events, then done", {"text/event-stream": None})},
-    problems=(404, 429, 503),
+    problems=(404, 422, 429, 503),
     params=(
         header("Last-Event-ID", _CURSOR, "resume after this event"),
         query("after", _CURSOR, "resume after this event (for clients that cannot set headers)"),
@@ -65,7 +65,7 @@ _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 )
 @requires(Scope.JOBS_READ)
 def events(job_id: str) -> Response:
-    """The job's events as Server-Sent Events, then `done` with the job; 404 (a foreign cursor too), 503."""
+    """The job's events as Server-Sent Events, then `done` with the job; 404 (foreign cursor too), 422, 503"""
     svc = services()
     owned(svc.store.get(job_id))
     after, base = _resume_point(svc, job_id), base_url(svc.settings.public_url)

@@ -4,6 +4,7 @@
   hosts (LLMB_ALLOWED_HOSTS; by default the bind address, localhost, 127.0.0.1) are answered (400).
 - A web page can make a browser POST text/plain or a form to a local API without a CORS preflight;
   state-changing routes take only JSON bodies (415), and a route that reads a body needs one.
+- An id in the path that is not shaped like one is unknown (404) before any view builds a key from it.
 - CORS stays off unless LLMB_CORS_ORIGINS lists origins (flask-cors then answers for them).
 """
 
@@ -14,7 +15,14 @@ from flask import Flask, current_app, request
 from api.hosts import host_allowed
 from api.services import services
 from api.spec import ATTRIBUTE
-from shared.errors import BadHostError, BodyTooLargeError, UnsupportedMediaTypeError
+from shared import ids
+from shared.errors import (
+    BadHostError,
+    BodyTooLargeError,
+    InputError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
+)
 
 _CHANGES_STATE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MULTIPART = "__multipart__"  # a view marked so takes a multipart/form-data upload (POST /v1/files)
@@ -52,6 +60,35 @@ def check_body_type() -> None:
         raise UnsupportedMediaTypeError(
             f"send the body as JSON with the header Content-Type: application/json (got {sent})"
         )
+
+
+def check_query() -> None:
+    """before_request: 422 naming a query parameter a route that takes some does not know.
+
+    As a body's unknown field is refused, so is a misspelt `?limt=5` on a route with query
+    parameters, rather than quietly ignored; a route that takes none ignores any (cache busters).
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    operation = getattr(view, ATTRIBUTE, None)
+    known = {p.name for p in getattr(operation, "params", ()) if p.where == "query"}
+    unknown = sorted(set(request.args) - known) if known else []
+    if unknown:
+        message = f"is not a query parameter here (it takes {', '.join(sorted(known))})"
+        raise InputError(
+            f"{unknown[0]!r} {message}", errors=[{"field": name, "message": message} for name in unknown]
+        )
+
+
+# Path parameters that name something stored, with their shapes: anything else is not found.
+_ID_PARAMS = {"job_id": ("job", ids.is_job_id), "key_id": ("key", ids.is_key_id)}
+
+
+def check_ids() -> None:
+    """before_request: 404, as for an unknown one, for a job or key id that does not have an id's shape."""
+    for name, value in (request.view_args or {}).items():
+        what, valid = _ID_PARAMS.get(name, ("", None))
+        if valid is not None and not valid(str(value)):
+            raise NotFoundError(f"no {what} {value}")
 
 
 def enable_cors(app: Flask, origins: list[str]) -> None:

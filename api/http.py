@@ -12,14 +12,16 @@ from flask import request
 from pydantic import TypeAdapter, ValidationError
 
 from api.auth import principal
+from api.spec import Param, header
 from api.submit import Options
+from shared import numbers
 from shared.errors import BodyTooLargeError, InputError, MalformedBodyError, NotFoundError
 from shared.inputs import validation_errors
 from shared.jobs import JobRecord
 from shared.settings import Limits
 from shared.vocabulary import JobType
 
-_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]+)", re.IGNORECASE | re.ASCII)
 # A discriminated union names the member it tried first in an error's location.
 _UNION_TAGS = frozenset(t.value for t in JobType)
 
@@ -39,19 +41,30 @@ def read_body(schema: Any, limits: Limits) -> Any:
     try:
         return adapter.validate_json(raw, context={"limits": limits})
     except ValidationError as exc:
-        if not any(e["type"] == "json_invalid" for e in exc.errors()):
+        invalid = [e for e in exc.errors() if e["type"] == "json_invalid"]
+        if not invalid:
             raise _invalid_body(exc) from exc
+        if any("recursion limit" in e["msg"] for e in invalid):
+            raise _too_deep() from exc
         error = exc
     # The fast parser refuses some JSON the standard allows, such as a lone surrogate escape
     # ("\ud800"): parse it the slow way, so the field that holds it is named.
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise _too_deep() from error
     except ValueError as exc:
         raise _malformed(exc) from error
     try:
         return adapter.validate_python(data, context={"limits": limits})
     except ValidationError as exc:
         raise _invalid_body(exc) from exc
+
+
+def _too_deep() -> MalformedBodyError:
+    """A body whose arrays and objects nest deeper than any real request (the JSON parser's limit)."""
+    message = "nested too deeply (arrays and objects more than 200 levels deep)"
+    return MalformedBodyError(f"the body's JSON is {message}", errors=[{"field": "body", "message": message}])
 
 
 def _body_bytes(limit: int) -> bytes:
@@ -101,16 +114,20 @@ def wait_query(limits: Limits) -> int:
     raw = request.args.get("wait")
     if raw is None:
         return 0
-    if not raw.isdigit() or int(raw) > limits.max_wait_s:
+    seconds = numbers.integer(raw, high=limits.max_wait_s)
+    if seconds is None:
         message = f"must be an integer from 0 to {limits.max_wait_s}"
         raise InputError(f"wait {message}", errors=[{"field": "wait", "message": message}])
-    return int(raw)
+    return seconds
 
 
 def prefer_wait(limits: Limits) -> int:
     """The `Prefer: wait=N` hint in seconds, capped (a preference is a hint, RFC 7240)."""
     match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
-    return min(int(match.group(1)), limits.max_wait_s) if match else 0
+    if not match:
+        return 0
+    seconds = numbers.integer(match.group(1))  # None: more digits than any real wait, so the cap
+    return limits.max_wait_s if seconds is None else min(seconds, limits.max_wait_s)
 
 
 def owned(record: JobRecord) -> JobRecord:
@@ -126,12 +143,14 @@ def base_url(public_url: str | None) -> str:
 
 
 IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}
-_DURATION_PATTERN = "^([0-9]+|[0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$"
+_N = "[0-9]{1,30}"  # a number in a duration: as many digits as shared.numbers reads, then held to the cap
+_DURATION_PATTERN = f"^({_N}|{_N}h({_N}m)?({_N}s)?|{_N}m({_N}s)?|{_N}s)$"
 CANCEL_AFTER = {"type": "string", "pattern": _DURATION_PATTERN}
+TRACEPARENT = {"type": "string", "description": "W3C Trace Context; a malformed one is ignored"}
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # W3C Trace Context's traceparent, version 00 or a later one read as 00 (https://www.w3.org/TR/trace-context/).
 _TRACEPARENT = re.compile(r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(f"(?:({_N})h)?(?:({_N})m)?(?:({_N})s)?", re.ASCII)
 
 
 def create_options(body: Any, limits: Limits) -> Options:
@@ -145,7 +164,8 @@ def create_options(body: Any, limits: Limits) -> Options:
         raise InputError(
             f"Idempotency-Key {message}", errors=[{"field": "Idempotency-Key", "message": message}]
         )
-    deadline = body.deadline_s or _cancel_after(limits)
+    cancel_after = _cancel_after(limits)  # read even when the body sets deadline_s: a bad one is a 422
+    deadline = body.deadline_s or cancel_after
     fingerprint = hashlib.sha256(f"{body.model_dump_json()}|{deadline}".encode()).hexdigest()
     return Options(
         deadline_s=deadline,
@@ -173,11 +193,19 @@ def _cancel_after(limits: Limits) -> int | None:
     if raw is None:
         return None
     found = _DURATION.fullmatch(raw.strip())
-    seconds = int(raw) if raw.strip().isdigit() else None
+    seconds = numbers.integer(raw.strip())
     if seconds is None and found and any(found.groups()):
-        h, m, s = (int(x or 0) for x in found.groups())
+        h, m, s = (numbers.integer(x or "0") or 0 for x in found.groups())
         seconds = 3600 * h + 60 * m + s
     if seconds is None:
         message = "must be a number of seconds or a duration (90s, 5m, 1h30m)"
         raise InputError(f"Cancel-After {message}", errors=[{"field": "Cancel-After", "message": message}])
     return min(max(seconds, 1), limits.deadline_max_s)
+
+
+# The headers every route that submits a job reads (POST /v1/jobs adds Prefer), for the document.
+CREATE_HEADERS: tuple[Param, ...] = (
+    header("Idempotency-Key", IDEMPOTENCY_KEY, "the same key and body answer the same job, never a second"),
+    header("Cancel-After", CANCEL_AFTER, "the job's deadline: seconds (90) or a duration (90s, 5m, 1h30m)"),
+    header("traceparent", TRACEPARENT, "the caller's trace, carried onto the job's log lines"),
+)

@@ -8,8 +8,7 @@ from flask import Blueprint, Response, g, request, url_for
 
 from api.auth import principal, requires
 from api.http import (
-    CANCEL_AFTER,
-    IDEMPOTENCY_KEY,
+    CREATE_HEADERS,
     base_url,
     create_options,
     owned,
@@ -22,6 +21,7 @@ from api.schemas import JobCreate, JobList
 from api.services import services
 from api.spec import capped, documented, header, json_answer, query
 from api.submit import submit_job
+from shared import numbers
 from shared.auth import Scope
 from shared.errors import InputError
 from shared.jobs import JobRecord, JobType
@@ -29,6 +29,7 @@ from shared.store import Place
 from shared.views import render_job
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+_CURSOR = {"type": "string", "pattern": "^[0-9]{1,30}(\\.[0-9]{1,30})?$"}
 
 
 def _job_response(record: JobRecord, status: int, place: Place | None = None) -> Response:
@@ -46,10 +47,7 @@ def _job_response(record: JobRecord, status: int, place: Place | None = None) ->
     body="JobCreate",
     params=(
         header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),
-        header(
-            "Idempotency-Key", IDEMPOTENCY_KEY, "the same key and body answer the same job, never a second"
-        ),
-        header("Cancel-After", CANCEL_AFTER, "as deadline_s: seconds (90) or a duration (90s, 5m, 1h30m)"),
+        *CREATE_HEADERS,
     ),
 )
 @requires(Scope.JOBS_WRITE)
@@ -115,7 +113,7 @@ def cancel(job_id: str) -> Response:
             capped({"type": "integer", "minimum": 1, "default": 20}, maximum="list_max_page"),
             "page size",
         ),
-        query("before", {"type": "number"}, "cursor from a `next` link"),
+        query("before", _CURSOR, "cursor from a `next` link (a creation time, epoch seconds)"),
     ),
 )
 @requires(Scope.JOBS_READ)
@@ -135,13 +133,14 @@ def list_jobs() -> Response:
 def _page(max_page: int) -> tuple[int, float | None]:
     """The page size and cursor from the query; InputError naming the bad one."""
     limit_raw, before_raw = request.args.get("limit", "20"), request.args.get("before")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= max_page:
+    limit = numbers.integer(limit_raw, low=1, high=max_page)
+    if limit is None:
         message = f"must be an integer from 1 to {max_page}"
         raise InputError(f"limit {message}", errors=[{"field": "limit", "message": message}])
-    try:
-        return int(limit_raw), float(before_raw) if before_raw is not None else None
-    except ValueError as exc:
+    before = numbers.decimal(before_raw)
+    if before_raw is not None and before is None:
         raise InputError(
             "before must be a cursor from a `next` link",
             errors=[{"field": "before", "message": "not a cursor"}],
-        ) from exc
+        )
+    return limit, before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -13,16 +14,17 @@ from api.auth import requires
 from api.http import read_body
 from api.services import services
 from api.spec import documented, json_answer, query
+from shared import ids
 from shared.auth import DEFAULT_SCOPES, Scope, new_key
 from shared.budgets import Period, period_end
-from shared.errors import NotFoundError
+from shared.errors import InputError, NotFoundError
 from shared.inputs import InputSchema, Text
 from shared.store.apikeys import KeyRecord
 from shared.views import iso
 
 bp = Blueprint("keys", __name__, url_prefix="/v1/keys")
 
-Tenant = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Tenant = Annotated[str, Field(pattern=f"^{ids.TENANT.pattern}$")]
 
 
 class BudgetSpec(InputSchema):
@@ -133,7 +135,7 @@ def create() -> Response:
         id=made.key_id,
         secret_hash=made.secret_hash,
         name=body.name,
-        tenant=body.tenant or _tenant_from(body.name),
+        tenant=body.tenant or _tenant_from(body.name, made.key_id),
         scopes=tuple(dict.fromkeys(body.scopes)),
         created_at=now,
         expires_at=now + body.expires_in_s if body.expires_in_s else None,
@@ -149,22 +151,37 @@ def create() -> Response:
     return response
 
 
-def _tenant_from(name: str) -> str:
-    """A tenant name made from a key's name: lowercase, letters, digits and dashes."""
-    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return slug[:64] or "default"
+# The built-in principals' tenants: a key shares one only when its `tenant` names it.
+RESERVED_TENANTS = frozenset({"admin", "autoscaler", "anonymous"})
+
+
+def _tenant_from(name: str, key_id: str) -> str:
+    """A tenant made from a key's name: its ASCII letters (lowercased) and digits, a dash for the rest.
+
+    A name with none of them ("日本") gives `key-<id>`; one that would land in a built-in tenant
+    ("Admin") gets `-<id>` added, so only an explicit `tenant` shares the admin's jobs.
+    """
+    slug = re.sub(r"[^a-z0-9]", "-", name.lower()).strip("-")[:64].strip("-")
+    tenant = f"{slug}-{key_id}" if slug in RESERVED_TENANTS else slug or f"key-{key_id}"
+    if not ids.is_tenant(tenant):  # the derivation above keeps to the pattern; say so if it ever does not
+        raise AssertionError(f"derived tenant {tenant!r} is outside the tenant pattern")
+    return tenant
 
 
 @bp.get("")
 @documented(
     {200: json_answer("the keys", "KeyList")},
-    problems=(401, 403, 503),
-    params=(query("tenant", {"type": "string"}, "only this tenant's keys"),),
+    problems=(401, 403, 422, 503),
+    params=(query("tenant", {"type": "string", "pattern": f"^{ids.TENANT.pattern}$"}, "only its keys"),),
 )
 @requires(Scope.ADMIN)
 def list_keys() -> Response:
-    """Every key, oldest first, never their secrets; 401, 403, 503."""
-    records = services().keys.list(tenant=request.args.get("tenant"))
+    """Every key, oldest first, never their secrets; 401, 403, 422 for a malformed tenant, 503."""
+    tenant = request.args.get("tenant")
+    if tenant is not None and not ids.is_tenant(tenant):
+        message = "must be a tenant: lowercase letters, digits and _.- (64 at most)"
+        raise InputError(f"tenant {message}", errors=[{"field": "tenant", "message": message}])
+    records = services().keys.list(tenant=tenant)
     return _json(KeyList(keys=[render_key(r) for r in records]))
 
 

@@ -17,6 +17,8 @@ from werkzeug.routing import Rule
 
 from api.auth import public, scopes_of
 from api.keys import KeyCreate, KeyList, KeyView
+from api.openai.errors import ERROR as OPENAI_ERROR
+from api.openai.errors import TAGS as OPENAI_TAGS
 from api.schemas import JobCreate, JobList, LegacyGenerate, Problem, QueuesView
 from api.services import services
 from api.spec import ATTRIBUTE, Answer, Operation
@@ -80,10 +82,12 @@ def _answer(answer: Answer) -> dict[str, Any]:
 
 
 def _responses(op: Operation, scopes: tuple[Scope, ...]) -> dict[str, Any]:
-    problems = set(op.problems) | ({401, 403} if scopes else set())
+    refusals = {401, 403} if scopes else set()
     problem = {"description": "problem", "content": _content({"application/problem+json": "Problem"})}
     answers = {str(s): _answer(a) for s, a in op.answers.items()}
-    return answers | {str(s): problem for s in sorted(problems)}
+    if OPENAI_TAGS[0] in op.tags:  # its refusals come in OpenAI's shape, as its other errors
+        return answers | {str(s): _answer(Answer(OPENAI_ERROR)) for s in sorted(refusals)}
+    return answers | {str(s): problem for s in sorted(set(op.problems) | refusals)}
 
 
 def _parameters(op: Operation, rule: Rule) -> list[dict[str, Any]]:

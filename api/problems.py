@@ -61,8 +61,32 @@ def _service_error(exc: ServiceError) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Response:
+    if _under_openai(request.path):  # no route matched, so no blueprint's handler: by its path
+        return _openai_http_error(exc)
     code = (exc.name or "error").lower().replace(" ", "_")
-    return _answer(problem_body(exc.code or 500, code, exc.name or "Error", exc.description or ""))
+    answer = _answer(problem_body(exc.code or 500, code, exc.name or "Error", exc.description or ""))
+    return _with_allow(answer, exc)
+
+
+def _with_allow(response: Response, exc: HTTPException) -> Response:
+    """A 405 names the methods the path takes (RFC 9110's Allow); other answers are left as they are."""
+    allowed = getattr(exc, "valid_methods", None)
+    if allowed:
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
+def _under_openai(path: str) -> bool:
+    """True for a path under /v1/ that is not one of the native routes': OpenAI's clients call it."""
+    head = path.split("/")[2] if path.startswith("/v1/") else None
+    if head is None:
+        return False
+    native = {
+        rule.rule.split("/")[2]
+        for rule in current_app.url_map.iter_rules()
+        if rule.rule.startswith("/v1/") and not rule.endpoint.startswith("openai.")
+    }
+    return head not in native
 
 
 def _too_large(exc: RequestEntityTooLarge) -> Response:
@@ -119,8 +143,12 @@ def _openai_service_error(exc: ServiceError) -> Response:
 
 def _openai_http_error(exc: HTTPException) -> Response:
     code = (exc.name or "error").lower().replace(" ", "_")
-    body = openai_error(exc.code or 500, exc.description or exc.name or "error", code=code)
-    return Response(json.dumps(body), status=exc.code or 500, mimetype="application/json")
+    message = exc.description or exc.name or "error"
+    if exc.code in (404, 405) and request.url_rule is None:  # OpenAI's words for a routing error
+        message = f"Invalid URL ({request.method} {request.path})"
+    body = openai_error(exc.code or 500, message, code=code)
+    answer = Response(json.dumps(body), status=exc.code or 500, mimetype="application/json")
+    return _with_allow(answer, exc)
 
 
 def _openai_too_large(exc: RequestEntityTooLarge) -> Response:

@@ -61,15 +61,13 @@ def submit_job(
         check_url(
             options.webhook.url, allowed=parse_nets(svc.settings.webhook_allow_nets), resolve=svc.resolve
         )
+    record, idem = _record(job_type, job_input, principal, options, wait_s)
+    known = svc.store.known(idem) if idem is not None else None
+    if known is not None:  # a replay (or its refusal) is not a submission: the rate does not count it
+        return _replay(svc, known, options)
     check_budgets(svc.store, principal, svc.settings.limits)
     headers = svc.limiter.hit(principal)
-    record, idem = _record(job_type, job_input, principal, options, wait_s)
-    limits = svc.settings.limits
-    max_active = principal.max_active_jobs or limits.key_max_active_jobs
-    waiting = (limits.queue_max_waiting, limits.tenant_max_waiting)
-    made = svc.store.create(
-        record, max_waiting=waiting[0], max_tenant_waiting=waiting[1], max_active=max_active, idempotency=idem
-    )
+    made = _create(svc, record, principal, idem)
     if isinstance(made, Existing):
         return _replay(svc, made, options)
     SUBMITTED.labels(job_type.value).inc()
@@ -79,6 +77,20 @@ def submit_job(
     finally:
         if idem is not None:
             svc.store.settle(idem)
+
+
+def _create(
+    svc: Services, record: JobRecord, principal: Principal, idem: Idempotency | None
+) -> Created | Existing:
+    """Store and enqueue the job under its caps on waiting and active jobs (the create script checks them)."""
+    limits = svc.settings.limits
+    return svc.store.create(
+        record,
+        max_waiting=limits.queue_max_waiting,
+        max_tenant_waiting=limits.tenant_max_waiting,
+        max_active=principal.max_active_jobs or limits.key_max_active_jobs,
+        idempotency=idem,
+    )
 
 
 def _record(

@@ -10,16 +10,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from shared import numbers
+
 
 def number(kind: Callable[[str], float], *, low: float, what: str) -> Callable[[str], float]:
     """An argparse type accepting `kind` values of at least `low`."""
 
     def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from exc
-        if value < low:
+        read = numbers.integer if kind is int else numbers.decimal
+        value = read(text.strip())
+        if value is None or value < low:  # ASCII digits only: no "nan", "inf", "1e999" or "²"
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
         return value
 
@@ -30,6 +30,8 @@ POSITIVE_INT = number(int, low=1, what="a positive integer")
 INDEX = number(int, low=0, what="an index (0, 1, ...)")
 SECONDS = number(float, low=0, what="a number of seconds")
 POSITIVE_SECONDS = number(float, low=0.001, what="a positive number of seconds")
+WHOLE = number(int, low=0, what="a whole number (0, 1, ...)")
+DECIMAL = number(float, low=0, what="a number such as 7 or 0.5")
 
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"([0-9]+)\s*([smhdw]?)")
@@ -38,7 +40,8 @@ _DURATION = re.compile(r"([0-9]+)\s*([smhdw]?)")
 def duration(text: str) -> int:
     """An argparse type: a positive duration such as 90s, 15m, 12h, 30d or 2w (a bare number is seconds)."""
     found = _DURATION.fullmatch(text.strip().lower())
-    seconds = int(found.group(1)) * DURATION_UNITS[found.group(2)] if found else 0
+    count = numbers.integer(found.group(1), low=1, high=10**9) if found else None
+    seconds = count * DURATION_UNITS[found.group(2)] if found and count else 0
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 15m, 12h, 30d or 2w")
     return seconds
@@ -61,18 +64,18 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     """The prompt and the options of a text-to-image job."""
     parser.add_argument("prompt", help="what to draw")
     parser.add_argument(
-        "--width", type=int, metavar="N", help="width in pixels, a multiple of 8 (server default 512)"
+        "--width", type=WHOLE, metavar="N", help="width in pixels, a multiple of 8 (server default 512)"
     )
     parser.add_argument(
-        "--height", type=int, metavar="N", help="height in pixels, a multiple of 8 (server default 512)"
+        "--height", type=WHOLE, metavar="N", help="height in pixels, a multiple of 8 (server default 512)"
     )
-    parser.add_argument("--steps", type=int, metavar="N", help="denoising steps (server default 20)")
-    parser.add_argument("--seed", type=int, metavar="N", help="random seed, for repeatable images")
+    parser.add_argument("--steps", type=WHOLE, metavar="N", help="denoising steps (server default 20)")
+    parser.add_argument("--seed", type=WHOLE, metavar="N", help="random seed, for repeatable images")
     parser.add_argument(
-        "--guidance", type=float, metavar="X", help="guidance scale: how closely to follow the prompt"
+        "--guidance", type=DECIMAL, metavar="X", help="guidance scale: how closely to follow the prompt"
     )
     parser.add_argument("--negative", metavar="TEXT", help="negative prompt: what to avoid")
-    parser.add_argument("--num-images", type=int, metavar="N", help="how many images to make (default 1)")
+    parser.add_argument("--num-images", type=WHOLE, metavar="N", help="how many images to make (default 1)")
 
 
 def add_chat_options(parser: argparse.ArgumentParser) -> None:
@@ -80,15 +83,18 @@ def add_chat_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", help="the user's message")
     parser.add_argument("--system", metavar="TEXT", help="a system message to put before it")
     parser.add_argument(
-        "--max-tokens", type=int, metavar="N", help="longest reply in tokens, 1..2048 (default 256)"
+        "--max-tokens", type=WHOLE, metavar="N", help="longest reply in tokens, 1..2048 (default 256)"
     )
     parser.add_argument(
-        "--temperature", type=float, metavar="X", help="sampling temperature, 0..2; 0 is greedy (default 0.7)"
+        "--temperature",
+        type=DECIMAL,
+        metavar="X",
+        help="sampling temperature, 0..2; 0 is greedy (default 0.7)",
     )
     parser.add_argument(
-        "--top-p", type=float, metavar="X", help="nucleus sampling: keep this much probability (default 1)"
+        "--top-p", type=DECIMAL, metavar="X", help="nucleus sampling: keep this much probability (default 1)"
     )
-    parser.add_argument("--seed", type=int, metavar="N", help="random seed, for repeatable replies")
+    parser.add_argument("--seed", type=WHOLE, metavar="N", help="random seed, for repeatable replies")
     parser.add_argument(
         "--stop",
         nargs="+",

@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 
+from shared import numbers
+
 # `RateLimit: "jobs";r=0;t=42` (draft-ietf-httpapi-ratelimit-headers): t is when more is allowed.
-_RATELIMIT_RESET = re.compile(r";\s*t=(\d+)")
+_RATELIMIT_RESET = re.compile(r";\s*t=([0-9]{1,9})\b", re.ASCII)
 
 
 @dataclass(eq=False)
@@ -54,8 +56,9 @@ def problem_error(response: httpx.Response) -> ApiError:
 def retry_after(headers: httpx.Headers) -> int | None:
     """Seconds to wait before trying again: Retry-After (seconds or a date), else RateLimit's `t`."""
     value = headers.get("retry-after", "").strip()
-    if value.isascii() and value.isdigit():
-        return int(value)
+    seconds = numbers.integer(value)
+    if seconds is not None:
+        return seconds
     if value:
         try:
             when = parsedate_to_datetime(value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from shared import numbers
+
 
 @dataclass(frozen=True)
 class ServerSentEvent:
@@ -48,8 +50,8 @@ class SseParser:
             self._type = value
         elif name == "id" and "\0" not in value:
             self._id_buffer = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry_ms = int(value)
+        elif name == "retry" and (ms := numbers.integer(value)) is not None:
+            self.retry_ms = ms
         # Other field names are ignored, as the specification says.
 
     def _dispatch(self) -> ServerSentEvent | None:

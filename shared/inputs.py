@@ -123,10 +123,29 @@ StopText = Annotated[Text, Field(min_length=1)]
 
 
 class Message(InputSchema):
-    """One turn of a conversation."""
+    """One turn; an assistant turn may hold any character a reply can (a model may emit \\f or ESC)."""
+
+    # Either the assistant speaks, or the text is clean: so a client sends back any earlier reply.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"role": {"const": "assistant"}}},
+                {"properties": {"content": {"pattern": _CLEAN_PATTERN}}},
+            ]
+        }
+    )
 
     role: Literal["system", "user", "assistant"] = Field(description="who speaks")
-    content: Text = Field(description="what they say")
+    content: str = Field(description="what they say")
+
+    @field_validator("content")
+    @classmethod
+    def _clean(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("role") != "assistant":
+            return CleanText.check(value)
+        if _SURROGATE.search(value):
+            raise ValueError("must not contain a lone surrogate (text must be valid Unicode)")
+        return value
 
 
 class ChatInput(InputSchema):

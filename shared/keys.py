@@ -1,7 +1,8 @@
-"""Every Redis key name the service uses, in one place."""
+"""Every Redis key name the service uses, in one place; an id not shaped as one is NotFoundError."""
 
 from __future__ import annotations
 
+from shared.ids import key_part
 from shared.vocabulary import JobType
 
 PREFIX = "llmb"
@@ -9,12 +10,12 @@ PREFIX = "llmb"
 
 def job(job_id: str) -> str:
     """Hash holding one job's record."""
-    return f"{PREFIX}:job:{job_id}"
+    return f"{PREFIX}:job:{key_part(job_id, 'job')}"
 
 
 def events(job_id: str) -> str:
     """Stream holding one job's event history (status, progress, tokens)."""
-    return f"{PREFIX}:job:{job_id}:events"
+    return f"{PREFIX}:job:{key_part(job_id, 'job')}:events"
 
 
 def waiting(job_type: JobType) -> str:
@@ -34,7 +35,7 @@ def workers(job_type: JobType) -> str:
 
 def owner_jobs(owner: str) -> str:
     """Sorted set of an owner's job ids, scored by creation time."""
-    return f"{PREFIX}:owner:{owner}:jobs"
+    return f"{PREFIX}:owner:{key_part(owner, 'tenant')}:jobs"
 
 
 def sequence() -> str:
@@ -59,7 +60,7 @@ def job_of_events(key: str) -> str:
 
 def api_key(key_id: str) -> str:
     """Hash holding one API key's record (its secret only as a hash)."""
-    return f"{PREFIX}:apikey:{key_id}"
+    return f"{PREFIX}:apikey:{key_part(key_id, 'key')}"
 
 
 def api_keys() -> str:
@@ -69,7 +70,7 @@ def api_keys() -> str:
 
 def key_active_jobs(key_id: str) -> str:
     """Sorted set of a key's queued and running job ids, scored by creation time (its active-job cap)."""
-    return f"{PREFIX}:apikey:{key_id}:active"
+    return f"{PREFIX}:apikey:{key_part(key_id, 'key')}:active"
 
 
 def tenant_waiting(tenant: str, job_type: JobType) -> str:
@@ -79,7 +80,7 @@ def tenant_waiting(tenant: str, job_type: JobType) -> str:
 
 def idempotency(tenant: str, key_hash: str) -> str:
     """Hash remembering which job an Idempotency-Key made, for one tenant (the key as its SHA-256)."""
-    return f"{PREFIX}:idem:{tenant}:{key_hash}"
+    return f"{PREFIX}:idem:{key_part(tenant, 'tenant')}:{key_hash}"
 
 
 def no_idempotency() -> str:
@@ -99,12 +100,12 @@ def webhook_deliveries() -> str:
 
 def webhook_attempts(job_id: str) -> str:
     """List of a job's webhook delivery attempts (JSON), oldest first."""
-    return f"{PREFIX}:job:{job_id}:webhooks"
+    return f"{PREFIX}:job:{key_part(job_id, 'job')}:webhooks"
 
 
 def webhook_secret(tenant: str) -> str:
     """Hash of a tenant's webhook signing secret (and the previous one while rotating)."""
-    return f"{PREFIX}:tenant:{tenant}:webhook-secret"
+    return f"{PREFIX}:tenant:{key_part(tenant, 'tenant')}:webhook-secret"
 
 
 def finished(job_type: JobType) -> str:

@@ -19,6 +19,9 @@ from typing import Any
 FIELDS = ("job_id", "type", "attempt", "traceparent", "key_id", "tenant")
 _CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("llmb_log_context", default=None)
 _TASK_ID = re.compile(r"\[([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\]")
+# A line break, another control character or a Unicode line separator from a client (a path holding
+# %0a, a header, a key name) would start a forged line in a text log: each is written as its escape.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 HANDLER_NAME = "llmb"
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(processName)s] %(name)s: %(message)s"
 
@@ -62,10 +65,22 @@ class JobFields(logging.Filter):
         return True
 
 
+def escape(text: str) -> str:
+    """`text` with control characters and line separators written as escapes (\\n, \\x1b, \\u2028)."""
+    return _UNSAFE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class TextFormatter(logging.Formatter):
+    """One record, one line: whatever the message holds is escaped (a traceback still follows it)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return escape(super().formatMessage(record))
+
+
 def formatter(log_format: str) -> logging.Formatter:
     """The formatter for `text` or `json` (one JSON object a line: time, level, logger, message, fields)."""
     if log_format != "json":
-        return logging.Formatter(TEXT_FORMAT)
+        return TextFormatter(TEXT_FORMAT)
     from pythonjsonlogger.json import JsonFormatter
 
     return JsonFormatter(

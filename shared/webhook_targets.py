@@ -19,8 +19,24 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # host, port -> the addresses it resolves to (getaddrinfo's, by default; tests inject their own)
 Resolver = Callable[[str, int], list[str]]
-# 100.64.0.0/10 (carrier-grade NAT) is neither private nor global to ipaddress: refuse it by name.
-_SHARED_NAT = ipaddress.ip_network("100.64.0.0/10")
+# IANA special-purpose ranges that are not globally reachable, written out because ipaddress's idea of
+# "global" depends on the Python release (192.0.0.0/24, 3fff::/20 and 5f00::/16 came late), plus the
+# deprecated ranges that may still route inside a network (RFC 3879 site-local, RFC 3701 6bone,
+# RFC 7526 6to4 relay anycast). ipaddress's flags refuse the rest.
+_NOT_GLOBAL = {
+    reason: [ipaddress.ip_network(n) for n in nets.split()]
+    for reason, nets in {
+        "carrier-grade NAT": "100.64.0.0/10",
+        "IETF protocol assignments": "192.0.0.0/24 2001::/23",
+        "documentation": "192.0.2.0/24 198.51.100.0/24 203.0.113.0/24 2001:db8::/32 3fff::/20",
+        "benchmarking": "198.18.0.0/15 2001:2::/48",
+        "reserved": "240.0.0.0/4 5f00::/16 100::/64 64:ff9b:1::/48",
+        "site-local": "fec0::/10",
+        "deprecated": "3ffe::/16 192.88.99.0/24",
+    }.items()
+}
+# What a refused webhook's error says: never the addresses, so a tenant cannot map internal names.
+NOT_PUBLIC = "must reach a public address; its host does not resolve to one"
 
 
 @dataclass(frozen=True)
@@ -52,8 +68,9 @@ def refusal(address: Address, allowed: list[Network]) -> str | None:
     inner = _embedded_ipv4(address)
     if inner is not None:
         return refusal(inner, allowed)
-    if address in _SHARED_NAT:
-        return "carrier-grade NAT"
+    for reason, nets in _NOT_GLOBAL.items():
+        if any(address.version == net.version and address in net for net in nets):
+            return reason
     for reason, flag in (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -82,13 +99,15 @@ def check_url(url: str, *, allowed: list[Network], resolve: Resolver = system_re
         raise _refused(url, "must not carry credentials")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise _refused(url, "has a port out of range") from exc
+    try:
         found = [ipaddress.ip_address(a.split("%")[0]) for a in resolve(parts.hostname, port)]
-    except (OSError, ValueError) as exc:
-        raise _refused(url, f"its host cannot be resolved: {exc}") from exc
+    except (OSError, ValueError) as exc:  # the same words as an internal host: no oracle of names
+        raise _refused(url, NOT_PUBLIC) from exc
     usable = [a for a in found if refusal(a, allowed) is None]
     if not usable:
-        reasons = ", ".join(sorted({f"{a} is {refusal(a, allowed)}" for a in found})) or "no address"
-        raise _refused(url, f"must reach a public address ({reasons}); {ALLOW_NETS_HINT}")
+        raise _refused(url, f"{NOT_PUBLIC}; {ALLOW_NETS_HINT}")
     return Target(url, parts.scheme, parts.hostname, port, tuple(str(a) for a in usable))
 
 

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared import numbers
 from shared.webhook import Outcome
 
 # The longest pause between two tries of one delivery, whatever the backoff or Retry-After says.
@@ -22,6 +23,12 @@ class Answer:
     transient: bool = False  # an error worth trying again (a timeout, a failed connection, DNS)
     retry_after_s: float | None = None  # the receiver's Retry-After, in seconds
     duration_ms: int = 0
+
+
+def retry_after_s(header: str | None) -> float | None:
+    """A receiver's Retry-After in seconds (delay-seconds: ASCII digits only); None when absent or odd."""
+    seconds = numbers.integer(header.strip()) if header is not None else None
+    return None if seconds is None else float(min(seconds, BACKOFF_CAP_S))
 
 
 def verdict(answer: Answer) -> Outcome:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from shared.webhook_targets import Target
+from webhooks import policy
 from webhooks.bounds import Watchdog
 from webhooks.policy import Answer
 
@@ -111,8 +112,7 @@ def _drain(response: httpx.Response) -> None:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
+    return policy.retry_after_s(response.headers.get("Retry-After"))
 
 
 def _text(exc: Exception) -> str:

@@ -8,9 +8,11 @@ from flask import Blueprint, Response
 
 from api.auth import principal, requires
 from api.holding import Taken
+from api.http import CREATE_HEADERS
 from api.metrics import open_stream
 from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
+from api.openai.context import check_fits
 from api.openai.errors import TAGS, WRITE_ERRORS, answers
 from api.openai.gone import client_gone
 from api.openai.jobs import answer, finished, job_input, read_request, submit
@@ -31,6 +33,7 @@ ROUTE = "/v1/chat/completions"
     answers(
         "a chat.completion, or chat.completion.chunk Server-Sent Events when stream is true", *WRITE_ERRORS
     ),
+    params=CREATE_HEADERS,
     tags=TAGS,
 )
 @requires(Scope.JOBS_WRITE)
@@ -41,7 +44,8 @@ def create() -> Response:
     find_model(svc.settings, body.model, JobType.CHAT)
     rename = {"max_tokens": body.tokens_field}
     chat = job_input(JobType.CHAT, body.job_input(), svc.settings.limits, rename=rename)
-    if body.stream:
+    if body.stream:  # what can be refused is refused before the stream's 200 (the worker checks again)
+        check_fits(svc.settings, chat)
         with svc.holder.place(principal()) as place:  # 429 before anything is submitted
             return _streamed(svc, submit(svc, ROUTE, JobType.CHAT, chat, wait_s=0), body, place)
     wait_s = svc.settings.openai_wait_s

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from api.auth import requires
+from api.http import CREATE_HEADERS
 from api.openai.catalog import find_model
 from api.openai.errors import TAGS, WRITE_ERRORS, InvalidRequestError, answers
 from api.openai.jobs import answer, finished, job_input, read_request, submit
@@ -24,7 +25,9 @@ ROUTE = "/v1/embeddings"
 
 
 @bp.post("")
-@documented(answers("a list of embedding objects with usage", *WRITE_ERRORS), tags=TAGS)
+@documented(
+    answers("a list of embedding objects with usage", *WRITE_ERRORS), params=CREATE_HEADERS, tags=TAGS
+)
 @requires(Scope.JOBS_WRITE)
 def create() -> Response:
     """Vectors for a text or a list of texts, as OpenAI's list of embeddings; X-Job-Id names the job."""

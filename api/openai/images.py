@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from api.auth import requires
-from api.http import base_url
+from api.http import CREATE_HEADERS, base_url
 from api.openai.catalog import find_model
 from api.openai.errors import TAGS, WRITE_ERRORS, InvalidRequestError, answers
 from api.openai.jobs import answer, finished, job_input, read_request, submit
@@ -28,7 +28,11 @@ RENAME = {"num_images": "n", "width": "size", "height": "size"}
 
 
 @bp.post("/generations")
-@documented(answers("created, and data: one url or b64_json per image", *WRITE_ERRORS), tags=TAGS)
+@documented(
+    answers("created, and data: one url or b64_json per image", *WRITE_ERRORS),
+    params=CREATE_HEADERS,
+    tags=TAGS,
+)
 @requires(Scope.JOBS_WRITE)
 def generate() -> Response:
     """Images from a prompt, as OpenAI's {created, data}; X-Job-Id names the job."""

@@ -64,7 +64,7 @@ class JobView:
 
 def job_ids(r: Redis) -> set[str]:
     """Every job id stored in Redis (records, not their event streams)."""
-    prefix = keys.job("")
+    prefix = f"{keys.PREFIX}:job:"
     found = (k.decode() for k in r.scan_iter(match=f"{prefix}*", count=1000))
     return {k.removeprefix(prefix) for k in found if not k.endswith(":events")}
 

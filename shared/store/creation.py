@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 
@@ -90,6 +90,18 @@ class Creation:
                 f"{self.write_wait_ms} ms; try again with the same Idempotency-Key"
             )
         return list(reply)
+
+    def known(self, idempotency: Idempotency) -> Existing | None:
+        """What an Idempotency-Key already made (None: nothing yet), read before anything is counted."""
+        key = keys.idempotency(idempotency.tenant, idempotency.key_hash)
+        with redis_errors():
+            found = cast(
+                list[bytes | None], self._redis.hmget(key, "job_id", "fingerprint", "inflight_until")
+            )
+        job_id, fingerprint, until = found
+        if job_id is None:
+            return None
+        return Existing(job_id.decode(), (fingerprint or b"").decode(), float(until or 0))
 
     def settle(self, idempotency: Idempotency) -> None:
         """The request that used this Idempotency-Key has its answer: the key replays from now on."""

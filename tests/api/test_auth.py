@@ -171,9 +171,8 @@ def test_another_tenant_s_job_answers_exactly_like_an_unknown_id(secure: Flask) 
         answers = []
         for job_id in (job, unknown):
             url = path.replace("{job_id}", job_id).replace("{index}", "0")
-            response = client.open(
-                url, method=method.upper(), headers=bearer(bob), query_string={"wait": "1"}
-            )
+            wait = {"wait": "1"} if path == "/v1/jobs/{job_id}" else {}  # the others refuse ?wait (422)
+            response = client.open(url, method=method.upper(), headers=bearer(bob), query_string=wait)
             body = response.get_json()
             answers.append((response.status_code, sorted(body), body["detail"].replace(job_id, "ID")))
         assert answers[0] == answers[1], (method, path)

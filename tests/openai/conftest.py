@@ -108,6 +108,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> I
     try:
         stack.start_redis()
         env = {"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": ADMIN_KEY, "LLMB_OPENAI_WAIT_S": "120"}
+        env["LLMB_CHAT_MODEL"] = str(tiny_models / "tiny-chat")  # the API reads its context (config.json)
         api = stack.start_api(workers=1, env=env)
         worker_env = {
             "LLMB_IMAGE_MODEL": str(tiny_models / "tiny-sd"),

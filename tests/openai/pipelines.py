@@ -3,6 +3,7 @@
 `ForcedChatPipeline` is the real chat pipeline (generate with the tiny model, the seeded sampler, the
 reply watcher and its streaming detokenizer), except that a conversation whose last message starts
   "say:TEXT"     is answered with exactly the tokens of TEXT, then end-of-text;
+  "say-escaped:TEXT" is answered with TEXT's Python escapes decoded (control characters a user may not send);
   "repeat:TEXT"  is answered with the tokens of TEXT over and over, until max_tokens or a cancel.
 The tiny model's byte-level tokenizer encodes every non-ASCII character as byte tokens, so "say:"
 sends characters split across tokens through the whole path, and "repeat:" batch mates run as long
@@ -11,6 +12,7 @@ as a test needs. Other conversations get the tiny model's own (sampled) reply.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +50,8 @@ class ForcedChatPipeline(TransformersChatPipeline):
         forced = {}
         for row, work in enumerate(batch):
             command, _, text = work.input.messages[-1].content.partition(":")
+            if command == "say-escaped":  # "say-escaped:a\\fb" says a, form feed, b
+                command, text = "say", codecs.decode(text, "unicode_escape")
             if command in ("say", "repeat"):
                 forced[row] = (self.tokenizer.encode(text, add_special_tokens=False), command == "repeat")
         if forced:
