@@ -83,6 +83,8 @@ def _answer(answer: Answer) -> dict[str, Any]:
 
 def _responses(op: Operation, scopes: tuple[Scope, ...]) -> dict[str, Any]:
     refusals = {401, 403} if scopes else set()
+    if any(p.where == "query" for p in op.params):  # api/guards.py:check_query refuses unknown ones
+        refusals |= {422}
     problem = {"description": "problem", "content": _content({"application/problem+json": "Problem"})}
     answers = {str(s): _answer(a) for s, a in op.answers.items()}
     if OPENAI_TAGS[0] in op.tags:  # its refusals come in OpenAI's shape, as its other errors
