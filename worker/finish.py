@@ -130,13 +130,22 @@ def discard(rt: WorkerRuntime, record: JobRecord) -> None:
 
     A job that ended canceled or failed lists no objects, so any under its folder are orphans: the
     first images of a job whose last upload failed, or an upload that finished after a cancel.
-    Best effort: an object store that does not answer leaves them, logged.
+    Tried as often as an upload (`LLMB_STORAGE_TRIES`, with backoff); an object store that still does
+    not answer, or refuses a delete, leaves them, logged.
     """
-    try:
-        removed = rt.storage.delete_prefix(result_prefix(record.id))
-    except StorageError as exc:
-        log.warning("job %s: its objects could not be deleted: %s", record.id, exc)
-        return
+    tries = rt.settings.storage_tries
+    for attempt in range(1, tries + 1):
+        try:
+            removed = rt.storage.delete_prefix(result_prefix(record.id))
+            break
+        except StorageError as exc:
+            if attempt == tries:
+                log.warning("job %s: its objects could not be deleted: %s", record.id, exc)
+                return
+            log.warning(
+                "job %s: deleting its objects failed, try %d of %d: %s", record.id, attempt, tries, exc
+            )
+            time.sleep(rt.settings.storage_backoff_s * 2 ** (attempt - 1))
     if removed:
         log.info("job %s: deleted %d object(s) it ended without", record.id, removed)
 

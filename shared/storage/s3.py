@@ -70,9 +70,16 @@ class S3Store:
             listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
             keys = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
             if keys:  # a job has at most a few objects: one page, one request
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+                )
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot delete {prefix}: {exc}") from exc
+        # Quiet mode answers only the objects it could not delete: those are not deleted, say so.
+        refused = answer.get("Errors", []) if keys else []
+        if refused:
+            why = f"{refused[0].get('Code')}: {refused[0].get('Message')}"
+            raise StorageError(f"cannot delete {prefix}: {len(refused)} object(s) refused ({why})")
         return len(keys)
 
     def check(self) -> None:

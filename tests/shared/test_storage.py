@@ -122,3 +122,22 @@ def test_local_writes_leave_no_partial_files(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "objects")
     store.put("results/j/0.png", b"data", content_type="image/png")
     assert [p.name for p in (tmp_path / "objects" / "results" / "j").iterdir()] == ["0.png"]
+
+
+def test_an_s3_delete_the_server_refuses_is_an_error_not_a_count() -> None:
+    """Quiet deletes answer only the objects they could not delete: those must not pass as deleted."""
+    from botocore.stub import Stubber
+
+    from shared.storage.s3 import S3Store
+
+    store = S3Store.from_settings(
+        load_settings(
+            storage="s3", s3_endpoint_url="http://127.0.0.1:1", s3_access_key="k", s3_secret_key="s"
+        )
+    )
+    with Stubber(store.client) as stub:
+        stub.add_response("list_objects_v2", {"Contents": [{"Key": "results/a/0.png"}]})
+        refused = {"Key": "results/a/0.png", "Code": "InternalError", "Message": "try again"}
+        stub.add_response("delete_objects", {"Errors": [refused]})
+        with pytest.raises(StorageError, match="1 object\\(s\\) refused \\(InternalError: try again\\)"):
+            store.delete_prefix("results/a/")

@@ -90,3 +90,33 @@ def test_a_succeeded_job_keeps_its_objects(runtime_for, tmp_path: Path) -> None:
         storage.get(f"{result_prefix(job.id)}0.png")
     except NotFoundError:  # pragma: no cover - the assertion below says what went wrong
         raise AssertionError("the result object is gone") from None
+
+
+class FlakyDeleteStorage(LocalStore):
+    """A real local store whose first `fails` deletes fail, as a store just back from an outage may."""
+
+    def __init__(self, root: Path, fails: int) -> None:
+        super().__init__(root)
+        self.fails = fails
+
+    def delete_prefix(self, prefix: str) -> int:
+        if self.fails:
+            self.fails -= 1
+            raise StorageError("the store is not back yet")
+        return super().delete_prefix(prefix)
+
+
+def test_a_canceled_job_s_objects_are_deleted_though_the_first_delete_fails(
+    runtime_for, tmp_path: Path
+) -> None:
+    storage = FlakyDeleteStorage(tmp_path, fails=1)
+    rt = runtime_for(
+        StepPipeline(on_step=lambda step: rt.store.cancel(job.id)), storage, storage_backoff_s=0.01
+    )
+    job = submit(rt.store, prompt="ok", steps=3)
+    storage.put(f"{result_prefix(job.id)}0.png", b"from a run that died", content_type="image/png")
+
+    run_job(job.id, rt)
+
+    assert rt.store.get(job.id).status == JobStatus.CANCELED
+    assert (storage.fails, objects(storage, job.id)) == (0, [])
