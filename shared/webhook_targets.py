@@ -104,7 +104,7 @@ def check_url(url: str, *, allowed: list[Network], resolve: Resolver = system_re
     try:
         found = [ipaddress.ip_address(a.split("%")[0]) for a in resolve(parts.hostname, port)]
     except (OSError, ValueError) as exc:  # the same words as an internal host: no oracle of names
-        raise _refused(url, NOT_PUBLIC) from exc
+        raise _refused(url, f"{NOT_PUBLIC}; {ALLOW_NETS_HINT}") from exc
     usable = [a for a in found if refusal(a, allowed) is None]
     if not usable:
         raise _refused(url, f"{NOT_PUBLIC}; {ALLOW_NETS_HINT}")
