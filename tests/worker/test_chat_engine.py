@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,44 @@ def test_a_short_job_joins_a_running_batch_and_ends_before_it(chat: Transformers
     assert len(long_result) == 1
     assert isinstance(long_result[0], JobStopped)
     assert 0 < long_steps.counts[0] < 400
+
+
+def test_a_canceled_job_frees_its_place_for_a_waiting_one() -> None:
+    one_place = TransformersChatPipeline(Settings(data_dir=REPO / "var", device="cpu", chat_max_requests=1))
+    one_place.load()
+    released = threading.Event()
+    long_steps = RecordingSteps(1, stop=lambda row, count: released.is_set())
+    waiting_steps = RecordingSteps(1)
+    seen_while_long_ran: list[bool] = []
+    original = waiting_steps.token
+
+    def token(row: int, text: str, *, count: int, total: int) -> None:
+        seen_while_long_ran.append(not released.is_set())
+        original(row, text, count=count, total=total)
+
+    waiting_steps.token = token  # type: ignore[method-assign]
+    results: list[Any] = []
+
+    def run_long() -> None:
+        with contextlib.suppress(JobStopped):
+            run(one_place, [{"temperature": 1.0, "seed": 5, "max_tokens": 400}], long_steps)
+
+    runner = threading.Thread(target=run_long)
+    runner.start()
+    assert long_steps.first_token.wait(60)
+    waiter = threading.Thread(
+        target=lambda: results.append(run(one_place, [{"max_tokens": 4}], waiting_steps))
+    )
+    waiter.start()
+    while len(one_place.engine._routes) < 2:  # the waiting job's request is in the engine, queued
+        assert waiter.is_alive()
+        time.sleep(0.01)
+    released.set()  # the long job is canceled: its place goes to the waiting one
+    runner.join(60)
+    waiter.join(60)
+    assert one_place.engine is not None
+    one_place.engine.stop()
+    assert results[0][0]["finish_reason"] in ("length", "stop")
+    assert seen_while_long_ran == [False] * len(
+        seen_while_long_ran
+    )  # it started only once the place was free

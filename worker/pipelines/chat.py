@@ -35,6 +35,7 @@ class TransformersChatPipeline:
             max_requests=settings.chat_max_requests,
             cuda_graphs=settings.chat_cuda_graphs,
             compile=settings.chat_compile,
+            cache_blocks=settings.chat_cache_blocks,
         )
         self.engine: ChatEngine | None = None
         self.model: Any = None

@@ -20,6 +20,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
+# On a CPU the library would size the KV cache at 60 % of the machine's RAM, in every process that
+# runs an engine; 64 pages of 256 tokens hold 16k tokens, plenty for the small models a CPU runs.
+CPU_CACHE_BLOCKS = 64
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class EngineOptions:
     max_requests: int | None = None
     cuda_graphs: bool = False
     compile: bool = False
+    cache_blocks: int | None = None  # KV cache pages of 256 tokens; None: CPU_CACHE_BLOCKS on a CPU
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,9 @@ class ChatEngine:
         from worker.pipelines.cb_sampling import install
 
         opts = self.options
+        on_cpu = self.model.device.type == "cpu"
         config = ContinuousBatchingConfig(
+            num_blocks=opts.cache_blocks or (CPU_CACHE_BLOCKS if on_cpu else None),
             max_requests_per_batch=opts.max_requests,
             use_cuda_graph=opts.cuda_graphs if self.model.device.type == "cuda" else False,
             default_compile_level=1 if opts.compile else 0,
