@@ -112,8 +112,17 @@ class ChatEngine:
             generation_config=self.generation_config, continuous_batching_config=config
         )
         install(manager)
-        with torch.inference_mode():
-            manager.start()
+
+        def start() -> None:
+            with torch.inference_mode():
+                manager.start()
+
+        # A thread inherits daemon from the thread that creates it: started from a daemon thread, the
+        # manager's decode thread never holds the process open at exit (a worker stops with its jobs
+        # handed back or finished; what the engine still holds is not waited for).
+        starter = threading.Thread(target=start, name="chat-engine-start", daemon=True)
+        starter.start()
+        starter.join()
         log.info("chat engine started (max %s requests a step)", opts.max_requests or "auto")
         return manager
 
