@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     chat_model: str | None = None
     chat_pipeline: str = "worker.pipelines.chat:TransformersChatPipeline"
     chat_cache: Literal["dynamic", "static"] = "dynamic"
+    chat_engine: Literal["continuous", "static"] = "continuous"
+    chat_max_requests: int | None = Field(default=None, ge=1)
+    chat_cuda_graphs: bool = False
+    chat_compile: bool = False
+    chat_cache_blocks: int | None = Field(default=None, ge=1)
     embed_model: str | None = None
     embed_pipeline: str = "worker.pipelines.embed:SentenceEmbedPipeline"
     batch_max: int = 8

@@ -42,9 +42,17 @@ class ForceTokens(LogitsProcessor):
 
 
 class ForcedChatPipeline(TransformersChatPipeline):
-    """The real chat pipeline, whose "say:" and "repeat:" conversations are answered as told."""
+    """The real chat pipeline, whose "say:" and "repeat:" conversations are answered as told.
+
+    It runs the static engine (one `generate` call per batch), where a logits processor of the
+    test's own can force tokens; the continuous engine's sampling is tested in tests/worker.
+    """
 
     forcing: ForceTokens | None = None
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.continuous = False
 
     def run(self, batch: Sequence[ChatWork], steps: Steps) -> list[Output | Exception]:
         forced = {}

@@ -1,4 +1,9 @@
-"""Chat with transformers: chat templates, batched decoding, per-job sampling, stops and streamed tokens."""
+"""Chat with transformers: chat templates, batched decoding, per-job sampling, stops and streamed tokens.
+
+Two engines (`LLMB_CHAT_ENGINE`): `continuous` (the default) keeps one continuous-batching manager
+per process, which every job joins between decode steps and leaves on its own; `static` runs each
+gathered batch in one `generate` call, to its longest member.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from shared.settings import Settings
 from worker.device import pick_device, pick_dtype
 from worker.pipelines.base import Output, Steps
 from worker.pipelines.detok import TextStream
+from worker.pipelines.engine import ChatEngine, EngineOptions
 from worker.pipelines.source import quiet, resolve_model
 from worker.pipelines.watch import ChatWork, Reply
 
@@ -24,6 +30,14 @@ class TransformersChatPipeline:
         self.model_name = settings.chat_model or str(settings.models_dir / DEFAULT_FOLDER)
         self.device = pick_device(settings.device)
         self.cache = settings.chat_cache
+        self.continuous = settings.chat_engine == "continuous"
+        self.options = EngineOptions(
+            max_requests=settings.chat_max_requests,
+            cuda_graphs=settings.chat_cuda_graphs,
+            compile=settings.chat_compile,
+            cache_blocks=settings.chat_cache_blocks,
+        )
+        self.engine: ChatEngine | None = None
         self.model: Any = None
         self.tokenizer: Any = None
 
@@ -39,6 +53,8 @@ class TransformersChatPipeline:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._generate([[self.tokenizer.eos_token_id or 0]], max_new_tokens=2, processors=[], criteria=[])
+        if self.continuous:  # its manager starts on first use, in the process that runs the jobs
+            self.engine = ChatEngine(self.model, self._engine_config(), self.options)
 
     def prepare(self, job_input: ChatInput) -> ChatWork:
         """Render and tokenize the conversation; InputError when the template refuses it or it is too long."""
@@ -61,10 +77,41 @@ class TransformersChatPipeline:
         return ChatWork(input=job_input, prompt=prompt)
 
     def run(self, batch: Sequence[ChatWork], steps: Steps) -> list[Output | Exception]:
-        from worker.pipelines.sampling import SeededSampler
         from worker.pipelines.watch import ReplyWatcher
 
         replies = [Reply(row, w, TextStream(self.tokenizer, w.input.stops)) for row, w in enumerate(batch)]
+        watcher = ReplyWatcher(steps, replies, eos=set(self._eos_ids()), tokenizer=self.tokenizer)
+        if self.engine is None:
+            self._run_static(batch, watcher)
+            steps.checkpoint()
+            return [self._output(r) for r in replies]
+        from worker.pipelines.follow import EngineRun, outcome
+
+        engine_run = EngineRun(self.engine, watcher)
+        engine_run.follow([self._request(w) for w in batch])
+        steps.checkpoint()
+        return [outcome(r, engine_run.errors) or self._output(r) for r in replies]
+
+    def _request(self, work: ChatWork) -> dict[str, Any]:
+        """The engine's request for one job: its limit, eos and sampling (a seed of its own when none)."""
+        chat = work.input
+        return {
+            "max_new_tokens": chat.max_tokens,
+            "eos_token_id": self._eos_ids(),
+            "temperature": float(chat.temperature),
+            "top_p": float(chat.top_p),
+            "seed": chat.seed if chat.seed is not None else _random_seed(),
+        }
+
+    def _engine_config(self) -> Any:
+        from transformers import GenerationConfig
+
+        pad = self.tokenizer.pad_token_id
+        return GenerationConfig(do_sample=False, pad_token_id=pad, eos_token_id=self._eos_ids())
+
+    def _run_static(self, batch: Sequence[ChatWork], watcher: Any) -> None:
+        from worker.pipelines.sampling import SeededSampler
+
         chats = [w.input for w in batch]
         sampler = SeededSampler(
             temperatures=[c.temperature for c in chats],
@@ -72,15 +119,12 @@ class TransformersChatPipeline:
             seeds=[c.seed if c.seed is not None else _random_seed() for c in chats],
             prompt_len=max(len(w.prompt) for w in batch),
         )
-        watcher = ReplyWatcher(steps, replies, eos=set(self._eos_ids()), tokenizer=self.tokenizer)
         self._generate(
             [w.prompt for w in batch],
             max_new_tokens=max(c.max_tokens for c in chats),
             processors=[sampler],
             criteria=[watcher],
         )
-        steps.checkpoint()
-        return [self._output(r) for r in replies]
 
     def _generate(
         self, prompts: list[list[int]], *, max_new_tokens: int, processors: list[Any], criteria: list[Any]

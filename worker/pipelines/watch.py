@@ -47,9 +47,15 @@ class ReplyWatcher(StoppingCriteria):
         self.tokenizer = tokenizer
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
-        newest = input_ids[:, -1].tolist()
+        self.advance(list(zip(self.replies, input_ids[:, -1].tolist(), strict=True)))
+        self.check()
+        done = [reply.finish is not None for reply in self.replies]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
+
+    def advance(self, newest: list[tuple[Reply, int]]) -> None:
+        """Take one new token for each of some replies: stream its text, apply eos, stops and limits."""
         growing = []
-        for reply, token in zip(self.replies, newest, strict=True):
+        for reply, token in newest:
             if reply.finish is not None:
                 continue
             if token in self.eos:
@@ -58,12 +64,13 @@ class ReplyWatcher(StoppingCriteria):
                 reply.tokens.append(token)
                 growing.append(reply)
         self._stream(growing)
+
+    def check(self) -> None:
+        """Send what is due and learn of stops: a reply whose job must stop ends as "stopped"."""
         self.steps.checkpoint()
         for reply in self.replies:
             if reply.finish is None and not self.steps.wanted(reply.row):
                 reply.finish = "stopped"
-        done = [reply.finish is not None for reply in self.replies]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
     def _stream(self, growing: list[Reply]) -> None:
         """Decode every growing reply's new piece in one call, then stream it and apply limits."""
