@@ -108,6 +108,7 @@ class ChatEngine:
             use_cuda_graph=opts.cuda_graphs if self.model.device.type == "cuda" else False,
             default_compile_level=1 if opts.compile else 0,
         )
+        _adopt_library_logger()
         manager = self.model.init_continuous_batching(
             generation_config=self.generation_config, continuous_batching_config=config
         )
@@ -151,3 +152,16 @@ class ChatEngine:
         error = str(manager.background_thread_status.fatal_error or "the chat engine stopped")
         for sink, row in routes.values():
             sink.put(Delivery(row, None, error))
+
+
+def _adopt_library_logger() -> None:
+    """The library's engine logger prints through a handler of its own (not our JSON): route it to ours.
+
+    transformers adds that handler once, when its module is first imported (imported here first), so
+    clearing it then keeps it cleared.
+    """
+    import transformers.generation.continuous_batching.utils  # noqa: F401 (adds the handler)
+
+    library = logging.getLogger("ContinuousBatchingLogger")
+    library.handlers.clear()
+    library.propagate = True
