@@ -51,7 +51,12 @@ def _batch(ctx: Context, batch_id: str) -> Batch:
 def submit(args: argparse.Namespace, ctx: Context) -> int:
     """Upload FILE, create a batch over it and print its id; with --wait follow it to its end."""
     path = Path(args.file)
-    with path.open("rb") as data:
+    try:
+        data = path.open("rb")
+    except OSError as exc:
+        ctx.out.error(f"cannot read {args.file}: {exc.strerror or exc}")
+        return ExitCode.NO_INPUT
+    with data:
         made = _send(ctx, "POST", "v1/files", files={"file": (path.name, data)}, data={"purpose": "batch"})
     metadata = dict(pair.split("=", 1) for pair in args.metadata or [])
     body = {"input_file_id": made.json()["id"], "endpoint": args.endpoint, "completion_window": "24h"}

@@ -1,0 +1,40 @@
+"""Stumbles a new user hit walking the README (issue 19), run through `python -m cli`."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools import REPO
+
+
+def _llmb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)}
+    command = [sys.executable, "-m", "cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_missing_batch_input_file_says_it_cannot_be_read(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+
+    run = _llmb("--url", url, "batch", "submit", "nofile.jsonl", "--endpoint", "/v1/embeddings", cwd=tmp_path)
+
+    assert run.returncode == 10
+    assert run.stderr.startswith("error: cannot read nofile.jsonl: No such file or directory")
+    assert "write" not in run.stderr
+
+
+def test_a_folder_as_batch_input_says_it_cannot_be_read(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+
+    run = _llmb("batch", "submit", "in", "--endpoint", "/v1/embeddings", cwd=tmp_path)
+
+    assert (run.returncode, run.stderr.split(":")[:2]) == (10, ["error", " cannot read in"])
