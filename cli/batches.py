@@ -30,7 +30,7 @@ def _send(ctx: Context, method: str, path: str, **kwargs: Any) -> httpx.Response
     try:
         response = ctx.client.http.request(method, path, **kwargs)
     except httpx.RequestError as exc:
-        raise ApiError(f"the request to {ctx.client.base_url} failed: {exc}", code="unreachable") from exc
+        raise ctx.client.failure(exc) from exc
     if response.is_error:
         try:
             error = response.json().get("error") or {}

@@ -38,3 +38,14 @@ def test_a_folder_as_batch_input_says_it_cannot_be_read(tmp_path: Path) -> None:
     run = _llmb("batch", "submit", "in", "--endpoint", "/v1/embeddings", cwd=tmp_path)
 
     assert (run.returncode, run.stderr.split(":")[:2]) == (10, ["error", " cannot read in"])
+
+
+def test_an_unreachable_server_says_how_to_point_at_the_api(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+
+    for args in (["status", "job_x"], ["batch", "status", "batch_x"]):
+        run = _llmb("--url", url, *args, cwd=tmp_path)
+
+        assert run.returncode == 5
+        assert run.stderr.startswith(f"error: the server at {url} is unreachable (")
+        assert "(set --url or LLMB_URL to the API's address)" in run.stderr
