@@ -119,6 +119,15 @@ class ApiClient:
         response = self._send("GET", f"v1/jobs/{_seg(job_id)}", params=params, timeout=timeout)
         return cast(Job, response.json())
 
+    def queue_workers(self, queue: str) -> int | None:
+        """Live workers serving `queue` (GET /v1/queues); None when the API does not say (e.g. 403)."""
+        try:
+            stats = self._send("GET", "v1/queues").json().get("queues", {}).get(queue)
+        except (ApiError, ValueError, AttributeError):
+            return None
+        workers = stats.get("workers") if isinstance(stats, dict) else None
+        return workers if isinstance(workers, int) else None
+
     def webhook_attempts(self, job_id: str) -> AttemptList:
         """The job's webhook delivery attempts, oldest first."""
         return cast(AttemptList, self._send("GET", f"v1/jobs/{_seg(job_id)}/webhooks").json())

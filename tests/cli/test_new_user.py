@@ -5,9 +5,24 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from devtools import REPO
+from devtools.stack.deployment import Stack
+
+
+@pytest.fixture(scope="module")
+def workerless_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Redis and the API, no worker: the API's URL."""
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        stack.start_redis()
+        yield f"http://127.0.0.1:{stack.start_api().port}"
+    finally:
+        stack.stop()
 
 
 def _llmb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -49,3 +64,15 @@ def test_an_unreachable_server_says_how_to_point_at_the_api(tmp_path: Path) -> N
         assert run.returncode == 5
         assert run.stderr.startswith(f"error: the server at {url} is unreachable (")
         assert "(set --url or LLMB_URL to the API's address)" in run.stderr
+
+
+@pytest.mark.slow
+def test_status_of_a_job_no_worker_serves_says_so(workerless_api: str, tmp_path: Path) -> None:
+    submitted = _llmb("--url", workerless_api, "submit", "image", "a fox", "--steps", "2", cwd=tmp_path)
+    assert submitted.returncode == 0, submitted.stderr
+
+    run = _llmb("--url", workerless_api, "status", submitted.stdout.strip(), cwd=tmp_path)
+
+    assert run.returncode == 0, run.stderr
+    assert "starts in: unknown: no worker serves the image queue" in run.stdout
+    assert "no recent history" not in run.stdout
