@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.client import Job, JobPage
+from cli.problems import adding
 from cli.progress import describe
 from cli.terminal import Shower, is_terminal, shower_for
 
@@ -59,9 +60,9 @@ class Output:
         self.stderr.write(self.show_err(text) + "\n")
 
     def error(self, message: str, errors: Iterable[dict[str, Any]] = ()) -> None:
-        """Print `error: message` and one indented line per field error on stderr."""
+        """Print `error: message` and an indented line per field error that adds to it, on stderr."""
         self.note(f"error: {message}")
-        for item in errors:
+        for item in adding(message, errors):
             self.note(f"  {item.get('field', '?')}: {item.get('message', '')}")
 
     def cell(self, value: str) -> Text:

@@ -76,3 +76,17 @@ def test_status_of_a_job_no_worker_serves_says_so(workerless_api: str, tmp_path:
     assert run.returncode == 0, run.stderr
     assert "starts in: unknown: no worker serves the image queue" in run.stdout
     assert "no recent history" not in run.stdout
+
+
+@pytest.mark.slow
+def test_a_refused_webhook_is_said_once(workerless_api: str, tmp_path: Path) -> None:
+    hook = "--webhook=http://127.0.0.1:9/hook"
+
+    run = _llmb("--url", workerless_api, "submit", "image", "a fox", hook, cwd=tmp_path)
+
+    assert run.returncode == 4
+    assert run.stderr.startswith(
+        "error: the webhook URL 'http://127.0.0.1:9/hook' must reach a public address"
+    )
+    assert run.stderr.count("must reach a public address") == 1
+    assert len(run.stderr.splitlines()) == 1
