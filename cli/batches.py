@@ -30,7 +30,7 @@ def _send(ctx: Context, method: str, path: str, **kwargs: Any) -> httpx.Response
     try:
         response = ctx.client.http.request(method, path, **kwargs)
     except httpx.RequestError as exc:
-        raise ApiError(f"the request to {ctx.client.base_url} failed: {exc}", code="unreachable") from exc
+        raise ctx.client.failure(exc) from exc
     if response.is_error:
         try:
             error = response.json().get("error") or {}
@@ -51,7 +51,12 @@ def _batch(ctx: Context, batch_id: str) -> Batch:
 def submit(args: argparse.Namespace, ctx: Context) -> int:
     """Upload FILE, create a batch over it and print its id; with --wait follow it to its end."""
     path = Path(args.file)
-    with path.open("rb") as data:
+    try:
+        data = path.open("rb")
+    except OSError as exc:
+        ctx.out.error(f"cannot read {args.file}: {exc.strerror or exc}")
+        return ExitCode.NO_INPUT
+    with data:
         made = _send(ctx, "POST", "v1/files", files={"file": (path.name, data)}, data={"purpose": "batch"})
     metadata = dict(pair.split("=", 1) for pair in args.metadata or [])
     body = {"input_file_id": made.json()["id"], "endpoint": args.endpoint, "completion_window": "24h"}

@@ -30,6 +30,7 @@ __all__ = [
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 # The events stream is quiet between events, but for a comment every 15 s; allow that much more.
 STREAM_GRACE_S = 30.0
+URL_HINT = "(set --url or LLMB_URL to the API's address)"
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,15 @@ class ApiClient:
         response = self._send("GET", f"v1/jobs/{_seg(job_id)}", params=params, timeout=timeout)
         return cast(Job, response.json())
 
+    def queue_workers(self, queue: str) -> int | None:
+        """Live workers serving `queue` (GET /v1/queues); None when the API does not say (e.g. 403)."""
+        try:
+            stats = self._send("GET", "v1/queues").json().get("queues", {}).get(queue)
+        except (ApiError, ValueError, AttributeError):
+            return None
+        workers = stats.get("workers") if isinstance(stats, dict) else None
+        return workers if isinstance(workers, int) else None
+
     def webhook_attempts(self, job_id: str) -> AttemptList:
         """The job's webhook delivery attempts, oldest first."""
         return cast(AttemptList, self._send("GET", f"v1/jobs/{_seg(job_id)}/webhooks").json())
@@ -182,24 +192,24 @@ class ApiClient:
                     )
                 yield response
         except httpx.RequestError as exc:
-            raise self._failure(exc) from exc
+            raise self.failure(exc) from exc
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.RequestError as exc:
-            raise self._failure(exc) from exc
+            raise self.failure(exc) from exc
         if response.is_error:
             raise problem_error(response)
         return response
 
-    def _failure(self, exc: httpx.RequestError) -> ApiError:
+    def failure(self, exc: httpx.RequestError) -> ApiError:
         """The ApiError for a request that got no (whole) answer."""
         where = _origin(exc, self.base_url)
         if isinstance(exc, httpx.TimeoutException):
             return ApiError(f"no answer from {where} in time", code="timeout")
         if isinstance(exc, httpx.TransportError):
-            return ApiError(f"the server at {where} is unreachable ({exc})", code="unreachable")
+            return ApiError(f"the server at {where} is unreachable ({exc}) {URL_HINT}", code="unreachable")
         return ApiError(f"the request to {where} failed: {exc}", code="request")
 
     def _keep_key_home(self, request: httpx.Request) -> None:

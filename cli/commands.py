@@ -53,7 +53,8 @@ def status(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.out.json:
         ctx.out.document(job)
     else:
-        ctx.out.line(job_summary(job))
+        idle = job["status"] == "queued" and ctx.client.queue_workers(job["type"]) == 0
+        ctx.out.line(job_summary(job, no_worker=idle))
     return ExitCode.OK
 
 

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     STILL_RUNNING = 7  # `wait --timeout` passed before the job ended
     DENIED = 8  # the API key is missing or refused (401, 403)
     FILE_ERROR = 9  # a local file could not be written
+    NO_INPUT = 10  # a local input file could not be read
     INTERRUPTED = 130  # Ctrl-C; `chat` and `embed` cancel their job, others leave it
 
 

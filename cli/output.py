@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.client import Job, JobPage
+from cli.problems import adding
 from cli.progress import describe
 from cli.terminal import Shower, is_terminal, shower_for
 
@@ -59,9 +60,9 @@ class Output:
         self.stderr.write(self.show_err(text) + "\n")
 
     def error(self, message: str, errors: Iterable[dict[str, Any]] = ()) -> None:
-        """Print `error: message` and one indented line per field error on stderr."""
+        """Print `error: message` and an indented line per field error that adds to it, on stderr."""
         self.note(f"error: {message}")
-        for item in errors:
+        for item in adding(message, errors):
             self.note(f"  {item.get('field', '?')}: {item.get('message', '')}")
 
     def cell(self, value: str) -> Text:
@@ -92,8 +93,8 @@ def job_failure(job: Job) -> str:
     return f"job {job['id']} {job['status']}{reason}"
 
 
-def job_summary(job: Job) -> str:
-    """A few aligned lines describing a job for people."""
+def job_summary(job: Job, *, no_worker: bool = False) -> str:
+    """A few aligned lines describing a job for people; `no_worker`: no live worker serves its queue."""
     rows = [
         ("id", job["id"]),
         ("type", job["type"]),
@@ -103,7 +104,7 @@ def job_summary(job: Job) -> str:
     progress = job.get("progress")
     if progress:
         rows.append(("progress", f"{progress['step']}/{progress['total']}"))
-    rows += contract_rows(job)
+    rows += contract_rows(job, no_worker=no_worker)
     rows += [
         ("created", short_time(job["created_at"])),
         ("started", short_time(job["started_at"])),
@@ -117,14 +118,20 @@ def job_summary(job: Job) -> str:
     return "\n".join(f"{name + ':':<10} {value}" for name, value in rows)
 
 
-def contract_rows(job: Job) -> list[tuple[str, str]]:
+def contract_rows(job: Job, *, no_worker: bool = False) -> list[tuple[str, str]]:
     """A queued job's estimated start, and the deadline and webhook the job was given."""
     rows = []
     if job["status"] == "queued":
         estimate = job.get("estimated_start_s")
-        rows.append(
-            ("starts in", "unknown (no recent history)" if estimate is None else f"about {estimate:.0f} s")
-        )
+        if no_worker:
+            rows.append(("starts in", f"unknown: no worker serves the {job['type']} queue"))
+        else:
+            rows.append(
+                (
+                    "starts in",
+                    "unknown (no recent history)" if estimate is None else f"about {estimate:.0f} s",
+                )
+            )
     if job.get("deadline_at"):
         rows.append(("deadline", f"{short_time(job.get('deadline_at'))} UTC"))
     webhook = job.get("webhook")

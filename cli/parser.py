@@ -42,6 +42,7 @@ exit codes:
   8  the API key is missing, refused (401) or lacks the scope (403); the message names the
      key by its id (llmb_<id>_…), never its secret
   9  a local file could not be written
+  10 a local input file could not be read (missing, a folder, no permission)
   130 interrupted (Ctrl-C); `chat` and `embed` cancel their job, other commands leave it running
 
 examples:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -51,6 +52,11 @@ def problem_error(response: httpx.Response) -> ApiError:
     detail = f"HTTP {response.status_code} {response.reason_phrase} from {origin_text(response.url)}"
     text = f"{detail}: {snippet}" if snippet else detail
     return ApiError(text, status=response.status_code, retry_after_s=retry)
+
+
+def adding(detail: str, errors: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The field errors that say more than `detail`: one whose message it already holds is left out."""
+    return [e for e in errors if str(e.get("message") or "") not in detail]
 
 
 def retry_after(headers: httpx.Headers) -> int | None:

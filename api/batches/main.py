@@ -18,6 +18,7 @@ from types import FrameType
 
 from api.app import create_app
 from api.batches.runner import Runner
+from shared import logs
 from shared.errors import UnavailableError
 from shared.readiness import mark_ready
 from shared.settings import Settings, load_settings
@@ -107,8 +108,6 @@ def run(settings: Settings, stop: threading.Event) -> None:
 def main() -> int:
     """Run the batch runner with the settings from the environment; 0 once stopped by a signal."""
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)  # the one handler; the app's own replaces it
     run(settings, stop_on_signals())
     return 0

@@ -33,9 +33,15 @@ def known_variables() -> list[str]:
     return [*names, *CLI_VARIABLES]
 
 
-def _unknown(name: str, known: list[str]) -> str:
+def _unknown(name: str, known: list[str], value: str) -> str:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-    hint = f"did you mean {close[0]}?" if close else "the README's settings table lists them all"
+    if close:
+        hint = f"did you mean {close[0]}?"
+    elif name.endswith("PORT"):  # LLMB_PORT, LLMB_API_PORT: the port is make's own variable
+        port = value if value.isdigit() else "N"
+        hint = f"the API's port is make's PORT: unset {name} and run `make run PORT={port}`"
+    else:
+        hint = "the README's settings table lists them all"
     return f"{name} is not a setting any service reads: {hint}"
 
 
@@ -61,7 +67,7 @@ def refusals(environ: Mapping[str, str]) -> list[str]:
     names = sorted(k for k in environ if k.startswith("LLMB_"))
     known = known_variables()
     said = [OWN_SETTINGS[n] for n in names if n in OWN_SETTINGS]
-    said += [_unknown(n, known) for n in names if n not in known]
+    said += [_unknown(n, known, environ[n]) for n in names if n not in known]
     if environ.get("LLMB_AUTH") == "on" and not environ.get("LLMB_ADMIN_KEY"):
         said.append(
             "LLMB_AUTH=on needs an admin key to make the first keys with: "

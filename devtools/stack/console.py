@@ -24,7 +24,8 @@ LLM Backend is ready: API on http://127.0.0.1:{port}, data under {root}
   curl{header} -o fox.png localhost:{port}/v1/jobs/<id>/result
   {key}.venv/bin/llmb --url http://127.0.0.1:{port} submit image "a red fox" --wait -o fox.png
 
-API docs: http://127.0.0.1:{port}/docs    Ctrl-C stops everything (the worker first); twice, faster.
+Playground: http://127.0.0.1:{port}/    API docs: http://127.0.0.1:{port}/docs
+Ctrl-C stops everything (the worker first); twice, faster.
 """
 
 

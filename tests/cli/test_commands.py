@@ -36,7 +36,7 @@ def test_submit_sends_only_the_given_fields_and_prints_the_id() -> None:
 
 
 def test_api_key_comes_from_the_environment_or_the_option() -> None:
-    recorder = Recorder(lambda r: httpx.Response(200, json=job()))
+    recorder = Recorder(lambda r: httpx.Response(200, json=job("running")))  # a queued one asks /v1/queues
 
     run_cli(recorder, "status", JOB_ID, env={"LLMB_API_KEY": "from-env"})
     run_cli(recorder, "--api-key", "from-option", "status", JOB_ID, env={"LLMB_API_KEY": "from-env"})
@@ -50,7 +50,7 @@ def test_api_key_comes_from_the_environment_or_the_option() -> None:
 
 
 def test_url_comes_from_the_environment_and_global_options_may_follow_the_command() -> None:
-    recorder = Recorder(lambda r: httpx.Response(200, json=job()))
+    recorder = Recorder(lambda r: httpx.Response(200, json=job("running")))  # a queued one asks /v1/queues
     out, err = streams()
 
     main(

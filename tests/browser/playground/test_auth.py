@@ -35,7 +35,8 @@ def test_with_auth_on_the_page_asks_for_a_key_before_calling_the_api(secure_page
     assert secure_page.testid("api-key").is_displayed()
     state = secure_page.browser.find_element(By.ID, "key-state").text
     assert state.startswith("This API needs a key: enter one above.")
-    assert 'LLMB_API_KEY="$LLMB_ADMIN_KEY" llmb keys create --name NAME' in state  # how to get one
+    how = f'LLMB_API_KEY="$LLMB_ADMIN_KEY" llmb --url {secure_page.base} keys create --name NAME'
+    assert how in state  # how to get one, from this page's origin
     body = secure_page.browser.find_element(By.TAG_NAME, "body").text
     assert body.count("needs a key") == 1  # said once, beside the key field
     assert "Waiting for a key." in secure_page.testid("queue-panel").text

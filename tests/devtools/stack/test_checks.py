@@ -40,6 +40,7 @@ def make_run(tmp_path: Path, settings: dict[str, str]) -> subprocess.CompletedPr
         ("LLMB_CHAT_MODLE", "gpt2", "did you mean LLMB_CHAT_MODEL?"),
         ("LLMB_LIMITS__KEY_JOBS_PER_MINUT", "5", "did you mean LLMB_LIMITS__KEY_JOBS_PER_MINUTE?"),
         ("LLMB_API_WORKERS", "two", "LLMB_API_WORKERS=two is not a value it takes"),
+        ("LLMB_PORT", "8412", "unset LLMB_PORT and run `make run PORT=8412`"),
         ("LLMB_AUTH", "on", "export LLMB_ADMIN_KEY="),
     ],
 )

@@ -140,6 +140,11 @@ def test_with_auth_on_the_ready_text_s_key_hint_works_as_printed_on_its_port(
     key = made.stdout.strip()
     answer = httpx.get(f"http://127.0.0.1:{run.port}/v1/jobs", headers={"Authorization": f"Bearer {key}"})
     assert answer.status_code == 200
+    # The playground's address is printed beside the docs', and serves the page.
+    places = run.wait_for("API docs:").split()
+    assert places[:2] == ["Playground:", f"http://127.0.0.1:{run.port}/"]
+    page = httpx.get(places[1], follow_redirects=True)
+    assert (page.status_code, page.headers["content-type"].split(";")[0]) == (200, "text/html")
 
 
 def _service_module(pid: int) -> str | None:

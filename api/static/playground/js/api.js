@@ -21,7 +21,7 @@ export function setApiKey(key) {
 // Said once, beside the key field: how to get a key (the admin makes them; README "Keys and tenants").
 export const NEEDS_KEY =
   "This API needs a key: enter one above. The API's admin makes keys with the admin key " +
-  '(LLMB_API_KEY="$LLMB_ADMIN_KEY" llmb keys create --name NAME, or POST /v1/keys).';
+  `(LLMB_API_KEY="$LLMB_ADMIN_KEY" llmb --url ${location.origin} keys create --name NAME, or POST /v1/keys).`;
 
 /** Whether calls would be refused for want of a key, so panels should wait for one. */
 export function needsKey() {
