@@ -31,6 +31,8 @@ from devtools.stack.deployment import Stack, http_ok
 from devtools.stack.process import Service, free_port, spawn, wait_until
 
 SCRIPTED = "devtools.pipelines:ScriptedImagePipeline"
+# Where trees older than devtools/pipelines keep the same pipeline.
+SCRIPTED_BEFORE = "tests.fixtures.pipelines:ScriptedImagePipeline"
 
 
 @dataclass
@@ -84,8 +86,9 @@ def start_api(st: Stack, v: Variant, workers: int) -> Service:
 def start_worker(st: Stack, v: Variant) -> None:
     """A scripted image worker from the variant's tree, waited for until ready."""
     ready = st.root / "ready" / v.label
+    scripted = SCRIPTED if (v.tree / "devtools" / "pipelines").is_dir() else SCRIPTED_BEFORE
     env = st.child_env(
-        {**v.env, "LLMB_QUEUES": "image", "LLMB_READY_FILE": str(ready), "LLMB_IMAGE_PIPELINE": SCRIPTED}
+        {**v.env, "LLMB_QUEUES": "image", "LLMB_READY_FILE": str(ready), "LLMB_IMAGE_PIPELINE": scripted}
     )
     env["PYTHONPATH"] = str(v.tree)
     svc = spawn(
