@@ -75,7 +75,7 @@ class BodyDeadline:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve the request with its body bounded; a 408 for a late body also closes the connection."""
-        if not self.enabled or "wsgi.input" not in environ:
+        if not self.enabled or "wsgi.input" not in environ or not _has_body(environ):
             return self.app(environ, start_response)
         environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], environ, self.seconds)
 
@@ -87,3 +87,9 @@ class BodyDeadline:
             return start_response(status, headers, *rest)
 
         return self.app(environ, start)
+
+
+def _has_body(environ: dict[str, Any]) -> bool:
+    """Whether the request says a body follows: a length above 0, or chunked framing."""
+    length = environ.get("CONTENT_LENGTH") or "0"
+    return length != "0" or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
