@@ -108,6 +108,9 @@ def check_body_size() -> None:
     # A chunked body on a route that reads none: read past the limit, or to its end, to know. (Only
     # one sent chunked: a request without a body, such as every probe, costs no read.)
     environ = request.environ
-    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() and environ.get("wsgi.input_terminated")
-    if chunked and request.method not in _CHANGES_STATE and len(environ["wsgi.input"].read(limit + 1)) > limit:
-        raise BodyTooLargeError(f"the body is over the limit of {limit} bytes")
+    framing = environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    chunked = "chunked" in framing and environ.get("wsgi.input_terminated")
+    if chunked and request.method not in _CHANGES_STATE:
+        read = environ["wsgi.input"].read(limit + 1)
+        if len(read) > limit:
+            raise BodyTooLargeError(f"the body is over the limit of {limit} bytes")
