@@ -137,25 +137,20 @@ class Stack:
         self, *, name: str = "webhooks", env: dict[str, str] | None = None, wait: bool = True
     ) -> Service:
         """The webhook sender (`python -m webhooks`); `wait` until it has reached Redis unless told not to."""
-        ready = self.root / "ready" / name
-        ready.unlink(missing_ok=True)
-        extra = {"LLMB_READY_FILE": str(ready), **(env or {})}
-        cmd = [sys.executable, "-m", "webhooks"]
-        svc = spawn(name, cmd, log_dir=self.root / "logs", env=self.child_env(extra))
-        svc.ready = ready.exists
-        self.services.append(svc)
-        if wait:
-            self.wait_ready(svc, timeout=WEBHOOKS_READY_S)
-        return svc
+        return self._start_module(name, "webhooks", env=env, wait=wait)
 
     def start_batches(
         self, *, name: str = "batches", env: dict[str, str] | None = None, wait: bool = True
     ) -> Service:
         """The batch runner (`python -m api.batches`); `wait` until it reached Redis unless told not to."""
+        return self._start_module(name, "api.batches", env=env, wait=wait)
+
+    def _start_module(self, name: str, module: str, *, env: dict[str, str] | None, wait: bool) -> Service:
+        """`python -m module`, ready once it writes its ready file (it has reached Redis)."""
         ready = self.root / "ready" / name
         ready.unlink(missing_ok=True)
         extra = {"LLMB_READY_FILE": str(ready), **(env or {})}
-        cmd = [sys.executable, "-m", "api.batches"]
+        cmd = [sys.executable, "-m", module]
         svc = spawn(name, cmd, log_dir=self.root / "logs", env=self.child_env(extra))
         svc.ready = ready.exists
         self.services.append(svc)
