@@ -36,6 +36,20 @@ def decide(record: JobRecord, *, holder: str, max_attempts: int, now: float) -> 
     return Decision.TAKE_OVER if again else Decision.FAIL_LOST
 
 
+def claim_delivered(rt: WorkerRuntime, job_id: str, *, job_type: JobType | None = None) -> JobRecord | None:
+    """The job a delivery runs: the first waiting job of its queue, else the job it names, if ours to run.
+
+    A message is a permit: the store's waiting index decides which job it runs (claim_next), so a
+    message whose own job was already claimed (batched with another) still runs the next one.
+    When none waits, the message's own job is looked at: a redelivery takes over a lost worker's.
+    """
+    if job_type is not None:
+        record = rt.store.claim_next(job_type, holder=rt.holder, lease_until=rt.leases.deadline())
+        if record is not None:
+            return record
+    return claim(rt, job_id)
+
+
 def claim(rt: WorkerRuntime, job_id: str, *, job_type: JobType | None = None) -> JobRecord | None:
     """Take the job for this worker, or None when it is not ours to run.
 

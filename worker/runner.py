@@ -18,7 +18,7 @@ from shared.logs import bind, job_fields
 from shared.messages import listed
 from shared.vocabulary import ErrorCode, JobType
 from worker.batching import gather
-from worker.claim import claim
+from worker.claim import claim_delivered
 from worker.device import is_out_of_memory, sample_memory
 from worker.finish import fail, finish
 from worker.metrics import metrics
@@ -53,12 +53,15 @@ def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) 
     # UnavailableError reaches the task, which hands the message back to the queue.
     within = 2 * rt.settings.lease_ttl_s
     record = until_redis_answers(
-        lambda: claim(rt, job_id, job_type=job_type), within_s=within, what=f"job {job_id}"
+        lambda: claim_delivered(rt, job_id, job_type=job_type), within_s=within, what=f"job {job_id}"
     )
     if record is None:
-        log.info("job %s: nothing to do (finished, or held by a live worker)", job_id)
+        log.info("job %s: nothing to do (none waits; it is finished, or held by a live worker)", job_id)
         return
+    if record.id != job_id:
+        log.info("delivery of job %s runs job %s, first in line", job_id, record.id)
     bind(**job_fields(record))
+    job_id = record.id
     log.info("job %s: running (attempt %d)", job_id, record.attempts)
     try:
         pipeline = rt.pipelines.get(record.type)

@@ -17,6 +17,7 @@ from shared.store.cas import (
     Transition,
     compare_and_set,
 )
+from shared.store.claims import claim_next
 from shared.store.creation import Creation
 from shared.store.queues import QueueReads
 from shared.store.scripts import Script, redis_errors
@@ -36,6 +37,7 @@ class JobStore(QueueReads, Creation, UsageReads):
         self.write_wait_ms = write_wait_ms
         self._create = Script(client, "create")
         self._transition = Script(client, "transition")
+        self._claim_next = Script(client, "claim_next")
 
     def ping(self) -> None:
         """Raise UnavailableError unless Redis answers."""
@@ -85,6 +87,23 @@ class JobStore(QueueReads, Creation, UsageReads):
         if started.expired:
             self.expire(job_id, job_type)
         return started.record
+
+    def claim_next(self, job_type: JobType, *, holder: str, lease_until: float) -> JobRecord | None:
+        """Run the first waiting job of the queue (by the store's order) under `holder`'s lease; None if none.
+
+        Jobs past their deadline on the way are canceled (reason deadline) instead of started.
+        """
+        for _ in range(8):
+            claimed = claim_next(
+                self._claim_next, job_type, holder=holder, lease_until=lease_until, ttl_s=self.job_ttl_s
+            )
+            if claimed is None:
+                return None
+            if claimed.ok:
+                return claimed.record
+            if claimed.expired:
+                self.expire_overdue(time.time())
+        return None
 
     def expire(self, job_id: str, job_type: JobType, *, holder: str = "*") -> bool:
         """Cancel an unfinished job whose deadline passed, with the reason `deadline`."""

@@ -64,19 +64,34 @@ class Signature:
         return f"local K = {{{keys}}}\nlocal A = {{{args}}}\n{rest}\n"
 
 
+_THEN = re.compile(r"^--!\s*then:\s*(\S+)\s*$", re.MULTILINE)
+
+
 @cache
 def _source(name: str) -> str:
     return resources.files("shared.store").joinpath(f"lua/{name}.lua").read_text()
+
+
+def _body(name: str) -> str:
+    """A script's text plus, for `--! then: other`, the other's text without its directives.
+
+    The first script's own directives name every key and argument; a prologue like this lets a
+    script choose the job it works on (claim_next.lua) and then run transition.lua's body.
+    """
+    source = _source(name)
+    found = _THEN.search(source)
+    if found is None:
+        return source
+    return source + "\n" + _DIRECTIVE.sub("", _source(found.group(1)))
 
 
 class Script:
     """One registered script, called with named keys and arguments."""
 
     def __init__(self, client: Redis, name: str) -> None:
-        source = _source(name)
         self.name = name
-        self.signature = Signature.parse(source)
-        self._script: Callable[..., Any] = client.register_script(self.signature.prelude() + source)
+        self.signature = Signature.parse(_source(name))
+        self._script: Callable[..., Any] = client.register_script(self.signature.prelude() + _body(name))
 
     def __call__(
         self,
