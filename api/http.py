@@ -173,6 +173,7 @@ def create_options(body: Any, limits: Limits) -> Options:
         idempotency_key=key,
         fingerprint=fingerprint,
         traceparent=traceparent(),
+        priority=getattr(body, "priority", "interactive"),
     )
 
 

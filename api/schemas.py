@@ -30,6 +30,10 @@ class _JobCreate(BaseModel):
     webhook: WebhookSpec | None = Field(
         default=None, description="POST the job to this URL on its events, signed"
     )
+    priority: Literal["interactive", "batch"] = Field(
+        default="interactive",
+        description="interactive jobs are served before waiting batch jobs of the same queue (with aging)",
+    )
 
 
 class ImageJobCreate(_JobCreate):

@@ -29,6 +29,7 @@ class Options:
     idempotency_key: str | None = None
     fingerprint: str = ""  # SHA-256 of the validated request, to tell a replay from another request
     traceparent: str = ""  # the caller's W3C trace context, shown on the job's log lines
+    priority: str = "interactive"  # or "batch": its class in the queue's order (shared/store/order.py)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def _create(
         max_waiting=limits.queue_max_waiting,
         max_tenant_waiting=limits.tenant_max_waiting,
         max_active=principal.max_active_jobs or limits.key_max_active_jobs,
+        weight=svc.settings.weight_of(record.owner),
         idempotency=idem,
     )
 
@@ -112,6 +114,7 @@ def _record(
         webhook=webhook,
         webhook_events=" ".join(webhook["events"]) if webhook else "",
         traceparent=options.traceparent,
+        priority=options.priority,
     )
     if options.idempotency_key is None:
         return record, None

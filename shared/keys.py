@@ -13,19 +13,29 @@ def job(job_id: str) -> str:
     return f"{PREFIX}:job:{key_part(job_id, 'job')}"
 
 
+def job_prefix() -> str:
+    """What every job hash's name starts with (a script that picks its job appends the id)."""
+    return f"{PREFIX}:job:"
+
+
 def events(job_id: str) -> str:
     """Stream holding one job's event history (status, progress, tokens)."""
     return f"{PREFIX}:job:{key_part(job_id, 'job')}:events"
 
 
 def waiting(job_type: JobType) -> str:
-    """Sorted set of a queue's waiting job ids, scored by arrival order."""
+    """Sorted set of a queue's waiting job ids, scored by their place in line (shared/store/order.py)."""
     return f"{PREFIX}:queue:{job_type.value}:waiting"
 
 
 def running(job_type: JobType) -> str:
     """Sorted set of a queue's running job ids, scored by lease expiry."""
     return f"{PREFIX}:queue:{job_type.value}:running"
+
+
+def fair_share(job_type: JobType) -> str:
+    """Hash of a queue's fair-share tags: each class's virtual time, each tenant's last finish tag."""
+    return f"{PREFIX}:queue:{job_type.value}:fair"
 
 
 def workers(job_type: JobType) -> str:

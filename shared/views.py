@@ -50,7 +50,9 @@ class JobView(BaseModel):
         "batch's device time)",
     )
     links: JobLinks
-    priority: str = Field(default="interactive", description="interactive, or batch for a batch's lines")
+    priority: str = Field(
+        default="interactive", description="interactive (the default), or batch: a batch's lines, or asked for"
+    )
     batch_id: str | None = Field(default=None, description="the /v1/batches batch this job is a line of")
 
 

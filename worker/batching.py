@@ -46,7 +46,16 @@ def gather(rt: WorkerRuntime, first: JobRecord) -> list[JobRecord]:
             break
         time.sleep(_POLL_S)
     if len(batch) > 1:
-        log.info("job %s: batched with %d more (%s)", first.id, len(batch) - 1, first.batch_key)
+        # Each job came with a permit (its Celery message): the mates' permits are spent here, so no
+        # later delivery finds its job gone. One already delivered elsewhere runs the next in line.
+        spent = rt.store.take_permits(first.type, len(batch) - 1)
+        log.info(
+            "job %s: batched with %d more (%s); %d of their permits taken back",
+            first.id,
+            len(batch) - 1,
+            first.batch_key,
+            spent,
+        )
     return batch
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from shared.errors import NotFoundError
 from shared.jobs import JobRecord, JobStatus, JobType, after_lost_worker, worker_lost
+from shared.store.order import Aging
 from worker.holder import holder_is_dead
 
 if TYPE_CHECKING:
@@ -44,7 +45,10 @@ def claim_delivered(rt: WorkerRuntime, job_id: str, *, job_type: JobType | None 
     When none waits, the message's own job is looked at: a redelivery takes over a lost worker's.
     """
     if job_type is not None:
-        record = rt.store.claim_next(job_type, holder=rt.holder, lease_until=rt.leases.deadline())
+        aging = Aging(rt.settings.priority_aging_s, rt.settings.priority_aging_every)
+        record = rt.store.claim_next(
+            job_type, holder=rt.holder, lease_until=rt.leases.deadline(), aging=aging
+        )
         if record is not None:
             return record
     return claim(rt, job_id)

@@ -73,6 +73,12 @@ class WorkerMetrics:
         self.step_seconds = Histogram(
             "llmb_step_seconds", "time per model step", ["type"], buckets=STEP_BUCKETS, registry=None
         )
+        self.deliveries = Counter(
+            "llmb_worker_deliveries",
+            "Celery deliveries (permits) by outcome: ran (a job claimed) or empty (none waited)",
+            ["queue", "outcome"],
+            registry=None,
+        )
         self.tokens = Counter("llmb_generated_tokens", "chat tokens generated", registry=None)
         self.images = Counter("llmb_images_generated", "images of succeeded jobs", registry=None)
         self.embeddings = Counter("llmb_embeddings", "vectors of succeeded embed jobs", registry=None)

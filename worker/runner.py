@@ -55,9 +55,12 @@ def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) 
     record = until_redis_answers(
         lambda: claim_delivered(rt, job_id, job_type=job_type), within_s=within, what=f"job {job_id}"
     )
+    deliveries = metrics().deliveries
     if record is None:
+        deliveries.labels(job_type or "", "empty").inc()
         log.info("job %s: nothing to do (none waits; it is finished, or held by a live worker)", job_id)
         return
+    deliveries.labels(record.type, "ran").inc()
     if record.id != job_id:
         log.info("delivery of job %s runs job %s, first in line", job_id, record.id)
     bind(**job_fields(record))

@@ -179,6 +179,7 @@ class Runner:
                 max_waiting=limits.queue_max_waiting,
                 max_tenant_waiting=limits.tenant_max_waiting,
                 max_active=max_active,
+                weight=self.svc.settings.weight_of(job.owner),
             )
         return f"j:{job_id}"
 

@@ -116,9 +116,12 @@ def _index_joined(status: JobStatus) -> str:
 
 
 def _keys(job_id: str, job_type: JobType, now: float) -> dict[str, str]:
+    return {"job": keys.job(job_id), "events": keys.events(job_id)} | queue_keys(job_type, now)
+
+
+def queue_keys(job_type: JobType, now: float) -> dict[str, str]:
+    """The keys of transition.lua besides the job's own: its queue's indexes, counts and usage totals."""
     return {
-        "job": keys.job(job_id),
-        "events": keys.events(job_id),
         "waiting": keys.waiting(job_type),
         "running": keys.running(job_type),
         "celery_queue": keys.celery_queue(job_type),

@@ -11,24 +11,36 @@ import time
 
 from shared import keys
 from shared.jobs import JobStatus, JobType, change_into, encode_fields
-from shared.store.cas import Effects, Guard, Transition, _args, _keys, _record
+from shared.store.cas import Effects, Guard, Transition, _args, _record, queue_keys
+from shared.store.order import BATCH_BASE, Aging
 from shared.store.scripts import Script, redis_errors
 
 
 def claim_next(
-    script: Script, job_type: JobType, *, holder: str, lease_until: float, ttl_s: int
+    script: Script,
+    job_type: JobType,
+    *,
+    holder: str,
+    lease_until: float,
+    ttl_s: int,
+    aging: Aging,
 ) -> Transition | None:
-    """Start the first waiting job of `job_type` under `holder`'s lease; None when none waits.
+    """Start the next waiting job of `job_type` by the store's order under `holder`'s lease.
 
-    The answer is transition.lua's: `expired` when that job's deadline passed (it is still waiting).
+    None when none waits. The answer is transition.lua's: `expired` when that job's deadline passed
+    (it is still waiting). Raises UnavailableError when Redis is away.
     """
     change = change_into(JobStatus.RUNNING, only_from=JobStatus.QUEUED)
     effects = Effects(fields={"holder": holder, "progress": None}, lease_until=lease_until)
-    args = _args(change, Guard(unexpired=time.time()), effects, ttl_s) | {
+    now = time.time()
+    args = _args(change, Guard(unexpired=now), effects, ttl_s, now) | {
         "job_type": job_type.value,
-        "job_prefix": keys.job(""),
+        "job_prefix": keys.job_prefix(),
+        "batch_base": BATCH_BASE,
+        "aging_s": aging.after_s,
+        "aging_every": aging.every,
     }
-    named = {k: v for k, v in _keys("", job_type).items() if k not in ("job", "events")}
+    named = queue_keys(job_type, now) | {"fair": keys.fair_share(job_type)}
     fields = [x for kv in encode_fields(dict(effects.fields)).items() for x in kv]
     with redis_errors():
         outcome, previous, *rest = script(named, args, rest=fields)

@@ -14,6 +14,7 @@ from shared.jobs import JobRecord
 from shared.queues import task_message
 from shared.store.cas import EVENTS_MAXLEN, status_event
 from shared.store.leases import HEARTBEAT_TTL_S
+from shared.store.order import class_base
 from shared.store.results import HISTORY, Created, Existing, History, Idempotency, Place
 from shared.store.scripts import Script, redis_errors
 
@@ -35,6 +36,7 @@ class Creation:
         max_waiting: int = 0,
         max_tenant_waiting: int = 0,
         max_active: int = 0,
+        weight: float = 1.0,
         idempotency: Idempotency | None = None,
     ) -> Created | Existing:
         """Write a queued job and push its task message in one atomic step.
@@ -43,12 +45,12 @@ class Creation:
         the same step. Raises QueueFullError when its queue holds `max_waiting` waiting jobs,
         TenantQueueFullError when its tenant has `max_tenant_waiting` of them, TooManyActiveJobsError
         when its key has `max_active` queued and running ones (0: no cap), UnavailableError.
+        Its place in line is fair queueing by its tenant's `weight` (> 0) within its priority class
+        (create.lua; docs/ARCHITECTURE.md, "The order of a queue").
         """
-        args = _create_args(record, self.job_ttl_s, idempotency) | {
-            "max_waiting": max_waiting,
-            "max_tenant_waiting": max_tenant_waiting,
-            "max_active": max_active,
-        }
+        caps: dict[str, object] = {"max_waiting": max_waiting, "max_tenant_waiting": max_tenant_waiting}
+        caps |= {"max_active": max_active, "weight": weight}
+        args = _create_args(record, self.job_ttl_s, idempotency) | caps
         fields = [x for kv in record.to_redis().items() if kv[0] != "seq" for x in kv]
         outcome, *found = self._run_create(_create_keys(record, idempotency), args, fields)
         if outcome == b"exists":
@@ -127,6 +129,7 @@ def _create_keys(record: JobRecord, idempotency: Idempotency | None) -> dict[str
         "deadlines": keys.deadlines(),
         "finished": keys.finished(record.type),
         "workers": keys.workers(record.type),
+        "fair": keys.fair_share(record.type),
     }
 
 
@@ -144,4 +147,7 @@ def _create_args(record: JobRecord, ttl_s: int, idempotency: Idempotency | None)
         "deadline_at": record.deadline_at if record.deadline_at is not None else "",
         "history": HISTORY,
         "alive_since": time.time() - HEARTBEAT_TTL_S,
+        "priority": record.priority,
+        "tenant": record.owner,
+        "class_base": class_base(record.priority),
     }

@@ -19,6 +19,7 @@ from shared.store.cas import (
 )
 from shared.store.claims import claim_next
 from shared.store.creation import Creation
+from shared.store.order import Aging
 from shared.store.queues import QueueReads
 from shared.store.scripts import Script, redis_errors
 from shared.store.usage import UsageReads
@@ -88,14 +89,21 @@ class JobStore(QueueReads, Creation, UsageReads):
             self.expire(job_id, job_type)
         return started.record
 
-    def claim_next(self, job_type: JobType, *, holder: str, lease_until: float) -> JobRecord | None:
-        """Run the first waiting job of the queue (by the store's order) under `holder`'s lease; None if none.
+    def claim_next(
+        self, job_type: JobType, *, holder: str, lease_until: float, aging: Aging | None = None
+    ) -> JobRecord | None:
+        """Run the next waiting job of the queue by the store's order (shared/store/order.py); None if none.
 
         Jobs past their deadline on the way are canceled (reason deadline) instead of started.
         """
         for _ in range(8):
             claimed = claim_next(
-                self._claim_next, job_type, holder=holder, lease_until=lease_until, ttl_s=self.job_ttl_s
+                self._claim_next,
+                job_type,
+                holder=holder,
+                lease_until=lease_until,
+                ttl_s=self.job_ttl_s,
+                aging=aging or Aging(),
             )
             if claimed is None:
                 return None

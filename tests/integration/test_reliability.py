@@ -140,11 +140,12 @@ def test_a_pickled_message_is_refused_and_runs_nothing(stack: Stack) -> None:
     pickler.send_task(
         TASK_NAME, args=[target["id"]], task_id=target["id"], queue="image", serializer="pickle"
     )
-    after = api.submit("ok")
+    after = api.submit("ok", width=192)  # its JSON message is the only permit; no batch mate of the target
     worker = stack.start_worker(env=SCRIPTED)
-    assert api.finished(after["id"])["status"] == "succeeded"  # the worker consumed past the pickle
+    # A message is a permit for the first job in line: the JSON one runs the target, first queued.
+    assert api.finished(target["id"])["status"] == "succeeded"  # the worker consumed past the pickle
     assert client.llen("image") == 0
-    assert api.job(target["id"])["status"] == "queued"  # it never ran
+    assert api.job(after["id"])["status"] == "queued"  # the pickled message ran nothing
     assert "Refusing to deserialize untrusted content of type pickle" in worker.log()
 
 

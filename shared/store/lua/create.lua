@@ -8,8 +8,15 @@
 -- Answers {'ok', arrival number, 0-based place among the waiting, first event id, the wait estimate's
 -- inputs: finishes in the queue's history, the oldest and newest of its last `history`, live workers},
 -- {'exists', job id, fingerprint, in flight until}, or {'queue_full' | 'tenant_queue_full' | 'too_many_active', count}.
---! keys: job events waiting tenant_waiting owner_jobs celery_queue sequence active idem deadlines finished workers
---! args: job_id created_at ttl maxlen event message max_waiting max_tenant_waiting max_active idem_fingerprint idem_inflight_until deadline_at history alive_since fields*
+-- The job's place in line (`order`, its score in the waiting index, kept on the record for a requeue) is
+-- start-time fair queueing within its priority class (Goyal, Vin & Cheng, SIGCOMM 1996): its tag is the
+-- later of the class's virtual time (the tag of the job last claimed, claim_next.lua) and its tenant's
+-- last finish tag (ignored when the tenant has nothing waiting); the tenant's next finish tag is the tag
+-- plus its cost, 1000/weight. So tenants take turns in proportion to their weights, each in arrival
+-- order. order = class_base + tag * 1024 + seq % 1024: equal tags go in arrival order, all integers (exact
+-- in a double). `class_base` (0 for interactive, 2^52 for batch) puts a class after the other; `fair` holds the tags.
+--! keys: job events waiting tenant_waiting owner_jobs celery_queue sequence active idem deadlines finished workers fair
+--! args: job_id created_at ttl maxlen event message max_waiting max_tenant_waiting max_active idem_fingerprint idem_inflight_until deadline_at history alive_since priority tenant weight class_base fields*
 if A.idem_fingerprint ~= '' then
   local known = redis.call('HMGET', K.idem, 'job_id', 'fingerprint', 'inflight_until')
   if known[1] then return {'exists', known[1], known[2], known[3] or '0'} end
@@ -33,9 +40,17 @@ if tonumber(A.max_active) > 0 then
   if active >= tonumber(A.max_active) then return {'too_many_active', active} end
 end
 local seq = redis.call('INCR', K.sequence)
-redis.call('HSET', K.job, 'seq', seq, 'active_set', K.active, 'waiting_set', K.tenant_waiting, unpack(REST))
+local virtual = tonumber(redis.call('HGET', K.fair, 'v:' .. A.priority) or '0')
+local finish_field = 'f:' .. A.priority .. ':' .. A.tenant
+local tag = virtual
+if redis.call('ZCARD', K.tenant_waiting) > 0 then
+  tag = math.max(virtual, tonumber(redis.call('HGET', K.fair, finish_field) or '0'))
+end
+redis.call('HSET', K.fair, finish_field, tag + math.max(1, math.floor(1000 / tonumber(A.weight))))
+local order = tonumber(A.class_base) + tag * 1024 + seq % 1024
+redis.call('HSET', K.job, 'seq', seq, 'order', order, 'active_set', K.active, 'waiting_set', K.tenant_waiting, unpack(REST))
 redis.call('EXPIRE', K.job, A.ttl)
-redis.call('ZADD', K.waiting, seq, A.job_id)
+redis.call('ZADD', K.waiting, order, A.job_id)
 redis.call('ZADD', K.tenant_waiting, A.created_at, A.job_id)
 redis.call('EXPIRE', K.tenant_waiting, A.ttl)
 redis.call('ZADD', K.active, A.created_at, A.job_id)

@@ -4,7 +4,7 @@
 -- and fields, moves the job between its queue's indexes and appends the status event, atomically.
 -- It knows no rule of the state machine: shared/jobs.py decides every argument.
 -- `joins`: the index the job enters ('running' with lease_until as score, 'waiting' with its
--- arrival number, '' none); `expire_s` ('0' = keep) sets the TTL of a finished job; `message`
+-- place in line (`order`), '' none); `expire_s` ('0' = keep) sets the TTL of a finished job; `message`
 -- ('' = none) is pushed where the next worker takes it first.
 -- `unexpired` ('' = no check) refuses the change once the job's deadline_at is past it.
 -- A change into running or an end also schedules the job's webhook, when it asked for that event;
@@ -63,7 +63,10 @@ if A.joins == 'running' then
   redis.call('ZADD', K.running, A.lease_until, id)
 else
   redis.call('HSET', K.job, 'holder', '', 'lease_until', 0)
-  if A.joins == 'waiting' then redis.call('ZADD', K.waiting, redis.call('HGET', K.job, 'seq'), id) end
+  -- Back in line at its own place (create.lua's `order`; `seq` for a job made before orders existed).
+  if A.joins == 'waiting' then
+    redis.call('ZADD', K.waiting, redis.call('HGET', K.job, 'order') or redis.call('HGET', K.job, 'seq'), id)
+  end
 end
 -- The tenant's waiting set (its per-tenant cap, the one create.lua named) follows the queue's.
 local mine = redis.call('HGET', K.job, 'waiting_set')
