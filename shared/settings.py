@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.limits import Limits
 from shared.vocabulary import JobType
+from shared.weights import TenantWeights, weight_of
 
 __all__ = [
     "LOCAL_EMBED_DIMENSIONS",
@@ -115,7 +116,7 @@ class Settings(BaseSettings):
     embed_pipeline: str = "worker.pipelines.embed:SentenceEmbedPipeline"
     batch_max: int = 8
     batch_wait_ms: int = 25
-    tenant_weights: dict[str, float] = Field(default_factory=dict)
+    tenant_weights: TenantWeights = ()
     priority_aging_s: float = Field(default=300.0, ge=0)
     priority_aging_every: int = Field(default=5, ge=1)
     event_interval_ms: int = 50
@@ -141,13 +142,11 @@ class Settings(BaseSettings):
         unknown = set(self._queue_names) - {t.value for t in JobType}
         if unknown:
             raise ValueError(f"LLMB_QUEUES names unknown queues: {sorted(unknown)}")
-        if any(weight <= 0 for weight in self.tenant_weights.values()):
-            raise ValueError("LLMB_TENANT_WEIGHTS: every tenant's weight must be above 0")
         return self
 
     def weight_of(self, tenant: str) -> float:
         """The tenant's fair-share weight (LLMB_TENANT_WEIGHTS; 1 when it is not named)."""
-        return self.tenant_weights.get(tenant, 1.0)
+        return weight_of(self.tenant_weights, tenant)
 
     @property
     def auth_enabled(self) -> bool:

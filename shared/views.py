@@ -51,7 +51,8 @@ class JobView(BaseModel):
     )
     links: JobLinks
     priority: str = Field(
-        default="interactive", description="interactive (the default), or batch: a batch's lines, or asked for"
+        default="interactive",
+        description="interactive (the default), or batch: a batch's lines, or asked for",
     )
     batch_id: str | None = Field(default=None, description="the /v1/batches batch this job is a line of")
 

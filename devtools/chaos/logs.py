@@ -10,7 +10,7 @@ from pathlib import Path
 LOG_LINES = {
     "late results refused (compare-and-set)": "result dropped, job is",
     "hand-backs refused (job moved on)": "already moved on",
-    "deliveries dropped (finished or held)": "nothing to do (finished, or held by a live worker)",
+    "deliveries with no job to run": "nothing to do (none waits",
     "jobs freed by the reaper": "lost its worker; freed from queue",
     "writes retried through a Redis outage": "Redis does not answer, trying again",
     "uploads retried": "failed, try",

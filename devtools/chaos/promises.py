@@ -99,7 +99,8 @@ def _kills_and_limits(o: Outcome) -> list[str]:
         "its worker went on.",
         f"**6.** Two executions of one job: {len(f.duplicate_terminal)} duplicate terminal transitions; "
         f"{logs['late results refused (compare-and-set)']} late results refused by the compare-and-set, "
-        f"{logs['deliveries dropped (finished or held)']} duplicate deliveries dropped.",
+        f"{logs['deliveries with no job to run']} deliveries found no job to run (a redelivered permit "
+        "whose job the reaper or another permit had already started).",
     ]
 
 

@@ -127,3 +127,17 @@ def test_a_waiting_job_s_position_is_its_place_in_the_fair_order(store) -> None:
 def test_an_unknown_priority_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown priority"):
         class_base("urgent")
+
+
+def test_tenant_weights_come_as_json_and_must_be_positive(monkeypatch) -> None:
+    from pydantic import ValidationError
+
+    from shared.settings import Settings
+
+    monkeypatch.setenv("LLMB_TENANT_WEIGHTS", '{"research": 3}')
+    settings = Settings()
+    assert (settings.weight_of("research"), settings.weight_of("anyone")) == (3.0, 1.0)
+    hash(settings)  # settings stay hashable (cached documents are keyed by them)
+    monkeypatch.setenv("LLMB_TENANT_WEIGHTS", '{"research": 0}')
+    with pytest.raises(ValidationError, match="weight must be above 0"):
+        Settings()
