@@ -38,6 +38,7 @@ class Spend:
 
     device_s: float = 0.0
     tokens: int = 0
+    alerted_at: float | None = None  # when it first reached ALERT_AT of a cap of its budget (epoch s)
 
 
 def period_id(period: Period, now: float) -> str:

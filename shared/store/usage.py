@@ -51,10 +51,10 @@ class UsageReads:
         """What each (kind `key` or `tenant`, name, period) used in the period holding `now`, in one trip."""
         pipe = self._redis.pipeline(transaction=False)
         for kind, name, period in whose:
-            pipe.hmget(keys.spend(period_id(period, now), kind, name), ["device_s", "tokens"])
+            pipe.hmget(keys.spend(period_id(period, now), kind, name), ["device_s", "tokens", "alerted_at"])
         with redis_errors():
             found = cast(list[list[bytes | None]], pipe.execute())
-        return [Spend(float(d or 0), int(t or 0)) for d, t in found]
+        return [Spend(float(d or 0), int(t or 0), float(a) if a else None) for d, t, a in found]
 
     def budget_alert(self, subject: str) -> dict[str, object] | None:
         """The alert transition.lua wrote when a budget's spend first passed its threshold in a period.
