@@ -7,9 +7,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import SecretStr
 
+from shared.limits import Limits
 from shared.store.batches import BatchStore
-from tests.api.test_auth import bearer, make_key
+from tests.api.conftest import AppFor
+from tests.api.test_auth import ADMIN, bearer, make_key
+from tests.api.test_batch_runner import embed_line, runner_for, start
 from tests.api.test_files import LINE, secure, upload
 from tests.api.test_webhooks import resolving_to
 
@@ -83,3 +87,16 @@ def test_a_batch_webhook_to_an_internal_address_is_refused_as_a_job_s_is(secure:
     error = refused.get_json()["error"]
     assert error["param"] == "webhook.url"
     assert "10.0.0.1" not in error["message"]  # the refusal never names what the host resolved to
+
+
+def test_a_batch_s_lines_count_against_its_key_s_and_tenant_s_budgets(app_for: AppFor) -> None:
+    app = app_for(auth="on", admin_key=SecretStr(ADMIN), limits=Limits(tenant_budget_device_s=100))
+    _, batch_id = start(app, embed_line(0), budget={"tokens": 1000, "period": "day"})
+    runner_for(app).step(batch_id)
+    store = app.extensions["llmb"].store
+    (entry,) = BatchStore.on(app.extensions["llmb"].pool).lines(batch_id, 0, 10)
+    assert store.get(entry[2:]).budgets == {
+        "alert_at": 0.8,
+        "key": {"tokens": 1000, "period": "day"},
+        "tenant": {"device_s": 100, "period": "month"},
+    }

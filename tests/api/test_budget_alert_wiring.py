@@ -13,6 +13,7 @@ from shared.limits import Limits
 from tests.api.conftest import AppFor
 from tests.api.test_auth import ADMIN, bearer, make_key, submit
 from tests.api.test_metrics import sample
+from webhooks.notices import OPERATOR
 
 
 def test_a_job_s_end_past_80_percent_of_its_key_s_budget_is_counted_and_shown(app_for: AppFor) -> None:
@@ -37,3 +38,10 @@ def test_a_job_s_end_past_80_percent_of_its_key_s_budget_is_counted_and_shown(ap
     key = client.get(f"/v1/keys/{made['id']}", headers=bearer(ADMIN)).get_json()
     assert key["spend"]["alerted_at"] is not None
     assert key["spend"]["device_s"] == 8.0
+
+
+def test_the_admin_key_reads_the_secret_that_signs_budget_alerts(app_for: AppFor) -> None:
+    app: Flask = app_for(auth="on", admin_key=SecretStr(ADMIN))
+    answer = app.test_client().get("/v1/webhooks/secret", headers=bearer(ADMIN))
+    assert answer.status_code == 200
+    assert answer.get_json()["secret"] == app.extensions["llmb"].webhooks.secret(OPERATOR).current
