@@ -157,8 +157,8 @@ class Runner:
         budgets = job_budgets(key.budget if key else None, self.svc.settings.limits)  # for the 80 % alert
         for raw, end in nonblank(data, offset):
             try:
-                job_id = ids[len(entries)]
-                entries.append(self._enqueue(record, raw, job_id, made, (max_active, budgets)))
+                entry = self._enqueue(record, raw, ids[len(entries)], made, max_active, budgets=budgets)
+                entries.append(entry)
             except (QueueFullError, TenantQueueFullError, TooManyActiveJobsError):
                 break
             offset = end
@@ -173,13 +173,14 @@ class Runner:
         raw: bytes,
         job_id: str,
         made: set[str],
-        key: tuple[int, dict[str, Any] | None],
+        max_active: int,
+        *,
+        budgets: dict[str, Any] | None = None,
     ) -> str:
         """The line's entry: its job, made unless it is in `made`, or why it was refused.
 
-        `key` is the batch key's cap on active jobs and the budgets its jobs count against.
+        `max_active` is the batch key's cap on active jobs, `budgets` the caps its jobs count against.
         """
-        max_active, budgets = key
         try:
             line = split(raw, record.endpoint)
             with self.context(record.endpoint, line.body):
