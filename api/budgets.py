@@ -6,7 +6,7 @@ import math
 import time
 
 from shared.auth import Principal
-from shared.budgets import Budget, Spend, period_end
+from shared.budgets import Budget, Spend, alert_caps, period_end
 from shared.errors import BudgetExceededError
 from shared.limits import Limits
 from shared.store import JobStore
@@ -18,6 +18,11 @@ def tenant_budget(limits: Limits) -> Budget | None:
     if not device_s and not tokens:
         return None
     return Budget(device_s or None, tokens or None, limits.tenant_budget_period)
+
+
+def job_budgets(key: Budget | None, limits: Limits) -> dict[str, object] | None:
+    """The caps a new job's end counts against, as its record carries them for the 80 % alert."""
+    return alert_caps(key, tenant_budget(limits))
 
 
 def check_budgets(store: JobStore, principal: Principal, limits: Limits) -> None:

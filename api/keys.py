@@ -42,6 +42,9 @@ class SpendView(BaseModel):
     device_s: float
     tokens: int
     resets_at: str = Field(description="RFC 3339 UTC: when the period ends")
+    alerted_at: str | None = Field(
+        default=None, description="RFC 3339 UTC: when the spend first reached 80 % of a cap this period"
+    )
 
 
 class KeyCreate(InputSchema):
@@ -206,6 +209,7 @@ def _spend(record: KeyRecord) -> SpendView:
         device_s=spent.device_s,
         tokens=spent.tokens,
         resets_at=iso(period_end(period, now)) or "",
+        alerted_at=iso(spent.alerted_at),
     )
 
 

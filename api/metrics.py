@@ -119,6 +119,14 @@ class StoreCollector:
                 gauge.add_metric([queue], getattr(load, name))
             yield gauge
         yield from self._usage()
+        alerts = CounterMetricFamily(
+            "llmb_budget_alerts", "budgets that passed 80 % of a cap in a period", labels=["scope", "measure"]
+        )
+        alerted = {(scope, measure): 0 for scope in ("key", "tenant") for measure in ("device_s", "tokens")}
+        alerted.update(self.stats.budget_alerts)
+        for (scope, measure), count in sorted(alerted.items()):
+            alerts.add_metric([scope, measure], count)
+        yield alerts
 
     def _usage(self) -> Iterator[Metric]:
         """The usage counters by job type, and by tenant when the operator asked (bounded)."""

@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from api.budgets import check_budgets
+from api.budgets import check_budgets, job_budgets
 from api.metrics import SUBMITTED, long_wait
 from api.services import Services
 from shared import logs
@@ -67,6 +67,7 @@ def submit_job(
     if known is not None:  # a replay (or its refusal) is not a submission: the rate does not count it
         return _replay(svc, known, options)
     check_budgets(svc.store, principal, svc.settings.limits)
+    record = record.model_copy(update={"budgets": job_budgets(principal.budget, svc.settings.limits)})
     headers = svc.limiter.hit(principal)
     made = _create(svc, record, principal, idem)
     if isinstance(made, Existing):

@@ -14,17 +14,17 @@ from api.spec import documented, json_answer
 from shared.auth import Scope
 from shared.store.webhooks import SigningSecret
 from shared.views import iso
-from shared.webhook import Attempt, Outcome, WebhookEvent
+from shared.webhook import Attempt, NoticeEvent, Outcome, WebhookEvent
 
 bp = Blueprint("webhooks", __name__)
 TAGS = ("Webhooks",)
 
 
 class AttemptView(BaseModel):
-    """One try at delivering one of a job's events."""
+    """One try at delivering one of a job's events (or a batch's end)."""
 
     at: str = Field(description="when it was made (RFC 3339 UTC)")
-    event: WebhookEvent
+    event: WebhookEvent | NoticeEvent
     webhook_id: str = Field(description="the webhook-id header: the same for every try of one event")
     outcome: Outcome = Field(
         description="delivered, retrying, stopped (410, another status, refused) or gave_up"

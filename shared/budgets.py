@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 Period = Literal["day", "month"]
 PERIODS: tuple[Period, ...] = ("day", "month")
+# The share of a cap whose crossing alerts, once per budget and period (transition.lua decides).
+ALERT_AT = 0.8
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class Spend:
 
     device_s: float = 0.0
     tokens: int = 0
+    alerted_at: float | None = None  # when it first reached ALERT_AT of a cap of its budget (epoch s)
 
 
 def period_id(period: Period, now: float) -> str:
@@ -47,3 +55,31 @@ def period_end(period: Period, now: float) -> float:
         return start.timestamp() + 86400
     following = at.replace(year=at.year + at.month // 12, month=at.month % 12 + 1, day=1)
     return following.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def alert_caps(key: Budget | None, tenant: Budget | None) -> dict[str, Any] | None:
+    """What a job's record carries for the alert its end may make: ALERT_AT and the caps by scope."""
+    caps = {
+        scope: {k: v for k, v in asdict(budget).items() if v is not None}
+        for scope, budget in (("key", key), ("tenant", tenant))
+        if budget is not None
+    }
+    return {"alert_at": ALERT_AT, **caps} if caps else None
+
+
+def report_alerts(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
+    """Log each alert a job's end made (JSON from transition.lua) at WARNING; the alerts, decoded."""
+    alerts = [json.loads(item) for item in raw]
+    for alert in alerts:
+        log.warning(
+            "budget alert: %s %s passed %d%% of its %s budget's %s in %s (%g of %g)",
+            alert["scope"],
+            alert["name"],
+            round(float(alert["threshold"]) * 100),
+            alert["period"],
+            alert["measure"],
+            alert["period_id"],
+            alert["spent"],
+            alert["limit"],
+        )
+    return alerts

@@ -94,7 +94,7 @@ class Progress(BaseModel):
     total: int
 
 
-_JSON_FIELDS = ("input", "progress", "result", "error", "webhook", "usage")
+_JSON_FIELDS = ("input", "progress", "result", "error", "webhook", "usage", "budgets")
 _TEXT_FIELDS = ("holder", "batch_key", "key_id", "webhook_events", "traceparent", "batch_id", "priority")
 
 
@@ -127,6 +127,7 @@ class JobRecord(BaseModel):
     batch_id: str = ""  # the /v1/batches batch whose line this job is
     priority: str = "interactive"  # "batch" for a batch's lines (the store's order will read it)
     usage: dict[str, float] | None = None  # what it used, written with its end (worker/usage.py)
+    budgets: dict[str, Any] | None = None  # the caps its end counts against (shared/budgets.py:alert_caps)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -153,6 +153,11 @@ def spend_prefix() -> str:
     return f"{PREFIX}:spend:"
 
 
+def budget_alert_counts() -> str:
+    """Hash counting budget alerts by `scope|measure` (the metrics' source; transition.lua writes it)."""
+    return f"{spend_prefix()}alerts"
+
+
 def spend(period: str, kind: str, name: str) -> str:
     """Hash of what a key or tenant (`kind`) used in one period (`d20260131`, `m202601`): device_s, tokens."""
     return f"{spend_prefix()}{period}:{kind}:{name}"

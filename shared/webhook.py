@@ -1,9 +1,14 @@
-"""What a job asks to be told: the webhook spec in its create body, and the events that can call it."""
+"""What a job or batch asks to be told: the webhook spec in its create body, and the events that can call it.
+
+A delivery is one member of the deliveries set, `<subject>|<event>`: a job's id and a WebhookEvent
+(`started`), or, for what is about something other than one job, a batch's id or a budget's spend
+period (`d20261206:key:<id>`) and a NoticeEvent (`batch.completed`, `budget.threshold`).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,15 +42,42 @@ class WebhookSpec(InputSchema):
     )
 
 
-def delivery(job_id: str, event: WebhookEvent) -> str:
-    """The member of the deliveries set naming one event of one job (`job_id|event`)."""
-    return f"{job_id}|{event.value}"
+class NoticeEvent(StrEnum):
+    """Events about something other than one job: a batch's end, a budget's threshold crossed."""
+
+    BATCH_COMPLETED = "batch.completed"
+    BATCH_FAILED = "batch.failed"
+    BATCH_EXPIRED = "batch.expired"
+    BATCH_CANCELLED = "batch.cancelled"
+    BUDGET_THRESHOLD = "budget.threshold"
 
 
-def parse_delivery(member: str) -> tuple[str, WebhookEvent]:
-    """(job id, event) of a deliveries-set member."""
-    job_id, _, event = member.rpartition("|")
-    return job_id, WebhookEvent(event)
+BatchEnd = Literal["batch.completed", "batch.failed", "batch.expired", "batch.cancelled"]
+
+
+class BatchWebhookSpec(InputSchema):
+    """A URL to POST a batch's end to, signed with its tenant's secret, for the chosen ends."""
+
+    url: Annotated[str, Field(max_length=2048, pattern=URL_PATTERN)] = Field(
+        description="http(s) URL without credentials; its host must not be internal (loopback, private, ...)"
+    )
+    events: list[BatchEnd] = Field(
+        default=["batch.completed", "batch.failed", "batch.expired", "batch.cancelled"],
+        min_length=1,
+        max_length=4,
+        description="which ends to send (default: all four)",
+    )
+
+
+def delivery(subject: str, event: WebhookEvent | NoticeEvent) -> str:
+    """The member of the deliveries set naming one event of one job, batch or budget (`subject|event`)."""
+    return f"{subject}|{event.value}"
+
+
+def parse_delivery(member: str) -> tuple[str, WebhookEvent | NoticeEvent]:
+    """(subject, event) of a deliveries-set member: a job's event, or a notice when it holds a dot."""
+    subject, _, event = member.rpartition("|")
+    return subject, NoticeEvent(event) if "." in event else WebhookEvent(event)
 
 
 class Outcome(StrEnum):
@@ -58,12 +90,12 @@ class Outcome(StrEnum):
 
 
 class Attempt(BaseModel):
-    """One try at delivering a job's event, as recorded; times are epoch seconds."""
+    """One try at delivering an event (of a job, a batch, a budget), as recorded; times in epoch seconds."""
 
     model_config = ConfigDict(frozen=True)
 
     at: float
-    event: WebhookEvent
+    event: WebhookEvent | NoticeEvent
     webhook_id: str
     outcome: Outcome
     status_code: int | None = None

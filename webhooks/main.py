@@ -15,8 +15,10 @@ from shared.readiness import mark_ready
 from shared.redis_conn import connect
 from shared.settings import Settings, load_settings
 from shared.store import JobStore
+from shared.store.batches import BatchStore
 from shared.store.webhooks import WebhookStore
 from webhooks.loop import OUTAGE_PAUSE_S, Loop
+from webhooks.notices import Notices
 from webhooks.post import client
 from webhooks.sender import Sender
 
@@ -83,7 +85,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
             settings.webhook_retry_for_s,
         )
         with client(settings.webhook_timeout_s) as http:
-            sender = Sender(jobs, deliveries, settings, http)
+            notices = Notices(BatchStore(redis), jobs, settings.budget_alert_webhook)
+            sender = Sender(jobs, deliveries, settings, http, notices=notices)
             Loop(sender, deliveries, stop=stop, alive=Heartbeat(settings.alive_file)).run()
     finally:
         redis.connection_pool.disconnect()

@@ -1,4 +1,4 @@
-"""One try at one delivery: read the job, check where it goes (again), sign and post it, settle it."""
+"""One try at one delivery: read its job (or batch, budget), check where it goes again, sign, post, settle."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from shared.errors import InputError, NotFoundError
 from shared.jobs import JobRecord
 from shared.settings import Settings
 from shared.store import JobStore
-from shared.store.webhooks import WebhookStore
-from shared.webhook import Attempt, Outcome, WebhookEvent, parse_delivery
+from shared.store.webhooks import WebhookStore, attempts_key
+from shared.webhook import Attempt, NoticeEvent, Outcome, WebhookEvent, parse_delivery
 from shared.webhook_targets import Network, Resolver, check_url, parse_nets, system_resolver
 from webhooks.bounds import TenantSlots
 from webhooks.message import payload, public_base, signed_headers, webhook_id
+from webhooks.notices import Notices, Outgoing
 from webhooks.policy import Answer, Window, schedule
 from webhooks.post import post
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 TURN_S = 0.25
 
 
-def pending_tries(attempts: list[Attempt], event: WebhookEvent) -> tuple[int, float | None]:
+def pending_tries(attempts: list[Attempt], event: WebhookEvent | NoticeEvent) -> tuple[int, float | None]:
     """How often the pending delivery of `event` was tried already, and when it was first tried.
 
     Its tries are the event's latest attempts that ended `retrying`: an earlier delivery of the same
@@ -55,6 +56,7 @@ class Sender:
     resolve: Resolver = system_resolver
     clock: Callable[[], float] = time.time
     rand: Callable[[], float] = random.random
+    notices: Notices | None = None  # batch ends and budget alerts (None: such deliveries are dropped)
     allowed: list[Network] = field(init=False)
     slots: TenantSlots = field(init=False)
 
@@ -66,29 +68,41 @@ class Sender:
         """Try the delivery `member` (held until `lease`) once and record it; None when it is dropped.
 
         A job that is gone (expired) has nothing to deliver, nor has a progress delivery of a job that
-        has ended (its `completed` tells more).
+        has ended (its `completed` tells more); a batch's or a budget's the same (webhooks/notices.py).
         """
-        job_id, event = parse_delivery(member)
-        record = self._deliverable(job_id, event)
-        if record is None:
+        subject, event = parse_delivery(member)
+        now = self.clock()
+        out = self._outgoing(subject, event, now)
+        if out is None:
             self.deliveries.settle(member, lease=lease, attempt=None)
             return None
-        if not self.slots.take(record.owner):  # its tenant has its share of threads: wait a turn, unrecorded
-            self.deliveries.settle(member, lease=lease, attempt=None, next_at=self.clock() + TURN_S)
+        if not self.slots.take(out.signer):  # its tenant has its share of threads: wait a turn, unrecorded
+            self.deliveries.settle(member, lease=lease, attempt=None, next_at=now + TURN_S)
             return None
         try:
-            return self._try(member, lease, record, event)
+            return self._try(member, lease, out, event, now)
         finally:
-            self.slots.give_back(record.owner)
+            self.slots.give_back(out.signer)
 
-    def _try(self, member: str, lease: float, record: JobRecord, event: WebhookEvent) -> Attempt:
+    def _try(
+        self, member: str, lease: float, out: Outgoing, event: WebhookEvent | NoticeEvent, now: float
+    ) -> Attempt:
         """One attempt at the delivery, recorded whatever the receiver did."""
-        job_id, now = record.id, self.clock()
-        msg_id = webhook_id(job_id, event, now=now)
-        made = self._judge(job_id, event, msg_id, self._send(record, event, msg_id=msg_id, now=now), now)
+        made = self._judge(member, event, out.msg_id, self._send(out, now=now), now)
         self.deliveries.settle(member, lease=lease, attempt=made, next_at=made.next_at)
-        log.info("webhook %s of job %s: %s", event.value, job_id, _describe(made))
+        log.info("webhook %s of %s: %s", event.value, parse_delivery(member)[0], _describe(made))
         return made
+
+    def _outgoing(self, subject: str, event: WebhookEvent | NoticeEvent, now: float) -> Outgoing | None:
+        """What to send for the delivery, or None when it is dropped."""
+        if isinstance(event, NoticeEvent):
+            return self.notices.outgoing(subject, event) if self.notices is not None else None
+        record = self._deliverable(subject, event)
+        if record is None:
+            return None
+        msg_id = webhook_id(record.id, event, now=now)
+        body = payload(record, event, base=public_base(self.settings), now=now)
+        return Outgoing(record.owner, str((record.webhook or {}).get("url", "")), msg_id, body)
 
     def _deliverable(self, job_id: str, event: WebhookEvent) -> JobRecord | None:
         """The job, unless it is gone, has no webhook, or the delivery is the progress of an ended job."""
@@ -100,9 +114,11 @@ class Sender:
             return None
         return record
 
-    def _judge(self, job_id: str, event: WebhookEvent, msg_id: str, answer: Answer, now: float) -> Attempt:
+    def _judge(
+        self, member: str, event: WebhookEvent | NoticeEvent, msg_id: str, answer: Answer, now: float
+    ) -> Attempt:
         """The attempt that got `answer`: its outcome and next try, given the delivery's earlier tries."""
-        tries, first_at = pending_tries(self.deliveries.attempts(job_id), event)
+        tries, first_at = pending_tries(self.deliveries.attempts_at(attempts_key(member)), event)
         window = Window(self.settings.webhook_backoff_s, self.settings.webhook_retry_for_s)
         outcome, next_at = schedule(
             answer, tries=tries + 1, first_at=first_at or now, now=now, window=window, rand=self.rand
@@ -118,21 +134,19 @@ class Sender:
             duration_ms=answer.duration_ms,
         )
 
-    def _send(self, record: JobRecord, event: WebhookEvent, *, msg_id: str, now: float) -> Answer:
-        url = str((record.webhook or {}).get("url", ""))
+    def _send(self, out: Outgoing, *, now: float) -> Answer:
         try:
-            target = check_url(url, allowed=self.allowed, resolve=self.resolve)
+            target = check_url(out.url, allowed=self.allowed, resolve=self.resolve)
         except InputError as exc:
             # A name that cannot be resolved now may resolve later; an address it may not reach never may.
             reason = str(exc.errors[0]["message"]) if exc.errors else str(exc)
             return Answer(error=f"refused: {reason}", transient=isinstance(exc.__cause__, OSError))
-        body = payload(record, event, base=public_base(self.settings), now=now)
-        secrets = self.deliveries.secret(record.owner).signing(now)
-        headers = signed_headers(secrets, msg_id=msg_id, at=int(now), body=body)
+        secrets = self.deliveries.secret(out.signer).signing(now)
+        headers = signed_headers(secrets, msg_id=out.msg_id, at=int(now), body=out.body)
         return post(
             self.http,
             target,
-            body=body.encode(),
+            body=out.body.encode(),
             headers=headers,
             deadline_s=self.settings.webhook_deadline_s,
         )

@@ -12,7 +12,7 @@ import uuid
 from typing import Any, Literal
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import problems
 from api.auth import principal, requires
@@ -21,9 +21,13 @@ from api.openai.errors import TAGS, InvalidRequestError, answers
 from api.openai.jobs import read_request
 from api.services import services
 from api.spec import documented, query
+from api.webhooks import WebhookAttempts, render_attempt
 from shared.auth import Scope
-from shared.errors import ConflictError
-from shared.store.batches import BatchRecord, BatchStore
+from shared.errors import ConflictError, InputError
+from shared.messages import validation_errors
+from shared.store.batches import BatchRecord, BatchStore, batch_webhooks
+from shared.webhook import BatchWebhookSpec
+from shared.webhook_targets import check_url, parse_nets
 
 bp = Blueprint("batches", __name__, url_prefix="/v1/batches")
 problems.register_openai(bp)
@@ -46,6 +50,9 @@ class BatchCreate(BaseModel):
     endpoint: Endpoint
     completion_window: Literal["24h"]
     metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    webhook: Any = Field(  # checked apart, as a job's webhook is: 422 naming the field
+        default=None, description="an extension: {url, events} told of the batch's end (batch.completed, ...)"
+    )
 
 
 def batches() -> BatchStore:
@@ -58,13 +65,14 @@ def _json(body: dict[str, Any]) -> Response:
 
 
 @bp.post("")
-@documented(answers("the batch object, validating", 400, 404, 415, 503), tags=TAGS)
+@documented(answers("the batch object, validating", 400, 404, 415, 422, 503), tags=TAGS)
 @requires(Scope.JOBS_WRITE)
 def create() -> Response:
     """Run every request of an uploaded JSONL file as a job; OpenAI's batch object, `validating`."""
     svc = services()
     body = read_request(BatchCreate, svc.settings.limits)
     who = principal()
+    webhook = _webhook(body.webhook)
     files().get(body.input_file_id, who.tenant)  # 404 for an unknown file or another tenant's
     now = int(time.time())
     record = BatchRecord(
@@ -77,9 +85,23 @@ def create() -> Response:
         created_at=now,
         expires_at=now + svc.settings.limits.batch_window_s,
         metadata=body.metadata,
+        webhook=webhook.model_dump(mode="json") if webhook else None,
     )
     batches().create(record)
     return _json(record.public())
+
+
+def _webhook(raw: Any) -> BatchWebhookSpec | None:
+    """The batch's webhook, checked as a job's is; InputError (422) naming `webhook.<field>`."""
+    if raw is None:
+        return None
+    try:
+        spec = BatchWebhookSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError("the webhook is invalid", errors=validation_errors(exc, prefix="webhook")) from exc
+    allowed = parse_nets(services().settings.webhook_allow_nets)
+    check_url(spec.url, allowed=allowed, resolve=services().resolve)
+    return spec
 
 
 @bp.get("")
@@ -114,3 +136,13 @@ def cancel(batch_id: str) -> Response:
         raise ConflictError(f"the batch {batch_id} has already ended: {record.status}")
     store.request_cancel(batch_id)
     return _json(store.get(batch_id, principal().tenant).public())
+
+
+@bp.get("/<batch_id>/webhooks")
+@documented(answers("the batch's webhook delivery attempts", 404, 503), tags=TAGS)
+@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+def webhook_attempts(batch_id: str) -> Response:
+    """Each try at delivering the batch's end to its webhook, oldest first (an extension)."""
+    batches().get(batch_id, principal().tenant)  # 404 for an unknown id or another tenant's batch
+    attempts = services().webhooks.attempts_at(batch_webhooks(batch_id))
+    return _json(WebhookAttempts(attempts=[render_attempt(a) for a in attempts]).model_dump(mode="json"))

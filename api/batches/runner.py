@@ -14,12 +14,14 @@ import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask
 from flask.ctx import RequestContext
 
 from api.batches.finalize import finalize
 from api.batches.lines import ENDPOINTS, nonblank, parse, split
+from api.budgets import job_budgets
 from api.problems import openai_body
 from api.services import Services
 from shared.errors import (
@@ -152,9 +154,11 @@ class Runner:
         made = self.batches.existing(ids)  # one round trip: jobs a runner made before it died
         key = self.svc.keys.get(record.key_id)  # its own cap on active jobs, if it has one
         max_active = (key.max_active_jobs if key else None) or self.svc.settings.limits.key_max_active_jobs
+        budgets = job_budgets(key.budget if key else None, self.svc.settings.limits)  # for the 80 % alert
         for raw, end in nonblank(data, offset):
             try:
-                entries.append(self._enqueue(record, raw, ids[len(entries)], made, max_active))
+                entry = self._enqueue(record, raw, ids[len(entries)], made, max_active, budgets=budgets)
+                entries.append(entry)
             except (QueueFullError, TenantQueueFullError, TooManyActiveJobsError):
                 break
             offset = end
@@ -163,8 +167,20 @@ class Runner:
         self.batches.add_lines(record.id, entries, offset)
         return offset
 
-    def _enqueue(self, record: BatchRecord, raw: bytes, job_id: str, made: set[str], max_active: int) -> str:
-        """The line's entry: its job, made unless it is in `made`, or why it was refused."""
+    def _enqueue(
+        self,
+        record: BatchRecord,
+        raw: bytes,
+        job_id: str,
+        made: set[str],
+        max_active: int,
+        *,
+        budgets: dict[str, Any] | None = None,
+    ) -> str:
+        """The line's entry: its job, made unless it is in `made`, or why it was refused.
+
+        `max_active` is the batch key's cap on active jobs, `budgets` the caps its jobs count against.
+        """
         try:
             line = split(raw, record.endpoint)
             with self.context(record.endpoint, line.body):
@@ -173,7 +189,7 @@ class Runner:
             return error_entry(exc.status, openai_body(exc))
         if job_id not in made:
             limits = self.svc.settings.limits
-            job = _job(record, job_id, job_input)
+            job = _job(record, job_id, job_input).model_copy(update={"budgets": budgets})
             self.svc.store.create(
                 job,
                 max_waiting=limits.queue_max_waiting,

@@ -16,8 +16,9 @@ from pydantic import BaseModel
 from redis import ConnectionPool, Redis
 
 from shared.errors import NotFoundError
-from shared.keys import PREFIX, job
-from shared.store.scripts import redis_errors
+from shared.keys import PREFIX, job, webhook_deliveries
+from shared.store.scripts import Script, redis_errors
+from shared.webhook import NoticeEvent, delivery
 
 ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 _STAMPS = ("in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at", "cancelled_at")
@@ -31,6 +32,11 @@ def batch_key(batch_id: str) -> str:
 def lines_key(batch_id: str) -> str:
     """List of a batch's line outcomes, in file order."""
     return f"{PREFIX}:batch:{batch_id}:lines"
+
+
+def batch_webhooks(batch_id: str) -> str:
+    """List of a batch's webhook delivery attempts (JSON), oldest first."""
+    return f"{PREFIX}:batch:{batch_id}:webhooks"
 
 
 def owner_batches(owner: str) -> str:
@@ -66,6 +72,7 @@ class BatchRecord(BaseModel):
     error_file_id: str | None = None
     errors: list[dict[str, Any]] | None = None
     metadata: dict[str, str] | None = None
+    webhook: dict[str, Any] | None = None  # {"url", "events"}: whom to tell of its end (an extension)
     total: int = 0
     completed: int = 0
     failed: int = 0
@@ -98,6 +105,7 @@ class BatchStore:
 
     def __init__(self, client: Redis) -> None:
         self._redis = client
+        self._save = Script(client, "save_batch")
 
     @classmethod
     def on(cls, pool: ConnectionPool) -> BatchStore:
@@ -140,10 +148,18 @@ class BatchStore:
             self._redis.hsetnx(batch_key(batch_id), "cancel_at", int(time.time()))
 
     def save(self, record: BatchRecord) -> None:
-        """Write the runner's view of the batch (its cancel request stays as it is)."""
+        """Write the runner's view of the batch (its cancel request stays as it is).
+
+        The first write of an ended batch schedules its webhook's delivery in the same step, when the
+        batch asked for that end (save_batch.lua): once per batch, however often it is written.
+        """
         doc = record.model_copy(update={"cancel_at": None}).model_dump_json()
+        ended = record.status if record.status in ENDED else ""
+        wanted = (record.webhook or {}).get("events", ())
+        member = delivery(record.id, NoticeEvent(f"batch.{ended}")) if f"batch.{ended}" in wanted else ""
+        args = {"doc": doc, "ended": ended, "member": member, "now": time.time()}
         with redis_errors():
-            self._redis.hset(batch_key(record.id), "doc", doc)
+            self._save({"batch": batch_key(record.id), "due": webhook_deliveries()}, args)
 
     def add_lines(self, batch_id: str, entries: list[str], offset: int) -> None:
         """Append line outcomes and the input offset read to, in one transaction."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import keys
-from shared.budgets import PERIODS, period_id
+from shared.budgets import PERIODS, period_id, report_alerts
 from shared.jobs import Change, ErrorInfo, JobRecord, JobStatus, JobType, encode_fields
 from shared.store.scripts import Script, redis_errors
 
@@ -80,6 +80,7 @@ def compare_and_set(
     if outcome == b"expired":
         return Transition(ok=False, previous=JobStatus(previous.decode()), expired=True)
     record = _record(rest[0]) if rest else None
+    report_alerts(rest[1] if len(rest) > 1 else [])
     return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
 
 

@@ -94,7 +94,7 @@ class QueueReads:
             return sum(cast(list[int], pipe.execute()))
 
     def stats(self, *, worker_ttl_s: float) -> Stats:
-        """Every job end counted, the wait and run histograms, queue loads and usage, in one round trip."""
+        """Job ends, the wait and run histograms, queue loads, usage and budget alerts, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(keys.finished_counts())
         for q in QUEUES:
@@ -106,8 +106,9 @@ class QueueReads:
             pipe.zcard(keys.running(q))
             pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
         pipe.hgetall(keys.usage_totals())
+        pipe.hgetall(keys.budget_alert_counts())
         with redis_errors():
-            *found, usage = pipe.execute()
+            *found, usage, alerts = pipe.execute()
         finished = {_split_key(k): int(v) for k, v in found[0].items()}
         histograms = found[1 : 1 + 2 * len(QUEUES)]
         loads = found[1 + 2 * len(QUEUES) :]
@@ -117,6 +118,7 @@ class QueueReads:
             runs={q.value: _histogram(histograms[2 * i + 1]) for i, q in enumerate(QUEUES)},
             loads={q.value: QueueLoad(*loads[3 * i : 3 * i + 3]) for i, q in enumerate(QUEUES)},
             usage={_split_usage(k): float(v) for k, v in usage.items()},
+            budget_alerts={_split_alert(k): int(v) for k, v in alerts.items()},
         )
 
 
@@ -128,6 +130,11 @@ def _split_key(raw: bytes) -> tuple[str, str, str]:
 def _split_usage(raw: bytes) -> tuple[str, str, str]:
     job_type, tenant, measure = raw.decode().split("|")
     return job_type, tenant, measure
+
+
+def _split_alert(raw: bytes) -> tuple[str, str]:
+    scope, measure = raw.decode().split("|")
+    return scope, measure
 
 
 def _histogram(raw: dict[bytes, bytes]) -> Histogram:

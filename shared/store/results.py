@@ -99,3 +99,4 @@ class Stats:
     runs: dict[str, Histogram]
     loads: dict[str, QueueLoad]
     usage: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (type, tenant, measure)
+    budget_alerts: dict[tuple[str, str], int] = field(default_factory=dict)  # (scope, measure)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -50,7 +51,16 @@ class UsageReads:
         """What each (kind `key` or `tenant`, name, period) used in the period holding `now`, in one trip."""
         pipe = self._redis.pipeline(transaction=False)
         for kind, name, period in whose:
-            pipe.hmget(keys.spend(period_id(period, now), kind, name), ["device_s", "tokens"])
+            pipe.hmget(keys.spend(period_id(period, now), kind, name), ["device_s", "tokens", "alerted_at"])
         with redis_errors():
             found = cast(list[list[bytes | None]], pipe.execute())
-        return [Spend(float(d or 0), int(t or 0)) for d, t in found]
+        return [Spend(float(d or 0), int(t or 0), float(a) if a else None) for d, t, a in found]
+
+    def budget_alert(self, subject: str) -> dict[str, object] | None:
+        """The alert transition.lua wrote when a budget's spend first passed its threshold in a period.
+
+        `subject` names the spend (`d20261206:key:<id>`); None once it expired or if none was written.
+        """
+        with redis_errors():
+            raw = cast(bytes | None, self._redis.hget(keys.spend_prefix() + subject, "alert"))
+        return cast(dict[str, object], json.loads(raw)) if raw else None

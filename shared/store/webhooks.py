@@ -15,8 +15,9 @@ from typing import cast
 from redis import Redis
 
 from shared import keys
+from shared.store.batches import batch_webhooks
 from shared.store.scripts import Script, redis_errors
-from shared.webhook import Attempt, parse_delivery
+from shared.webhook import Attempt, NoticeEvent, WebhookEvent, parse_delivery
 
 # A job's list keeps its newest attempts only (a long job that reports progress makes many).
 ATTEMPTS_KEPT = 1000
@@ -28,6 +29,16 @@ _SECRET_PREFIX = "whsec_"
 def new_secret() -> str:
     """A signing secret in the Standard Webhooks format: `whsec_` and base64 of 32 random bytes."""
     return _SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def attempts_key(member: str) -> str:
+    """The list that records the attempts of a delivery: its job's, its batch's or its budget period's."""
+    subject, event = parse_delivery(member)
+    if isinstance(event, WebhookEvent):
+        return keys.webhook_attempts(subject)
+    if event == NoticeEvent.BUDGET_THRESHOLD:
+        return f"{keys.spend_prefix()}{subject}:webhooks"
+    return batch_webhooks(subject)
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,6 @@ class WebhookStore:
 
         False when the lease had passed and another sender holds the delivery (it is theirs now).
         """
-        job_id, _ = parse_delivery(member)
         args = {
             "member": member,
             "lease": lease,
@@ -85,14 +95,18 @@ class WebhookStore:
             "ttl": self.job_ttl_s,
             "keep": ATTEMPTS_KEPT,
         }
-        store_keys = {"due": keys.webhook_deliveries(), "attempts": keys.webhook_attempts(job_id)}
+        store_keys = {"due": keys.webhook_deliveries(), "attempts": attempts_key(member)}
         with redis_errors():
             return bool(self._settle(store_keys, args))
 
     def attempts(self, job_id: str) -> list[Attempt]:
         """The job's delivery attempts, oldest first (the newest ATTEMPTS_KEPT)."""
+        return self.attempts_at(keys.webhook_attempts(job_id))
+
+    def attempts_at(self, key: str) -> list[Attempt]:
+        """The attempts recorded in the list `key` (attempts_key of a delivery), oldest first."""
         with redis_errors():
-            raw = cast(list[bytes], self._redis.lrange(keys.webhook_attempts(job_id), 0, -1))
+            raw = cast(list[bytes], self._redis.lrange(key, 0, -1))
         return [Attempt.model_validate_json(item) for item in raw]
 
     def secret(self, tenant: str) -> SigningSecret:

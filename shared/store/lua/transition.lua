@@ -15,7 +15,8 @@
 -- An end with `usage` (JSON of numbers, '' = none) adds it, and one job, to the hour's totals by
 -- tenant, key and type (kept `usage_ttl` s) and to the all-time totals by type and tenant: once,
 -- as the end itself happens once; and its device_s and tokens to the spend of its key and tenant in
--- each period of `spend_periods` (budgets), kept `spend_ttl` s.
+-- each period of `spend_periods` (budgets), kept `spend_ttl` s. A spend that reaches `alert_at` of a
+-- cap the record's `budgets` names alerts once per budget and period (`crossed`); the alerts are answered.
 --! keys: job events waiting running celery_queue deadlines webhooks finished counts waits runs usage_totals usage_hour
 --! args: new now sources expect_holder lapsed_before unexpired stamp count_attempt joins lease_until expire_s maxlen error message job_type buckets usage usage_ttl spend_prefix spend_periods spend_ttl fields*
 local function observe(histogram, seconds)
@@ -26,6 +27,30 @@ local function observe(histogram, seconds)
   redis.call('HINCRBY', histogram, bucket, 1)
   redis.call('HINCRBY', histogram, 'count', 1)
   redis.call('HINCRBYFLOAT', histogram, 'sum', seconds)
+end
+
+-- HSETNX of `alerted_at` in the spend hash makes an alert once per budget and period; the alert is kept
+-- there (`alert`), counted by scope and measure, scheduled for the webhook sender and answered.
+local alerts = {}
+local function crossed(spend, period, whose, budgets)
+  local scope, name = string.match(whose, '^(%a+):(.*)$')
+  local cap = budgets[scope]
+  if type(cap) ~= 'table' or string.sub(cap.period, 1, 1) ~= string.sub(period, 1, 1) then return end
+  local now = redis.call('HMGET', spend, 'device_s', 'tokens')
+  local spent = {device_s = tonumber(now[1]) or 0, tokens = tonumber(now[2]) or 0}
+  for _, measure in ipairs({'device_s', 'tokens'}) do
+    local limit = tonumber(cap[measure])
+    if limit and limit > 0 and spent[measure] >= budgets.alert_at * limit then
+      if redis.call('HSETNX', spend, 'alerted_at', A.now) == 0 then return end
+      local alert = cjson.encode({scope = scope, name = name, measure = measure, period = cap.period,
+        period_id = period, spent = spent[measure], limit = limit, threshold = budgets.alert_at, at = tonumber(A.now)})
+      redis.call('HSET', spend, 'alert', alert)
+      redis.call('HINCRBY', A.spend_prefix .. 'alerts', scope .. '|' .. measure, 1)
+      redis.call('ZADD', K.webhooks, 'NX', A.now, period .. ':' .. whose .. '|budget.threshold')
+      alerts[#alerts + 1] = alert
+      return
+    end
+  end
 end
 
 local cur = redis.call('HGET', K.job, 'status')
@@ -113,12 +138,15 @@ if A.expire_s ~= '0' then
     redis.call('EXPIRE', K.usage_hour, A.usage_ttl)
     local used = cjson.decode(A.usage)
     local tokens = (used.prompt_tokens or 0) + (used.completion_tokens or 0)
+    local budgets = redis.call('HGET', K.job, 'budgets')
+    budgets = budgets and budgets ~= '' and cjson.decode(budgets) or nil
     for period in string.gmatch(A.spend_periods, '%S+') do
       for _, whose in ipairs({'key:' .. (who[2] or ''), 'tenant:' .. who[1]}) do
         local spend = A.spend_prefix .. period .. ':' .. whose
         redis.call('HINCRBYFLOAT', spend, 'device_s', used.device_s or 0)
         redis.call('HINCRBY', spend, 'tokens', tokens)
         redis.call('EXPIRE', spend, A.spend_ttl)
+        if budgets then crossed(spend, period, whose, budgets) end
       end
     end
   end
@@ -127,4 +155,4 @@ end
 local event = {status = A.new, attempts = attempts}
 if A.error ~= '' then event.error = cjson.decode(A.error) end
 redis.call('XADD', K.events, 'MAXLEN', '~', A.maxlen, '*', 'type', 'status', 'data', cjson.encode(event))
-return {'ok', cur, redis.call('HGETALL', K.job)}
+return {'ok', cur, redis.call('HGETALL', K.job), alerts}
