@@ -79,9 +79,7 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = 5.0
     webhook_deadline_s: float = 15.0
     webhook_tenant_sends: int = 4
-    budget_alert_webhook: str | None = (
-        None  # the operator's URL told when a budget passes 80 % (budget.threshold)
-    )
+    budget_alert_webhook: str | None = None  # told when a budget passes 80 % (budget.threshold)
     allowed_hosts: str | None = None
 
     storage: Literal["local", "s3"] = "local"
