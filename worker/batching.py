@@ -7,7 +7,6 @@ import time
 from typing import TYPE_CHECKING
 
 from shared.jobs import JobRecord
-from worker.claim import claim
 
 if TYPE_CHECKING:
     from worker.runtime import WorkerRuntime
@@ -66,7 +65,7 @@ def _claim_compatible(rt: WorkerRuntime, first: JobRecord, job_ids: list[str], r
             break
         if key != first.batch_key:
             continue
-        record = claim(rt, job_id, job_type=first.type)
+        record = rt.store.start(job_id, first.type, holder=rt.holder, lease_until=rt.leases.deadline())
         if record is not None:
             claimed.append(record)
     return claimed

@@ -66,25 +66,16 @@ class JobStore(QueueReads, Creation, UsageReads):
 
     # Status changes: each is the table's change plus its guard, through one compare-and-set.
 
-    def start(
-        self,
-        job_id: str,
-        job_type: JobType,
-        *,
-        holder: str,
-        lease_until: float,
-        taking_over: str | None = None,
-    ) -> JobRecord | None:
-        """Run the job under `holder`'s lease (one more attempt); None when its state moved on.
+    def start(self, job_id: str, job_type: JobType, *, holder: str, lease_until: float) -> JobRecord | None:
+        """Run the queued job under `holder`'s lease (one more attempt); None when its state moved on.
 
-        Without `taking_over` only a queued job starts; with it, a running job whose lost worker
-        held it as `taking_over` is run again (a redelivery). A job past its deadline never starts:
-        it is canceled (reason deadline) instead.
+        A job past its deadline never starts: it is canceled (reason deadline) instead.
         """
-        source = JobStatus.QUEUED if taking_over is None else JobStatus.RUNNING
         effects = Effects(fields={"holder": holder, "progress": None}, lease_until=lease_until)
-        guard = Guard(holder="*" if taking_over is None else taking_over, unexpired=time.time())
-        started = self._change(job_id, job_type, JobStatus.RUNNING, source, guard=guard, effects=effects)
+        guard = Guard(unexpired=time.time())
+        started = self._change(
+            job_id, job_type, JobStatus.RUNNING, JobStatus.QUEUED, guard=guard, effects=effects
+        )
         if started.expired:
             self.expire(job_id, job_type)
         return started.record
@@ -180,24 +171,34 @@ class JobStore(QueueReads, Creation, UsageReads):
         return self._change(job_id, job_type, JobStatus.QUEUED, guard=Guard(holder), effects=effects).ok
 
     def reap(self, job_type: JobType, *, max_attempts: int) -> list[str]:
-        """Free the running jobs whose lease lapsed: back in line first, or failed past the cap."""
+        """Free the running jobs whose lease lapsed (`release_lost`); their ids."""
         now = time.time()
         with redis_errors():
             lapsed = cast(list[bytes], self._redis.zrangebyscore(keys.running(job_type), "-inf", now, 0, 100))
         freed = []
         for raw in lapsed:
-            job_id = raw.decode()
-            record = self.get(job_id)
-            guard = Guard(holder=record.holder, lapsed_before=now)
-            if after_lost_worker(record.attempts, max_attempts=max_attempts) == JobStatus.QUEUED:
-                effects = Effects(fields={"progress": None}, message=task_message(job_id, job_type))
-                done = self._change(job_id, job_type, JobStatus.QUEUED, guard=guard, effects=effects)
-            else:
-                effects = Effects(error=worker_lost(record.attempts))
-                done = self._change(job_id, job_type, JobStatus.FAILED, guard=guard, effects=effects)
-            if done.ok:
-                freed.append(job_id)
+            record = self.get(raw.decode())
+            if self.release_lost(record, max_attempts=max_attempts, lapsed_before=now):
+                freed.append(record.id)
         return freed
+
+    def release_lost(
+        self, record: JobRecord, *, max_attempts: int, lapsed_before: float | None = None, permit: bool = True
+    ) -> bool:
+        """The one decision about a running job whose worker was lost; False when it moved on meanwhile.
+
+        It goes back in line at its place, attempts unchanged (with a task message unless `permit` is
+        False: a redelivered message claims it), or fails `worker_lost` once `max_attempts` were made
+        (shared/jobs.py:after_lost_worker). Guarded by the lost holder and, for the reaper, the lease
+        having lapsed before `lapsed_before`. Raises UnavailableError.
+        """
+        guard = Guard(holder=record.holder, lapsed_before=lapsed_before)
+        if after_lost_worker(record.attempts, max_attempts=max_attempts) == JobStatus.FAILED:
+            effects = Effects(error=worker_lost(record.attempts))
+            return self._change(record.id, record.type, JobStatus.FAILED, guard=guard, effects=effects).ok
+        message = task_message(record.id, record.type) if permit else b""
+        effects = Effects(fields={"progress": None}, message=message)
+        return self._change(record.id, record.type, JobStatus.QUEUED, guard=guard, effects=effects).ok
 
     def _change(
         self,

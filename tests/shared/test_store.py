@@ -78,14 +78,24 @@ def test_start_stamps_time_counts_the_attempt_and_moves_between_indexes(store, r
     assert [e["status"] for e in events_of(redis_client, job.id)] == ["queued", "running", "succeeded"]
 
 
-def test_a_started_job_cannot_start_again_without_taking_it_over(store) -> None:
+def test_a_started_job_cannot_start_again_until_its_lost_worker_is_released(store) -> None:
     job = submit(store)
     start(store, job.id, "w1")
     assert store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30) is None
-    assert store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30, taking_over="w3") is None
-    again = store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30, taking_over="w1")
+    lost = store.get(job.id)
+    assert not store.release_lost(lost.model_copy(update={"holder": "w3"}), max_attempts=3)  # not its holder
+    assert store.release_lost(lost, max_attempts=3, permit=False)
+    again = store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30)
     assert again is not None
     assert (again.holder, again.attempts) == ("w2", 2)
+
+
+def test_a_lost_job_past_its_attempts_fails_worker_lost_whoever_decides(store, redis_client) -> None:
+    job = submit(store)
+    start(store, job.id, "w1")
+    assert store.release_lost(store.get(job.id), max_attempts=1)
+    failed = store.get(job.id)
+    assert (failed.status, failed.error.code) == (JobStatus.FAILED, ErrorCode.WORKER_LOST)
 
 
 def test_terminal_jobs_never_change(store) -> None:
@@ -95,7 +105,8 @@ def test_terminal_jobs_never_change(store) -> None:
     assert not store.succeed(job.id, IMAGE, holder="*", result={}).ok
     assert not store.fail(job.id, IMAGE, ErrorInfo(code=ErrorCode.INTERNAL, message="z")).ok
     assert not store.hand_back(job.id, IMAGE, holder="*")
-    assert store.start(job.id, IMAGE, holder="w2", lease_until=0, taking_over="") is None
+    assert store.start(job.id, IMAGE, holder="w2", lease_until=0) is None
+    assert not store.release_lost(store.get(job.id), max_attempts=3)
     with pytest.raises(InvalidTransitionError):
         store.cancel(job.id)
     assert store.get(job.id).error == ErrorInfo(code=ErrorCode.TIMEOUT, message="y")
@@ -104,7 +115,8 @@ def test_terminal_jobs_never_change(store) -> None:
 def test_compare_and_set_rejects_a_stale_holder(store) -> None:
     job = submit(store)
     start(store, job.id, "w1")
-    store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30, taking_over="w1")
+    assert store.release_lost(store.get(job.id), max_attempts=3, permit=False)
+    store.start(job.id, IMAGE, holder="w2", lease_until=time.time() + 30)
     assert not store.succeed(job.id, IMAGE, holder="w1", result={"from": "w1"}).ok
     assert not store.fail(job.id, IMAGE, ErrorInfo(code=ErrorCode.INTERNAL, message="late"), holder="w1").ok
     assert store.succeed(job.id, IMAGE, holder="w2", result={"from": "w2"}).ok

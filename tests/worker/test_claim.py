@@ -10,7 +10,7 @@ import pytest
 
 from shared.jobs import JobStatus
 from tests.fixtures.jobs import new_record
-from worker.claim import Decision, decide
+from worker.claim import is_lost
 from worker.holder import holder_is_dead, new_holder_id
 
 ME = new_holder_id()
@@ -23,31 +23,23 @@ def dead_pid() -> int:
 
 
 @pytest.mark.parametrize(
-    ("status", "holder", "lease_in", "attempts", "expected"),
+    ("status", "holder", "lease_in", "lost"),
     [
-        ("queued", "", 0, 0, Decision.START),
-        ("succeeded", "", 0, 1, Decision.SKIP),
-        ("failed", "", 0, 1, Decision.SKIP),
-        ("canceled", "", 0, 0, Decision.SKIP),
-        ("running", "other-host:1:abc", 30, 1, Decision.SKIP),
-        ("running", "other-host:1:abc", -1, 1, Decision.TAKE_OVER),
-        ("running", "", 60, 1, Decision.TAKE_OVER),
-        pytest.param("running", ME, 30, 1, Decision.TAKE_OVER, id="running-me-30-1-TAKE_OVER"),
-        ("running", "other-host:1:abc", -1, 3, Decision.FAIL_LOST),
-        ("running", "", 60, 3, Decision.FAIL_LOST),
+        ("queued", "", 0, False),
+        ("succeeded", "", 0, False),
+        ("canceled", "", 0, False),
+        ("running", "other-host:1:abc", 30, False),
+        ("running", "other-host:1:abc", -1, True),
+        ("running", "", 60, True),
+        pytest.param("running", ME, 30, True, id="running-me"),
     ],
 )
-def test_decisions(status: str, holder: str, lease_in: float, attempts: int, expected: Decision) -> None:
+def test_which_running_jobs_are_lost(status: str, holder: str, lease_in: float, lost: bool) -> None:
     now = time.time()
     record = new_record().model_copy(
-        update={
-            "status": JobStatus(status),
-            "holder": holder,
-            "lease_until": now + lease_in,
-            "attempts": attempts,
-        }
+        update={"status": JobStatus(status), "holder": holder, "lease_until": now + lease_in, "attempts": 1}
     )
-    assert decide(record, holder=ME, max_attempts=3, now=now) is expected
+    assert is_lost(record, me=ME, now=now) is lost
 
 
 def test_a_dead_pid_on_this_host_releases_its_lease_at_once() -> None:
