@@ -113,7 +113,7 @@ WEBHOOK_EVENTS = ("started", "completed", "progress")
 
 
 def add_contract_options(parser: argparse.ArgumentParser) -> None:
-    """What `submit TYPE` may ask besides the input: an Idempotency-Key, a webhook, a deadline."""
+    """What `submit TYPE` may ask besides the input: an Idempotency-Key, a webhook, a deadline, a priority."""
     parser.add_argument(
         "--idempotency-key",
         metavar="K",
@@ -136,6 +136,11 @@ def add_contract_options(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="cancel the job unless it finished S seconds after submission (also 90s, 15m, 2h)",
     )
+    parser.add_argument(
+        "--priority",
+        choices=("interactive", "batch"),
+        help="batch: served after every waiting interactive job of its queue (default interactive)",
+    )
 
 
 def job_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -148,6 +153,8 @@ def job_options(args: argparse.Namespace) -> dict[str, Any]:
         options["webhook"] = webhook
     if args.deadline is not None:
         options["deadline_s"] = args.deadline
+    if args.priority:
+        options["priority"] = args.priority
     return options
 
 

@@ -64,6 +64,8 @@ def test_submit_sends_the_idempotency_key_the_webhook_and_the_deadline() -> None
         "started",
         "--deadline",
         "10m",
+        "--priority",
+        "batch",
     )
     assert (run.code, run.out) == (0, f"{JOB_ID}\n")
     (request,) = recorder.requests
@@ -73,6 +75,7 @@ def test_submit_sends_the_idempotency_key_the_webhook_and_the_deadline() -> None
         "input": {"prompt": "a fox"},
         "webhook": {"url": "https://hooks.example.com/in", "events": ["started", "completed"]},
         "deadline_s": 600,
+        "priority": "batch",
     }
 
 
