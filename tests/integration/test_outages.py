@@ -81,14 +81,16 @@ def test_a_lost_worker_s_job_runs_before_the_backlog(stack: Stack, tmp_path: Pat
     doomed.stop(sig=signal.SIGKILL, group=True)
     (tmp_path / "never").touch()  # the lost job would finish now, on whichever worker runs it again
     stack.start_worker(env=fast, name="survivor")
-    api.until(str(backlog[0]["id"]), lambda j: j["status"] == "running")  # the survivor is busy
-    freed = api.until(str(lost["id"]), lambda j: j["status"] == "queued", timeout=60)  # reaped
-    assert (freed["attempts"], freed["queue_position"]) == (1, 1)  # waiting again, first in line
+    # Reaped (by the survivor's housekeeping) either before its first delivery, which then runs it, or
+    # while that delivery holds backlog[0]: then it waits first in line.
+    freed = api.until(str(lost["id"]), lambda j: j["status"] == "queued" or j["attempts"] == 2, timeout=60)
+    if freed["status"] == "queued":
+        assert (freed["attempts"], freed["queue_position"]) == (1, 1)  # waiting again, first in line
     (tmp_path / "backlog").touch()
     done = api.finished(str(lost["id"]), timeout=90)
     assert (done["status"], done["attempts"]) == ("succeeded", 2)
-    second = api.finished(str(backlog[1]["id"]), timeout=90)
-    assert str(done["started_at"]) < str(second["started_at"])  # taken right after the job that ran
+    later = [api.finished(str(job["id"]), timeout=90) for job in backlog[1:]]
+    assert all(str(done["started_at"]) < str(job["started_at"]) for job in later)  # before the backlog
 
 
 def test_a_restarted_worker_is_neither_ready_nor_alive_until_it_shows_it(stack: Stack) -> None:
