@@ -120,9 +120,9 @@ def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]
             until_redis_answers(
                 lambda: _sent(batch), within_s=rt.settings.lease_ttl_s, what="the last reports"
             )
-        for p, output, usage in zip(prepared, outputs, used, strict=True):
-            # Each job on its own: one failed write strands no other.
-            finish(rt, p.record, p.job.stop, output, usage)
+        # Each job on its own, side by side: one failed or slow write strands no other, uploads overlap.
+        ends = zip(prepared, outputs, used, strict=True)
+        list(rt.finishers.map(lambda end: finish(rt, end[0].record, end[0].job.stop, end[1], end[2]), ends))
 
 
 @contextlib.contextmanager

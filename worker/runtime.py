@@ -6,7 +6,8 @@ import importlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.jobs import JobType
@@ -78,6 +79,10 @@ class WorkerRuntime:
     pipelines: PipelineSource
     keeper: LeaseKeeper
     holder: str
+    # Ends a batch's jobs side by side (runner.run_batch): their result uploads overlap.
+    finishers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="finish")
+    )
 
     @classmethod
     def build(cls, settings: Settings, *, pipelines: PipelineSource | None = None) -> WorkerRuntime:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 
 from shared.jobs import JobStatus, JobType
+from shared.storage.local import LocalStore
 from shared.vocabulary import ErrorCode
 from tests.fixtures.doubles import FailingPipeline, FailingStorage, StepPipeline
 from tests.fixtures.jobs import new_record, submit
@@ -286,3 +289,22 @@ def test_a_stopping_worker_hands_its_running_jobs_back_first_in_line(runtime_for
     assert redis_client.llen("image") == 1  # its message is back, where the next worker takes it first
     run_job(job.id, rt)
     assert (rt.store.get(job.id).status, rt.store.get(job.id).attempts) == (JobStatus.SUCCEEDED, 2)
+
+
+class MeetingStorage(LocalStore):
+    """A local store whose writes wait until `parties` of them are under way at once (or time out)."""
+
+    def __init__(self, root: Path, parties: int) -> None:
+        super().__init__(root)
+        self.meeting = threading.Barrier(parties, timeout=30)
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self.meeting.wait()  # a write made alone, one job after another, breaks the barrier
+        super().put(key, data, content_type=content_type)
+
+
+def test_a_batch_s_results_are_stored_side_by_side(runtime_for, tmp_path) -> None:
+    rt = runtime_for(StepPipeline(), MeetingStorage(tmp_path, parties=3), batch_max=3, batch_wait_ms=0)
+    jobs = [submit(rt.store, prompt=f"p{i}", steps=1, width=64, height=64) for i in range(3)]
+    run_job(jobs[0].id, rt)
+    assert [rt.store.get(j.id).status for j in jobs] == [JobStatus.SUCCEEDED] * 3
