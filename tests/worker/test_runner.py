@@ -308,3 +308,13 @@ def test_a_batch_s_results_are_stored_side_by_side(runtime_for, tmp_path) -> Non
     jobs = [submit(rt.store, prompt=f"p{i}", steps=1, width=64, height=64) for i in range(3)]
     run_job(jobs[0].id, rt)
     assert [rt.store.get(j.id).status for j in jobs] == [JobStatus.SUCCEEDED] * 3
+
+
+def test_a_batch_takes_its_mates_in_the_fair_order_so_it_mixes_tenants(runtime_for) -> None:
+    pipeline = StepPipeline()
+    rt = runtime_for(pipeline, batch_max=4, batch_wait_ms=0)
+    flood = [rt.store.create(new_record(owner="a", prompt=f"a{i}")).record for i in range(10)]
+    few = [rt.store.create(new_record(owner="b", prompt=f"b{i}")).record for i in range(2)]
+    run_job(flood[0].id, rt, job_type=IMAGE)
+    assert [i.prompt for i in pipeline.batches[0]] == ["a0", "b0", "a1", "b1"]
+    assert all(rt.store.get(j.id).status == JobStatus.SUCCEEDED for j in flood[:2] + few)
