@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devtools.bench.api.report import Row
-from devtools.bench.queueing.client import IMAGE_INPUT, Api
+from devtools.bench.queueing.client import IMAGE_INPUT, Api, RefusedError
 from devtools.bench.queueing.memory import PeakRss, gunicorn_worker
 from shared.store.batches import ENDED, BatchStore
 
@@ -102,6 +102,14 @@ def api_rss_row(peak: PeakRss) -> Row:
     return Row(metric, f"+{growth:.1f} MiB", target, growth / RSS_TARGET_MIB, growth <= RSS_TARGET_MIB)
 
 
+def _upload(api: Api, data: bytes) -> tuple[str, str]:
+    """The uploaded file's id, or "" and why the API refused it."""
+    try:
+        return api.upload(data), ""
+    except RefusedError as exc:
+        return "", str(exc)
+
+
 def enqueue_rows(up: Upload, n: int, timeout: float) -> list[Row]:
     """Upload and create an `n`-line chat batch no worker serves; lines/s enqueued and RSS growths."""
     api = up.api
@@ -109,8 +117,12 @@ def enqueue_rows(up: Upload, n: int, timeout: float) -> list[Row]:
     data = chat_lines(n, up.chat_model)
     with PeakRss(gunicorn_worker(up.api_master_pid)) as api_rss:
         t0 = time.monotonic()
-        file_id = api.upload(data)
+        file_id, refused = _upload(api, data)
         upload_s = time.monotonic() - t0
+    if not file_id:  # a finding to report (a file refused below its cap), not a crash
+        return [
+            Row(f"{n:,}-line chat batch ({len(data) / 2**20:.1f} MiB) uploaded", f"n/a: {refused}", ok=False)
+        ]
     with PeakRss(up.runner_pid) as runner_rss:
         t0 = time.monotonic()
         batch_id = create(api, file_id, "/v1/chat/completions")

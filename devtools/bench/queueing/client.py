@@ -12,6 +12,7 @@ from redis import Redis
 
 from devtools.bench.api.overhead import LeanClient
 from shared import keys
+from shared.vocabulary import JobType
 
 IDLE_CLOSE_S = 2.0  # under gunicorn's keepalive (5 s): an idle connection is opened anew, never found closed
 TERMINAL = frozenset({b"succeeded", b"failed", b"canceled"})
@@ -22,8 +23,12 @@ IMAGE_INPUT: dict[str, Any] = {"prompt": "ok", "width": 64, "height": 64, "steps
 IMAGE_JOB: dict[str, Any] = {"type": "image", "input": IMAGE_INPUT}
 
 
+class RefusedError(RuntimeError):
+    """The API answered a request with an error status."""
+
+
 class Api:
-    """One tenant's connection to the API: its key on every request; RuntimeError on an error answer."""
+    """One tenant's connection to the API: its key on every request; RefusedError on an error answer."""
 
     def __init__(self, url: str, key: str) -> None:
         self.url = url
@@ -32,28 +37,45 @@ class Api:
         self.last_used = time.monotonic()
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """The JSON answer of one request; RuntimeError unless it is a 2xx."""
+        """The JSON answer of one request; RefusedError unless it is a 2xx."""
         if time.monotonic() - self.last_used > IDLE_CLOSE_S:
             self.http.close()  # the next request connects again
         status, answer = self.http.call(method, path, body)
         self.last_used = time.monotonic()
         if not 200 <= status < 300:
-            raise RuntimeError(f"{method} {path} answered {status}: {answer}")
+            raise RefusedError(f"{method} {path} answered {status}: {answer}")
         return answer
 
     def upload(self, data: bytes) -> str:
-        """POST /v1/files (multipart, purpose=batch): the new file's id."""
+        """POST /v1/files (multipart, purpose=batch): the new file's id; RefusedError on an error answer."""
         files = {"file": ("bench.jsonl", data, "application/jsonl")}
         answer = httpx.post(
             f"{self.url}/v1/files", headers=self.auth, files=files, data={"purpose": "batch"}, timeout=300
         )
-        answer.raise_for_status()
+        if answer.status_code != 200:
+            raise RefusedError(f"POST /v1/files answered {answer.status_code}: {answer.text[:300]}")
         file_id: str = answer.json()["id"]
         return file_id
 
     def waiting(self, queue: str) -> int:
         """How many jobs wait in `queue` (GET /v1/queues)."""
         return int(self.call("GET", "/v1/queues")["queues"][queue]["waiting"])
+
+    def settle(self, redis: Redis, timeout: float) -> None:
+        """Wait until the image queue is idle: nothing waiting or running, no task message left in its
+        Celery list (a canceled job's message is still taken and dropped by the worker)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            image = self.call("GET", "/v1/queues")["queues"]["image"]
+            if (
+                not image["waiting"]
+                and not image["running"]
+                and not redis.llen(keys.celery_queue(JobType.IMAGE))
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the image queue was not idle after {timeout:.0f} s: {image}")
+            time.sleep(POLL_S)
 
     def close(self) -> None:
         """Close the keep-alive connection."""

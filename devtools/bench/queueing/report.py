@@ -6,21 +6,24 @@ from devtools.bench.api.report import Row, pct
 
 HEADING = "## Queueing: batches and tenants (make bench)"
 NOTES = """Ratio: measured ÷ the same-run baseline; pass/fail against the target. One stack: Redis, the API
-under `api/gunicorn_conf.py` (one worker, auth on, the per-key, tenant and queue caps raised out of reach),
-the batch runner (`python -m api.batches`) and one Celery worker on the `image` queue running
+under `api/gunicorn_conf.py` (one worker, auth on, the per-key, tenant and queue caps raised out of
+reach), the batch runner (`python -m api.batches`) and one Celery worker on the `image` queue running
 `devtools.pipelines:ScriptedImagePipeline` (a 1-step "ok" image: no model, no sleep), so the figures are
 the queue's, not a model's. Every job and batch line is that same image job (64×64, 1 step; the batch
-lines through `/v1/images/generations`), so they share a batch key; the chat batch has no worker for its
-queue, so its lines stay waiting until the batch is cancelled.
+lines through `/v1/images/generations`), so they share a batch key; tenant A posts the batches and the
+flood, tenant B (a key of another tenant) the jobs measured beside the flood. The chat batch has no
+worker for its queue, so its lines stay waiting until the batch is cancelled.
 Lines enqueued/s: from `POST /v1/batches` until the batch's `request_counts.total` lines each have their
 outcome in the runner's line list (polled in Redis every 20 ms). Peak RSS growth: the process's VmHWM
 (reset through /proc/PID/clear_refs just before) less its VmRSS before; the API worker's over
 `POST /v1/files` alone, the runner's from the create until every line is a job.
 Queue wait: `started_at − created_at` of each job (the record's epoch floats in Redis; `GET /v1/jobs/{id}`
-shows the same times rounded to ms), for interactive jobs POSTed one by one on a fixed schedule at a rate
-the worker keeps up with. The loaded rounds post them right after the batch (or the other tenant's
-flood) was enqueued while the worker was paused (SIGSTOP, then SIGCONT), so the whole backlog waits when
-they start; "still waiting" is the queue's `waiting` (GET /v1/queues) at their last POST.
+shows the same times rounded to ms), for interactive jobs POSTed one by one on a fixed schedule at a
+rate the worker keeps up with. Every round, and each half of the throughput comparison, starts once the
+image queue is idle (nothing waiting or running, its Celery list empty). A loaded round starts right
+after its backlog (the batch, or tenant A's flood) was enqueued while the worker was paused (SIGSTOP,
+then SIGCONT: the same worker process throughout), so the whole backlog waits when it starts; "still
+waiting" is the queue's `waiting` (GET /v1/queues) at the round's last POST, less the round's own jobs.
 Throughput: jobs ÷ (the last job's `finished_at` − the first request): posted one by one through one
 keep-alive connection as fast as the API answers, or as one batch file (upload, create, the runner's
 turns)."""

@@ -24,6 +24,7 @@ def _rate(n: int, start: float, times: list[Times]) -> float:
 
 def one_by_one(w: Waits, api: Api, n: int) -> float:
     """Jobs/s of `n` jobs POSTed one after another through one keep-alive connection."""
+    api.settle(w.redis, w.timeout)
     start = time.time()
     ids = [api.call("POST", "/v1/jobs", IMAGE_JOB)["id"] for _ in range(n)]
     return _rate(n, start, wait_ended(w.redis, ids, w.timeout))
@@ -32,6 +33,7 @@ def one_by_one(w: Waits, api: Api, n: int) -> float:
 def as_batch(w: Waits, api: Api, n: int) -> float:
     """Jobs/s of the same `n` jobs as a batch: upload, create, and the runner's turns included."""
     data = image_lines(n, w.image_model)
+    api.settle(w.redis, w.timeout)
     start = time.time()
     batch_id = create(api, api.upload(data), "/v1/images/generations")
     wait_enqueued(w.store, batch_id, w.timeout)

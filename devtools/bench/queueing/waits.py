@@ -68,6 +68,7 @@ def interactive_round(w: Waits, api: Api) -> tuple[list[float], int]:
 
 def priority_rows(w: Waits, api: Api, lines: int) -> list[Row]:
     """Issue 21: interactive queue wait p50 and p99, idle vs with a `lines`-line batch of theirs waiting."""
+    api.settle(w.redis, w.timeout)
     idle, _ = interactive_round(w, api)
     with paused(w.worker):
         batch_id = create(api, api.upload(image_lines(lines, w.image_model)), "/v1/images/generations")
@@ -92,6 +93,7 @@ def priority_rows(w: Waits, api: Api, lines: int) -> list[Row]:
 
 def fairness_rows(w: Waits, flooder: Api, other: Api, flood: int, body: Path) -> list[Row]:
     """Issue 22: tenant B's queue wait p50, idle vs with tenant A's `flood` jobs waiting (posted with hey)."""
+    other.settle(w.redis, w.timeout)
     idle, _ = interactive_round(w, other)
     body.write_text(json.dumps(IMAGE_JOB))
     with paused(w.worker):
