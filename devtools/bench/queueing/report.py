@@ -24,9 +24,10 @@ image queue is idle (nothing waiting or running, its Celery list empty). A loade
 after its backlog (the batch, or tenant A's flood) was enqueued while the worker was paused (SIGSTOP,
 then SIGCONT: the same worker process throughout), so the whole backlog waits when it starts; "still
 waiting" is the queue's `waiting` (GET /v1/queues) at the round's last POST, less the round's own jobs.
-Throughput: jobs ÷ (the last job's `finished_at` − the first request): posted one by one through one
-keep-alive connection as fast as the API answers, or as one batch file (upload, create, the runner's
-turns)."""
+Throughput: jobs ÷ (the last job's `finished_at` − the worker's resumption), the jobs submitted while
+it was paused: POSTed one by one through one keep-alive connection, or as one batch file (upload,
+create, every line a job), so the ratio compares how the queue serves either, not how fast one client
+POSTs; then each again end to end with the worker running, from the first request."""
 
 
 def summary_ms(values: list[float]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from devtools.bench.queueing.client import Api
 from devtools.bench.queueing.report import HEADING, NOTES
 from devtools.bench.queueing.throughput import throughput_rows
 from devtools.bench.queueing.waits import Waits, fairness_rows, priority_rows
-from devtools.stack.deployment import Stack
+from devtools.stack.deployment import WORKER_READY_S, Stack
 from shared.store.batches import BatchStore
 
 ADMIN_KEY = "llmb-bench-queueing-admin-key-0123456789"
@@ -60,9 +61,14 @@ def served_models(api: Api) -> dict[str, str]:
 
 def scenarios(st: Stack, sizes: Sizes, redis: Redis, clients: list[Api]) -> list[Row]:
     """Start the API, the runner and the worker, then run each scenario in turn on them."""
-    api_svc = st.start_api(workers=1)
-    runner = st.start_batches()
-    worker = st.start_worker(queues="image")
+    services = api_svc, runner, worker = (
+        st.start_api(workers=1, wait=False),
+        st.start_batches(wait=False),
+        st.start_worker(queues="image", wait=False),
+    )
+    for svc in services:  # started together, so their imports overlap
+        st.wait_ready(svc, timeout=WORKER_READY_S)
+    progress("the stack is up")
     url = f"http://127.0.0.1:{api_svc.port}"
     clients.append(admin := Api(url, ADMIN_KEY))
     clients.append(tenant_a := Api(url, new_key(admin, "bench-a")))
@@ -70,10 +76,20 @@ def scenarios(st: Stack, sizes: Sizes, redis: Redis, clients: list[Api]) -> list
     models, store = served_models(tenant_a), BatchStore(redis)
     up = Upload(tenant_a, store, api_svc.pid, runner.pid, models["chat"])
     rows = enqueue_rows(up, sizes.upload_lines, sizes.timeout)
+    progress("the big batch: enqueued and cancelled")
     w = Waits(redis, store, worker, models["image"], sizes.interactive, sizes.rate, sizes.timeout)
     rows += throughput_rows(w, tenant_a, sizes.throughput_jobs)
+    progress("throughput: batch and one by one")
     rows += priority_rows(w, tenant_a, sizes.batch_lines)
-    return rows + fairness_rows(w, tenant_a, tenant_b, sizes.flood_jobs, st.root / "job.json")
+    progress("priority: interactive beside a batch")
+    rows += fairness_rows(w, tenant_a, tenant_b, sizes.flood_jobs, st.root / "job.json")
+    progress("fair share: tenant B beside tenant A's flood")
+    return rows
+
+
+def progress(done: str) -> None:
+    """Say on stderr what just finished, and when (the full run takes many minutes)."""
+    print(f"{time.strftime('%H:%M:%S')} {done}", file=sys.stderr, flush=True)
 
 
 def run_all(sizes: Sizes, root: Path) -> list[Row]:

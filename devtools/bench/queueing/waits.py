@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from devtools.bench.api.report import Row
 from devtools.bench.queueing.batches import cancel, create, image_lines, wait_enqueued
 from devtools.bench.queueing.client import (
     IMAGE_JOB,
+    POLL_S,
     Api,
     job_times,
     post_steadily,
@@ -56,6 +58,16 @@ class Waits:
     timeout: float
 
 
+def settle(w: Waits, api: Api) -> None:
+    """Wait until the image queue is idle and no batch is active (finalized ones retired by the runner)."""
+    api.settle(w.redis, w.timeout)
+    deadline = time.monotonic() + w.timeout
+    while w.store.active():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"batches still active after {w.timeout:.0f} s: {w.store.active()}")
+        time.sleep(POLL_S)
+
+
 def interactive_round(w: Waits, api: Api) -> tuple[list[float], int]:
     """Post the round's jobs steadily and wait for them: their queue waits (ms) and the other jobs that
     still waited in the image queue at the last POST."""
@@ -68,7 +80,7 @@ def interactive_round(w: Waits, api: Api) -> tuple[list[float], int]:
 
 def priority_rows(w: Waits, api: Api, lines: int) -> list[Row]:
     """Issue 21: interactive queue wait p50 and p99, idle vs with a `lines`-line batch of theirs waiting."""
-    api.settle(w.redis, w.timeout)
+    settle(w, api)
     idle, _ = interactive_round(w, api)
     with paused(w.worker):
         batch_id = create(api, api.upload(image_lines(lines, w.image_model)), "/v1/images/generations")
@@ -93,7 +105,7 @@ def priority_rows(w: Waits, api: Api, lines: int) -> list[Row]:
 
 def fairness_rows(w: Waits, flooder: Api, other: Api, flood: int, body: Path) -> list[Row]:
     """Issue 22: tenant B's queue wait p50, idle vs with tenant A's `flood` jobs waiting (posted with hey)."""
-    other.settle(w.redis, w.timeout)
+    settle(w, other)
     idle, _ = interactive_round(w, other)
     body.write_text(json.dumps(IMAGE_JOB))
     with paused(w.worker):
