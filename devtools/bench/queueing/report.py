@@ -27,7 +27,9 @@ waiting" is the queue's `waiting` (GET /v1/queues) at the round's last POST, les
 Throughput: jobs ÷ (the last job's `finished_at` − the worker's resumption), the jobs submitted while
 it was paused: POSTed one by one through one keep-alive connection, or as one batch file (upload,
 create, every line a job), so the ratio compares how the queue serves either, not how fast one client
-POSTs; then each again end to end with the worker running, from the first request."""
+POSTs (the pair alternated, each round in parentheses, the medians compared: the shared machine's
+load moves single rounds by 2× and more); then each once end to end with the worker running, from the
+first request."""
 
 
 def summary_ms(values: list[float]) -> str:

@@ -42,6 +42,7 @@ class Sizes:
     flood_jobs: int = 10_000
     interactive: int = 200
     rate: float = 20.0
+    rounds: int = 3
     timeout: float = 900.0
 
 
@@ -78,7 +79,7 @@ def scenarios(st: Stack, sizes: Sizes, redis: Redis, clients: list[Api]) -> list
     rows = enqueue_rows(up, sizes.upload_lines, sizes.timeout)
     progress("the big batch: enqueued and cancelled")
     w = Waits(redis, store, worker, models["image"], sizes.interactive, sizes.rate, sizes.timeout)
-    rows += throughput_rows(w, tenant_a, sizes.throughput_jobs)
+    rows += throughput_rows(w, tenant_a, sizes.throughput_jobs, sizes.rounds)
     progress("throughput: batch and one by one")
     rows += priority_rows(w, tenant_a, sizes.batch_lines)
     progress("priority: interactive beside a batch")
@@ -125,11 +126,14 @@ def parse(argv: list[str] | None) -> tuple[Sizes, Path | None]:
     parser.add_argument("--interactive", type=int, default=d.interactive, help="interactive jobs per round")
     parser.add_argument("--rate", type=float, default=d.rate, help="interactive jobs posted per second")
     parser.add_argument(
+        "--rounds", type=int, default=d.rounds, help="alternated rounds of the throughput pair"
+    )
+    parser.add_argument(
         "--timeout", type=float, default=d.timeout, help="longest wait for a backlog to drain, s"
     )
     parser.add_argument("--out", type=Path, help=f"markdown file whose '{HEADING}' section is rewritten")
     a = parser.parse_args(argv)
-    sizes = Sizes(a.lines, a.batch_lines, a.jobs, a.flood, a.interactive, a.rate, a.timeout)
+    sizes = Sizes(a.lines, a.batch_lines, a.jobs, a.flood, a.interactive, a.rate, a.rounds, a.timeout)
     return sizes, a.out
 
 

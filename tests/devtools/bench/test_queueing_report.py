@@ -74,8 +74,22 @@ def test_batch_files_hold_one_request_a_line() -> None:
 
 
 def test_the_command_line_sets_each_size() -> None:
-    sizes, out = parse(["--lines", "7", "--batch-lines", "8", "--jobs", "9", "--flood", "10", "--rate", "5"])
-    assert sizes == Sizes(upload_lines=7, batch_lines=8, throughput_jobs=9, flood_jobs=10, rate=5.0)
+    args = [
+        "--lines",
+        "7",
+        "--batch-lines",
+        "8",
+        "--jobs",
+        "9",
+        "--flood",
+        "10",
+        "--rate",
+        "5",
+        "--rounds",
+        "1",
+    ]
+    sizes, out = parse(args)
+    assert sizes == Sizes(upload_lines=7, batch_lines=8, throughput_jobs=9, flood_jobs=10, rate=5.0, rounds=1)
     assert out is None
     assert parse([])[0] == Sizes()
 

@@ -12,7 +12,20 @@ import pytest
 from devtools import REPO
 from devtools.bench.queueing.report import HEADING
 
-TINY = ["--lines", "40", "--batch-lines", "30", "--jobs", "20", "--flood", "30", "--interactive", "5"]
+TINY = [
+    "--lines",
+    "40",
+    "--batch-lines",
+    "30",
+    "--jobs",
+    "20",
+    "--flood",
+    "30",
+    "--interactive",
+    "5",
+    "--rounds",
+    "1",
+]
 
 
 @pytest.mark.slow
@@ -31,8 +44,8 @@ def test_every_scenario_runs_and_writes_its_rows(tmp_path: Path) -> None:
     assert re.search(r"\| [\d,]+ lines/s \(40 in [\d.]+ s\)", rows[_key(rows, "40-line chat batch")])
     assert "| 40 of 40 |" in rows["its lines waiting in the chat queue after it"]
     assert re.search(r"\| \+[\d.]+ MiB \|", rows["API worker peak RSS growth over the upload"])
-    assert re.search(r"\| [\d.]+ jobs/s \|", rows[_key(rows, "batch throughput, 20 lines")])
-    assert re.search(r"\| [\d.]+ / [\d.]+ jobs/s \|", rows[_key(rows, "end to end, the worker running")])
+    assert re.search(r"\| [\d,.]+ jobs/s \([\d,]+\) \|", rows[_key(rows, "batch throughput, 20 lines")])
+    assert re.search(r"\| [\d,.]+ / [\d,.]+ jobs/s \|", rows[_key(rows, "end to end, the worker running")])
     for label in ("interactive queue wait with a 30-line batch waiting, p", "tenant B queue wait with"):
         loaded = [line for key, line in rows.items() if key.startswith(label)]
         assert loaded
