@@ -20,8 +20,9 @@ ratios against the baselines measured in the same run, not raw numbers across ru
 enqueued (lines/s, peak RSS growth of the API worker and of the batch runner), interactive jobs' queue
 wait with a 10,000-line batch waiting and the batch's throughput against the same jobs posted one by
 one (2,000), and one tenant's queue wait while another floods the queue (10,000 jobs), each against an
-idle queue in the same run. `--lines`, `--batch-lines`, `--jobs`, `--flood` and `--interactive` set
-smaller sizes to check the benchmark itself; such figures are not worth quoting.
+idle queue in the same run (10 to 20 minutes). `--lines`, `--batch-lines`, `--jobs`, `--flood`,
+`--interactive` and `--rounds` set smaller sizes to check the benchmark itself; such figures are not
+worth quoting.
 
 """
 
