@@ -72,8 +72,13 @@ format: $(VENV)/.dev-deps ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask baseline; writes docs/BENCHMARKS.md
+bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask baseline, then the queueing one; writes docs/BENCHMARKS.md
 	$(BIN)/python -m devtools.bench.api --out docs/BENCHMARKS.md
+	$(BIN)/python -m devtools.bench.queueing --out docs/BENCHMARKS.md $(BENCH_QUEUEING_ARGS)
+
+.PHONY: bench-queueing
+bench-queueing: $(VENV)/.dev-deps system-deps ## batches and tenants on the queue only (BENCH_QUEUEING_ARGS='--lines 2000' for smaller runs)
+	$(BIN)/python -m devtools.bench.queueing --out docs/BENCHMARKS.md $(BENCH_QUEUEING_ARGS)
 
 .PHONY: bench-models
 bench-models: $(VENV)/.dev-deps system-deps ## image and chat throughput, direct vs through the system (BENCH_MODELS_ARGS='--shapes real' on a GPU)

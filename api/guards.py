@@ -102,6 +102,9 @@ def enable_cors(app: Flask, origins: list[str]) -> None:
 
 def check_body_size() -> None:
     """before_request: 413 for a body over the limit on any route, those that never read one included."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, MULTIPART, False) and request.mimetype == "multipart/form-data":
+        return  # an upload (POST /v1/files) is held to its own, larger cap (LLMB_LIMITS__FILE_MAX_BYTES)
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLargeError(f"the body is over the limit of {limit} bytes")

@@ -15,6 +15,14 @@ Run `make bench` (`python -m devtools.bench.api --out docs/BENCHMARKS.md`) to me
 section below; `--quick` is a smoke test whose figures are not worth quoting. The figures come from a
 shared, noisy 2-core machine: absolute numbers move by tens of percent between runs, so compare the
 ratios against the baselines measured in the same run, not raw numbers across runs.
+`make bench` then runs the queueing benchmark of issues 21 and 22 (`make bench-queueing` runs it alone:
+`python -m devtools.bench.queueing --out docs/BENCHMARKS.md`): a 50,000-line chat batch uploaded and
+enqueued (lines/s, peak RSS growth of the API worker and of the batch runner), interactive jobs' queue
+wait with a 10,000-line batch waiting and the batch's throughput against the same jobs posted one by
+one (2,000), and one tenant's queue wait while another floods the queue (10,000 jobs), each against an
+idle queue in the same run (10 to 20 minutes). `--lines`, `--batch-lines`, `--jobs`, `--flood`,
+`--interactive` and `--rounds` set smaller sizes to check the benchmark itself; such figures are not
+worth quoting.
 
 """
 

@@ -63,6 +63,22 @@ def test_files_list_pages_with_after(secure: Flask) -> None:
     assert rest["has_more"] is False
 
 
+def test_a_file_may_be_bigger_than_a_json_body(app_for: AppFor) -> None:
+    # A file is held to LLMB_LIMITS__FILE_MAX_BYTES, not to the body cap of every other request.
+    app = app_for(
+        auth="on",
+        admin_key=SecretStr(ADMIN),
+        limits=Limits(max_body_bytes=1024, file_max_bytes=8192, batch_max_lines=1000),
+    )
+    client = app.test_client()
+    key = make_key(client)["key"]
+    made = upload(client, key, LINE * (2048 // len(LINE) + 1))
+    assert made.status_code == 200, made.get_json()
+    assert made.get_json()["bytes"] > 2048
+    over = upload(client, key, LINE * (9000 // len(LINE) + 1))
+    assert over.status_code == 413, over.get_json()
+
+
 @pytest.mark.parametrize(
     ("data", "form", "status", "param"),
     [
