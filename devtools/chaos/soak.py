@@ -86,7 +86,9 @@ def _load_and_audit(soak: Soak, access: Access, root: Path) -> Outcome:
         ended = batch.finish(http, submitted, plan.drain_s)
     say(started, f"batch {submitted.batch_id} ended {ended.batch.get('status')}: {ended.counts}")
     views = _drain_and_read(cluster, tally, started)
-    usage = check_usage(cluster.api_url, access, views, since, time.time())
+    reading = time.time()
+    usage = check_usage(cluster.api_url, access, views, since, reading)
+    say(started, f"usage of {usage.jobs_read} jobs read and compared in {time.time() - reading:.1f} s")
     objects = read_objects(cluster.stack.env)
     ended.stored = {k for k in objects if k.startswith(batch.FILES)}
     results = {k: whole for k, whole in objects.items() if k not in ended.stored}
