@@ -133,7 +133,7 @@ def _metrics(text: str) -> dict[str, Totals]:
     for family in text_string_to_metric_families(text):
         if not family.name.startswith("llmb_usage_"):
             continue
-        measure = family.name.removeprefix("llmb_usage_")
+        measure = family.name.removeprefix("llmb_usage_").removesuffix("_total")
         measure = names.get(measure, measure)
         for sample in family.samples:
             if sample.name.endswith("_total"):
