@@ -51,7 +51,8 @@ class UsageCheck:
         """The run's totals, summed over its jobs, in one line."""
         total = self.summed.get(ALL, {})
         shown = ", ".join(f"{_shown(m, total.get(m, 0.0))} {m}" for m in MEASURES if total.get(m))
-        return f"{shown} over {self.jobs_read} jobs read" if shown else f"none over {self.jobs_read} jobs"
+        read = f"over the {self.jobs_read} jobs read; GET /v1/usage from {self.window[0]} to {self.window[1]}"
+        return f"{shown or 'none'} {read}"
 
 
 def _same(measure: str, a: float, b: float) -> bool:
