@@ -70,6 +70,9 @@ def run(plan: Plan, root: Path) -> Outcome:
             with contextlib.suppress(RuntimeError):
                 soak.driver.stop()
         cluster.stop()
+    # The workers' logs are read once they have stopped, their last words written.
+    outages = [(f.at, f.until) for f in soak.faults if f.kind == REDIS_RESTART]
+    outcome.logs, outcome.held = log_counts(root / "logs"), held_deliveries(root / "logs", outages)
     outcome.wall_s = time.monotonic() - began
     return outcome
 
@@ -92,7 +95,7 @@ def _load_and_audit(soak: Soak, access: Access, root: Path) -> Outcome:
     objects = read_objects(cluster.stack.env)
     ended.stored = {k for k in objects if k.startswith(batch.FILES)}
     results = {k: whole for k, whole in objects.items() if k not in ended.stored}
-    timeline, outages = Timeline(views), [(f.at, f.until) for f in soak.faults if f.kind == REDIS_RESTART]
+    timeline = Timeline(views)
     return Outcome(
         plan=plan,
         root=root,
@@ -104,8 +107,8 @@ def _load_and_audit(soak: Soak, access: Access, root: Path) -> Outcome:
         objects=results,
         measured=[measure(f, timeline) for f in soak.faults],
         findings=check(views, results, tally, soak.faults),
-        logs=log_counts(root / "logs"),
-        held=held_deliveries(root / "logs", outages),
+        logs={},  # read by `run` once the stack has stopped
+        held=[],
         workers_started=cluster.started,
         batch=ended,
         usage=usage,
