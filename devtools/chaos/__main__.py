@@ -16,7 +16,7 @@ from devtools.chaos.failover_main import failover_main
 from devtools.chaos.plan import FULL, QUICK
 from devtools.chaos.report import markdown, table
 from devtools.chaos.soak import Outcome, run
-from devtools.chaos.summary import fault_rows, holds, rules
+from devtools.chaos.summary import batch_figure, batch_violations, fault_rows, holds, rules
 
 
 def summary(o: Outcome) -> dict[str, object]:
@@ -31,6 +31,24 @@ def summary(o: Outcome) -> dict[str, object]:
         ],
         "findings": {f.name: getattr(o.findings, f.name) for f in dataclasses.fields(o.findings)},
         "held": o.held,
+        "batch": {
+            "id": o.batch.run.batch_id,
+            "status": o.batch.batch.get("status"),
+            "request_counts": o.batch.counts,
+            "lines_sent": len(o.batch.run.custom_ids),
+            "output_ids": [x.get("custom_id") for x in o.batch.output],
+            "error_ids": [x.get("custom_id") for x in o.batch.errors],
+            "figure": batch_figure(o),
+            "violations": batch_violations(o),
+        },
+        "usage": {
+            "window": o.usage.window,
+            "jobs_read": o.usage.jobs_read,
+            "summed": o.usage.summed,
+            "reported": o.usage.reported,
+            "metrics": o.usage.metrics,
+            "violations": o.usage.violations(),
+        },
     }
 
 

@@ -9,7 +9,7 @@ from devtools.chaos import plan as p
 from devtools.chaos.audit import JobView
 from devtools.chaos.driver import CancelTry, Tally
 from devtools.chaos.faults import PROBE, Fault
-from devtools.chaos.mix import CANCEL_QUEUED, CANCEL_RUNNING, EXPECTED, POISON
+from devtools.chaos.mix import BATCH, CANCEL_QUEUED, CANCEL_RUNNING, EXPECTED, POISON
 
 RESULT_KEY = re.compile(r"^results/([0-9a-f-]{36})/[^/]+$")
 STORAGE_GRACE_S = 20.0  # a job may fail storage_unavailable this long after S3 returns (retries in flight)
@@ -39,6 +39,7 @@ def check(views: dict[str, JobView], objects: dict[str, bool], tally: Tally, fau
     """Apply every rule to every job and object."""
     found = Findings()
     tags = {s.job_id: s.tag for s in tally.accepted}
+    tags |= {j: BATCH for j, v in views.items() if v.record and v.record.batch_id}  # made by the runner
     found.unacknowledged = sorted(set(views) - set(tags))
     cancels: dict[str, list[CancelTry]] = {}
     for c in tally.cancels:

@@ -13,8 +13,9 @@ from typing import cast
 
 from redis import Redis
 
+from devtools.chaos.access import admin_settings, new_admin_key
 from devtools.chaos.plan import QUEUES, Plan, settings
-from devtools.stack.deployment import WORKER_READY_S, Stack
+from devtools.stack.deployment import WEBHOOKS_READY_S, WORKER_READY_S, Stack
 from devtools.stack.process import Service, port_open, spawn, wait_until
 from shared import keys
 from shared.vocabulary import JobType
@@ -52,11 +53,13 @@ class Cluster:
 
     def __init__(self, root: Path, plan: Plan) -> None:
         self.plan = plan
-        self.stack = Stack(root, env=settings())
+        self.admin = new_admin_key()
+        self.stack = Stack(root, env={**settings(), **admin_settings(self.admin)})
         self.workers: list[Service] = []
         self.started = 0
         self.redis: Redis | None = None
         self.api: Service | None = None
+        self.batches: Service | None = None
 
     @property
     def api_url(self) -> str:
@@ -65,15 +68,18 @@ class Cluster:
         return f"http://127.0.0.1:{self.api.port}"
 
     def start(self) -> None:
-        """Redis (AOF on), S3, the API under gunicorn (2 processes), then the workers, all ready."""
+        """Redis (AOF on), S3, the API (gunicorn, 2 processes), the batch runner, the workers, all ready."""
         self.stack.start_redis(appendonly=True)
         self.stack.start_s3()
         self.api = self.stack.start_api(workers=2)
+        bind = {"LLMB_API_BIND": f"127.0.0.1:{self.api.port}"}  # the runner's links follow the API's address
+        self.batches = self.stack.start_batches(env=bind, wait=False)
         self.redis = Redis.from_url(
             self.stack.env["LLMB_REDIS_URL"], socket_timeout=5, socket_connect_timeout=1
         )
         for _ in range(self.plan.workers):
             self.add_worker()
+        self.stack.wait_ready(self.batches, timeout=WEBHOOKS_READY_S)
         for svc in self.workers:
             self.stack.wait_ready(svc, timeout=WORKER_READY_S)
 
@@ -89,10 +95,12 @@ class Cluster:
         self.workers.remove(svc)
 
     def check_workers(self) -> None:
-        """Raise unless every worker the soak did not stop still runs."""
+        """Raise unless every worker the soak did not stop, and the batch runner, still run."""
         dead = [svc.name for svc in self.workers if svc.proc.poll() is not None]
         if dead:
             raise RuntimeError(f"workers exited on their own: {dead}")
+        if self.batches is not None and self.batches.proc.poll() is not None:
+            raise RuntimeError(f"the batch runner exited on its own ({self.batches.proc.returncode})")
 
     def owner(self, pid: int) -> Service | None:
         """The worker whose process group `pid` belongs to."""
@@ -135,10 +143,12 @@ class Cluster:
         return stopped, time.time()
 
     def stop_s3(self) -> float:
-        """Stop SeaweedFS; when it was down (epoch)."""
+        """Stop SeaweedFS; when the stop was sent (epoch): it answers nothing from then, though on a busy
+        machine it may take its whole grace to exit."""
         assert self.stack.s3 is not None
+        sent = time.time()
         self.stack.s3.stop()
-        return time.time()
+        return sent
 
     def start_s3_again(self) -> float:
         """Start the stopped SeaweedFS on its ports, folder and bucket; when it listens again (epoch)."""

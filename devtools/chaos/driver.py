@@ -45,12 +45,12 @@ class Tally:
 
 
 class Driver:
-    """Submits the mix at `rate` jobs/s (exponential gaps) from its own thread until stopped."""
+    """Submits the mix at `rate` jobs/s (exponential gaps) from its own thread, with `headers` (its key)."""
 
-    def __init__(self, base_url: str, mix: Mix) -> None:
+    def __init__(self, base_url: str, mix: Mix, headers: dict[str, str]) -> None:
         self.mix = mix
-        self.http = httpx.Client(base_url=base_url, timeout=10)
-        self.probes = httpx.Client(base_url=base_url, timeout=10)  # the main thread's own client
+        self.http = httpx.Client(base_url=base_url, timeout=10, headers=headers)
+        self.probes = httpx.Client(base_url=base_url, timeout=10, headers=headers)  # the main thread's own
         self.tally = Tally()
         self.spare: set[str] = set()  # jobs faults must not pick: those the load cancels, and purposeful ones
         self._watch: list[Submitted] = []

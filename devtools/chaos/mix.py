@@ -15,6 +15,7 @@ WORDS = ("a cat", "a kitten", "tax law", "the sea", "red fox", "a storm", "old m
 
 # What each tag's job is for, and the outcomes it may end with besides those every fault allows.
 STEADY, BURST, EMBED, BUSY = "image", "burst", "embed", "busy"
+BATCH = "batch"  # a line of the soak's /v1/batches batch (devtools/chaos/batch.py)
 BUSY_STEPS = 12  # a busy job's steps: no other job has as many
 CANCEL_RUNNING, CANCEL_QUEUED = "cancel-running", "cancel-queued"
 POISON, OVERTIME, FAIL, REFUSE = "poison", "overtime", "fail", "refuse"
@@ -23,6 +24,7 @@ EXPECTED: dict[str, str] = {
     BURST: "succeeded",
     BUSY: "succeeded",
     EMBED: "succeeded",
+    BATCH: "succeeded",
     CANCEL_RUNNING: "canceled",
     CANCEL_QUEUED: "canceled",
     POISON: "failed/worker_lost",

@@ -27,10 +27,12 @@ file. `python -m devtools.chaos --quick` (about 200 jobs, one fault of each kind
 
 - **Stack** (`devtools/chaos/cluster.py`, on `devtools.stack`): redis-server with AOF
   (`appendfsync everysec`, stopped with SIGTERM so it writes its file), SeaweedFS as the S3 store,
-  the API under gunicorn (2 processes), {plan.workers} workers for `{p.QUEUES}` with 2 pool processes
-  each and batches of up to 4. `LLMB_LEASE_TTL_S={p.LEASE_S}` (default 30) keeps lost-worker
-  recovery short; `LLMB_JOB_TIME_LIMIT_S={p.TIME_LIMIT_S}`; storage tries and backoff are the
-  defaults (3 tries, 1 s then 2 s).
+  the API under gunicorn (2 processes) with auth on, the batch runner (`python -m api.batches`),
+  {plan.workers} workers for `{p.QUEUES}` with 2 pool processes each and batches of up to 4. The load
+  and the batch act for a tenant of the run's own (`chaos`), each with a key of its own.
+  `LLMB_LEASE_TTL_S={p.LEASE_S}` (default 30) keeps lost-worker recovery short;
+  `LLMB_JOB_TIME_LIMIT_S={p.TIME_LIMIT_S}`; storage tries and backoff are the defaults (3 tries, 1 s
+  then 2 s).
 - **Pipelines**: embeddings are the real all-MiniLM-L6-v2; images come from
   `devtools.chaos.pipeline:PacedImagePipeline`, the scripted test pipeline
   (`devtools.pipelines:ScriptedImagePipeline`, no model, a 1x1 PNG per image) plus a
@@ -42,6 +44,10 @@ file. `python -m devtools.chaos --quick` (about 200 jobs, one fault of each kind
   one past the time limit. Every {plan.cancel_every}th job is canceled once it runs; before each
   whole-worker kill a burst of {plan.burst} paced jobs makes a backlog of at least
   {plan.min_backlog}, and every {plan.queued_cancel_every}th of them is canceled while it waits.
+- **A batch** (`batch.py`): as the load starts, one `/v1/batches` batch of {plan.batch_lines} image
+  lines (paced, about a second each, at the load's sizes) and one line whose size the route refuses.
+  Its key may hold {plan.batch_active} active jobs, so the runner enqueues its lines a few at a time
+  and the batch is still running when the first faults strike (its lines may be their victims).
 - **Faults** (`faults.py`, {kinds}): a pool SIGKILL hits the process holding an ordinary job past its
   first step; a whole-worker SIGKILL (its process group) is followed by a replacement worker; the
   SIGTERM goes to a busy worker's main process, which hands its jobs back, then a new worker starts;
@@ -60,6 +66,16 @@ file. `python -m devtools.chaos --quick` (about 200 jobs, one fault of each kind
   fault explains. Times come from the event stream ids (Redis's clock): detection is a killed
   worker's job's next `running` event after the kill; resume is the first `running` event of any job
   after Redis accepts connections again.
+- **The batch's end**: after the load the soak waits for the batch to end, downloads its output and
+  error files and checks that every line's `custom_id` is in exactly one of them, the refused line
+  in the error file with its 400, each line in the file its job's outcome says (output: succeeded),
+  no job behind two lines, `request_counts` equal to the files' line counts, and the bucket holding
+  exactly the batch's input, output and error files.
+- **Usage**: once every job has finished, each job's `usage` is read through `GET /v1/jobs/{{id}}`
+  and summed, per job type and per key; the sums must equal `GET /v1/usage` over the run's hours
+  (the `chaos` tenant's, by type and by key) and the all-time `llmb_usage_*_total` counters of
+  `/metrics` (the stack's Redis is the run's own): the same jobs, tokens, images and pixel steps,
+  device seconds within 1e-6 relative, through every kill, reap, hand-back and Redis restart.
 - **A second execution**: the issue asks to compare an image with a regeneration from its seed, but
   every scripted image is the same PNG, so that comparison proves nothing here. Instead a second
   execution would show as a second terminal transition or as objects the result does not list;

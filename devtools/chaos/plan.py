@@ -43,6 +43,8 @@ class Plan:
     cancel_every: int = 40  # every n-th steady job is canceled while it runs
     queued_cancel_every: int = 5  # every n-th burst job is canceled while it waits
     cancel_upload: bool = False  # cancel a job whose upload waits out the S3 outage
+    batch_lines: int = 40  # image lines of the /v1/batches batch submitted as the load starts (+1 invalid)
+    batch_active: int = 2  # its key's cap on active jobs: the runner enqueues its lines a few at a time
 
     def count(self, kind: str) -> int:
         """How many faults of this kind the schedule holds."""
@@ -92,6 +94,7 @@ FULL = Plan(
     workers=2,
     drain_s=300,
     cancel_upload=True,
+    batch_lines=200,
     steps=(
         Step(POOL_KILL, 20),
         Step(REDIS_RESTART, 45, down_s=4),

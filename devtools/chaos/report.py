@@ -7,7 +7,7 @@ from dataclasses import fields
 from devtools.chaos.notes import FINDINGS, how_it_runs
 from devtools.chaos.promises import lines as promise_lines
 from devtools.chaos.soak import Outcome
-from devtools.chaos.summary import Line, fault_rows, figures, holds, rules
+from devtools.chaos.summary import Line, batch_violations, fault_rows, figures, holds, rules
 
 SHOWN = 10  # violations listed per rule
 
@@ -27,7 +27,8 @@ def _violations(o: Outcome) -> list[str]:
         out += [f"{f.name}: {item}" for item in found[:SHOWN]]
         if len(found) > SHOWN:
             out.append(f"{f.name}: … {len(found) - SHOWN} more")
-    return out
+    out += [f"batch: {item}" for item in batch_violations(o)[:SHOWN]]
+    return out + [f"usage: {item}" for item in o.usage.violations()[:SHOWN]]
 
 
 def table(o: Outcome) -> str:

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+import httpx
+
+from devtools.chaos import batch
+from devtools.chaos.access import Access, open_access
 from devtools.chaos.audit import JobView, job_ids, read_jobs, read_objects
+from devtools.chaos.batch import BatchEnd
 from devtools.chaos.checks import Findings, check
 from devtools.chaos.cluster import Cluster
 from devtools.chaos.driver import Driver, Tally
@@ -17,6 +22,7 @@ from devtools.chaos.figures import Measured, Timeline, measure
 from devtools.chaos.logs import held_deliveries, log_counts
 from devtools.chaos.mix import Mix
 from devtools.chaos.plan import REDIS_RESTART, Plan
+from devtools.chaos.usage import UsageCheck, check_usage
 from devtools.stack.process import wait_until as poll
 from shared import keys
 
@@ -40,6 +46,8 @@ class Outcome:
     logs: dict[str, int]
     held: list[str]  # jobs a worker received and sat on (logs.held_deliveries)
     workers_started: int
+    batch: BatchEnd  # the /v1/batches batch run beside the load, as it ended
+    usage: UsageCheck  # the jobs' usage summed against GET /v1/usage and /metrics
 
 
 def say(started: float, text: str) -> None:
@@ -51,39 +59,59 @@ def run(plan: Plan, root: Path) -> Outcome:
     """The whole soak under `root` (data and logs); the stack is stopped whatever happens."""
     began = time.monotonic()
     cluster = Cluster(root, plan)
-    driver: Driver | None = None
+    soak: Soak | None = None
     try:
         cluster.start()
-        driver = Driver(cluster.api_url, Mix(plan))
-        soak = Soak(cluster, driver, plan)
+        access = open_access(cluster.api_url, cluster.admin, batch_active=plan.batch_active)
+        soak = Soak(cluster, Driver(cluster.api_url, Mix(plan), access.load.headers), plan)
+        outcome = _load_and_audit(soak, access, root)
+    finally:
+        if soak is not None:
+            with contextlib.suppress(RuntimeError):
+                soak.driver.stop()
+        cluster.stop()
+    # The workers' logs are read once they have stopped, their last words written.
+    outages = [(f.at, f.until) for f in soak.faults if f.kind == REDIS_RESTART]
+    outcome.logs, outcome.held = log_counts(root / "logs"), held_deliveries(root / "logs", outages)
+    outcome.wall_s = time.monotonic() - began
+    return outcome
+
+
+def _load_and_audit(soak: Soak, access: Access, root: Path) -> Outcome:
+    """The batch and the load, the faults on schedule, then the audit of every job, the batch and usage."""
+    plan, cluster, since = soak.plan, soak.cluster, time.time()
+    with httpx.Client(base_url=cluster.api_url, timeout=10, headers=access.batch.headers) as http:
+        submitted = batch.submit(http, plan.batch_lines)  # as the load starts: the faults meet it
         started = time.time()
-        driver.start()
+        soak.driver.start()
         _strike(soak, started)
         tally, load_s = _finish_load(soak, started), time.time() - started
-        views = _drain_and_read(cluster, tally, started)
-        objects = read_objects(cluster.stack.env)
-    finally:
-        if driver is not None:
-            with contextlib.suppress(RuntimeError):
-                driver.stop()
-        cluster.stop()
+        ended = batch.finish(http, submitted, plan.drain_s)
+    say(started, f"batch {submitted.batch_id} ended {ended.batch.get('status')}: {ended.counts}")
+    views = _drain_and_read(cluster, tally, started)
+    reading = time.time()
+    usage = check_usage(cluster.api_url, access, views, since, reading)
+    say(started, f"usage of {usage.jobs_read} jobs read and compared in {time.time() - reading:.1f} s")
+    objects = read_objects(cluster.stack.env)
+    ended.stored = {k for k in objects if k.startswith(batch.FILES)}
+    results = {k: whole for k, whole in objects.items() if k not in ended.stored}
     timeline = Timeline(views)
     return Outcome(
         plan=plan,
         root=root,
         started=started,
         load_s=load_s,
-        wall_s=time.monotonic() - began,
+        wall_s=0.0,
         tally=tally,
         views=views,
-        objects=objects,
+        objects=results,
         measured=[measure(f, timeline) for f in soak.faults],
-        findings=check(views, objects, tally, soak.faults),
-        logs=log_counts(root / "logs"),
-        held=held_deliveries(
-            root / "logs", [(f.at, f.until) for f in soak.faults if f.kind == REDIS_RESTART]
-        ),
+        findings=check(views, results, tally, soak.faults),
+        logs={},  # read by `run` once the stack has stopped
+        held=[],
         workers_started=cluster.started,
+        batch=ended,
+        usage=usage,
     )
 
 

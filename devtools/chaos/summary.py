@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from devtools.chaos import plan as p
+from devtools.chaos.batch import INVALID, violations
 from devtools.chaos.figures import Measured
 from devtools.chaos.logs import HELD_S
 from devtools.chaos.soak import Outcome
@@ -99,7 +100,48 @@ def rules(o: Outcome) -> list[Line]:
         Line("Redis back or CLIENT KILL → a job then submitted running", probe.value, probe.ok, probe.rule),
         Line("jobs a worker received and sat on", str(len(o.held)), not o.held, f"0 (idle > {HELD_S:.0f} s)"),
         _schedule(o),
+        *_batch_and_usage(o),
     ]
+
+
+def batch_violations(o: Outcome) -> list[str]:
+    """What breaks the batch's rules (devtools/chaos/batch.py)."""
+    return violations(o.batch, {j: v.status for j, v in o.views.items()})
+
+
+def _batch_and_usage(o: Outcome) -> list[Line]:
+    """The batch's rule and the usage totals' rule."""
+    broken, unequal = batch_violations(o), o.usage.violations()
+    lines = len(o.batch.run.custom_ids)
+    return [
+        Line(
+            "batch lines each once in its output or error file",
+            f"{lines - len(broken)} of {lines} held" if broken else f"{lines} lines, each once",
+            not broken,
+            f"each once; {INVALID} in the error file; request_counts = the files",
+        ),
+        Line(
+            "usage totals = the jobs' usage summed",
+            f"{len(unequal)} differences" if unequal else "equal, per type, per key, in /metrics",
+            not unequal,
+            "jobs and tokens equal; device-s within 1e-6",
+        ),
+    ]
+
+
+def batch_figure(o: Outcome) -> str:
+    """The batch in one line: where its lines went, its counts, how long it ran, what struck meanwhile."""
+    end, counts = o.batch, o.batch.counts
+    ended_at = float(end.batch.get("completed_at") or end.seen_at)
+    struck = collections.Counter(m.fault.kind for m in o.measured if end.run.at <= m.fault.at <= ended_at)
+    jobs = [v for v in o.views.values() if v.record and v.record.batch_id == end.run.batch_id]
+    attempts = collections.Counter(v.record.attempts for v in jobs if v.record)
+    return (
+        f"{end.batch.get('status', 'not ended')}: {len(end.output)} lines in the output file, "
+        f"{len(end.errors)} in the error file; request_counts {counts}; ran {ended_at - end.run.at:.0f} s "
+        f"through {', '.join(f'{n}× {k}' for k, n in sorted(struck.items())) or 'no fault'}; "
+        f"its {len(jobs)} jobs' attempts {dict(sorted(attempts.items()))}"
+    )
 
 
 def _schedule(o: Outcome) -> Line:
@@ -143,6 +185,8 @@ def figures(o: Outcome) -> list[Line]:
         ),
         Line("attempts (jobs)", ", ".join(f"{k}: {n}" for k, n in sorted(attempts.items()))),
         Line("result objects", str(len(o.objects))),
+        Line("batch (/v1/batches, image lines)", batch_figure(o)),
+        Line("usage, the jobs' summed", o.usage.figure()),
         *[Line(name, str(n)) for name, n in o.logs.items()],
     ]
 

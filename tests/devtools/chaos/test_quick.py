@@ -28,6 +28,8 @@ ASSERTED = (
     "Redis back → a job running",
     "CLIENT KILL → a job running",
     "schedule executed",
+    "batch lines each once in its output or error file",
+    "usage totals = the jobs' usage summed",
 )
 
 
@@ -53,3 +55,20 @@ def test_the_quick_soak_loses_nothing_and_recovers_in_time(tmp_path: Path) -> No
         "S3 outage",
         "CLIENT KILL",
     }
+    batch = summary["batch"]
+    assert batch["status"] == "completed", batch
+    answered = batch["output_ids"] + batch["error_ids"]
+    assert len(answered) == len(set(answered)) == batch["lines_sent"] > 40, batch  # each line once
+    assert "invalid-size" in batch["error_ids"], batch
+    assert batch["request_counts"] == {
+        "total": batch["lines_sent"],
+        "completed": len(batch["output_ids"]),
+        "failed": len(batch["error_ids"]),
+    }
+    usage = summary["usage"]
+    assert not usage["violations"], usage
+    summed, reported = usage["summed"]["all"], usage["reported"]["all"]
+    assert summed["jobs"] == reported["jobs"] > 0, usage
+    assert summed["images"] == reported["images"] > 0, usage
+    assert summed["prompt_tokens"] == reported["prompt_tokens"] > 0, usage  # the embed jobs' tokens
+    assert abs(summed["device_s"] - reported["device_s"]) <= 1e-6 * reported["device_s"], usage
