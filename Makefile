@@ -75,6 +75,12 @@ format: $(VENV)/.dev-deps ## apply ruff's formatting and safe fixes
 bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask baseline; writes docs/BENCHMARKS.md
 	$(BIN)/python -m devtools.bench.api --out docs/BENCHMARKS.md
 
+# The GPU machine lent to some sessions has its own CUDA torch and transformers and no network: this packs
+# the other pins it needs; docs/BENCHMARKS.md's GPU section gives the one device command that follows.
+.PHONY: bench-gpu-pack
+bench-gpu-pack: | $(BIN)/python ## the wheels a bare GPU machine lacks for bench-models, into var/gpu-wheels (< 64 MiB)
+	$(BIN)/python -m devtools.bench.gpu.pack
+
 .PHONY: bench-models
 bench-models: $(VENV)/.dev-deps system-deps ## image and chat throughput, direct vs through the system (BENCH_MODELS_ARGS='--shapes real' on a GPU)
 	$(BIN)/python -m devtools.bench.models --out docs/BENCHMARKS.md $(BENCH_MODELS_ARGS)
