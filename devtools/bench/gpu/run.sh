@@ -50,13 +50,16 @@ print("python", platform.python_version(), "torch", torch.__version__, "cuda", t
       "transformers", transformers.__version__,
       "device", torch.cuda.get_device_name(0) if cuda else "none (no CUDA)")'
 } | tee "$OUT/box.txt"
-BOX=$(tr '\n' ';' <"$OUT/box.txt")
+BOX=$(paste -sd ';' "$OUT/box.txt" | sed 's/;/; /g')
 
 say "installing $(ls "$WHEELS"/*.whl | wc -l) wheels from $WHEELS into $PYTHON"
+"$PYTHON" -m pip --version >/dev/null 2>&1 || { say "no pip in $PYTHON"; exit 3; }
+# Same versions already there are kept; others are replaced by the pins (the wheels leave out what torch
+# and transformers need, so theirs stay as the machine has them).
 PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet --disable-pip-version-check \
   --root-user-action=ignore --no-index --find-links "$WHEELS" --no-deps "$WHEELS"/*.whl ||
   { say "pip install failed"; exit 3; }
-"$PYTHON" -m pip check >"$OUT/pip-check.txt" 2>&1 || say "pip check: $(wc -l <"$OUT/pip-check.txt") conflict(s), see pip-check.txt"
+"$PYTHON" -m pip check >"$OUT/pip-check.txt" 2>&1 || say "pip check: see pip-check.txt"
 "$PYTHON" -c 'import devtools.bench.models.run, api, worker.pipelines, gunicorn, gevent, celery
 from devtools.stack.servers import redis_binary
 print("imports ok; redis-server:", redis_binary())' || { say "the benchmark does not import"; exit 4; }
@@ -85,7 +88,7 @@ done
 
 cp docs/BENCHMARKS.md "$OUT/docs/"
 cp docs/bench-models*.png "$OUT/docs/" 2>/dev/null
-git diff --stat -- docs >"$OUT/docs.diff" 2>/dev/null
+git diff -- docs/BENCHMARKS.md >"$OUT/docs.diff" 2>/dev/null
 if [ "$DRY" = 1 ]; then
   cp "$OUT/orig/"* docs/
 fi
