@@ -56,8 +56,8 @@ say "installing $(ls "$WHEELS"/*.whl | wc -l) wheels from $WHEELS into $PYTHON"
 "$PYTHON" -m pip --version >/dev/null 2>&1 || { say "no pip in $PYTHON"; exit 3; }
 # Same versions already there are kept; others are replaced by the pins (the wheels leave out what torch
 # and transformers need, so theirs stay as the machine has them).
-PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet --disable-pip-version-check \
-  --root-user-action=ignore --no-index --find-links "$WHEELS" --no-deps "$WHEELS"/*.whl ||
+PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install --quiet \
+  --disable-pip-version-check --no-index --find-links "$WHEELS" --no-deps "$WHEELS"/*.whl ||
   { say "pip install failed"; exit 3; }
 "$PYTHON" -m pip check >"$OUT/pip-check.txt" 2>&1 || say "pip check: see pip-check.txt"
 "$PYTHON" -c 'import devtools.bench.models.run, api, worker.pipelines, gunicorn, gevent, celery

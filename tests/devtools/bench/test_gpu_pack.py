@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,9 @@ def test_the_command_file_and_the_docs_name_one_runnable_device_command() -> Non
     script = REPO / DEVICE_COMMAND.split()[-1]
     assert script.is_file()
     assert os.access(script, os.X_OK)
+    default_args = re.search(r'^DEFAULT_ARGS="([^"]+)"$', script.read_text(encoding="utf-8"), re.MULTILINE)
+    assert default_args is not None
+    assert f"(`{default_args[1]}`)" in procedure()
     assert DEVICE_COMMAND in procedure()
     assert all(path in procedure() for path in CARRY)
     docs = (REPO / "docs" / "BENCHMARKS.md").read_text(encoding="utf-8")
