@@ -80,6 +80,12 @@ bench: $(VENV)/.dev-deps system-deps ## API benchmark against a bare Flask basel
 bench-queueing: $(VENV)/.dev-deps system-deps ## batches and tenants on the queue only (BENCH_QUEUEING_ARGS='--lines 2000' for smaller runs)
 	$(BIN)/python -m devtools.bench.queueing --out docs/BENCHMARKS.md $(BENCH_QUEUEING_ARGS)
 
+# The GPU machine lent to some sessions has its own CUDA torch and transformers and no network: this packs
+# the other pins it needs; docs/BENCHMARKS.md's GPU section gives the one device command that follows.
+.PHONY: bench-gpu-pack
+bench-gpu-pack: | $(BIN)/python ## the wheels a bare GPU machine lacks for bench-models, into var/gpu-wheels (< 64 MiB)
+	$(BIN)/python -m devtools.bench.gpu.pack
+
 .PHONY: bench-models
 bench-models: $(VENV)/.dev-deps system-deps ## image and chat throughput, direct vs through the system (BENCH_MODELS_ARGS='--shapes real' on a GPU)
 	$(BIN)/python -m devtools.bench.models --out docs/BENCHMARKS.md $(BENCH_MODELS_ARGS)

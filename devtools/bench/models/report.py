@@ -33,6 +33,7 @@ class Results:
     plan: Plan
     image: KindResults | None
     chat: KindResults | None
+    note: str = ""  # how the run was made beyond its command line (the GPU machine's script says)
 
     def kinds(self) -> list[tuple[str, KindResults | None]]:
         """The job types with their unit, measured or not."""

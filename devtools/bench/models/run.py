@@ -63,9 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             measured = {kind: _system(system, kind, direct[kind], plan) for kind in kinds}
         finally:
             system.close()
-    command = " ".join(["python -m devtools.bench.models", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(
+        ["python -m devtools.bench.models", *_shown(argv if argv is not None else sys.argv[1:])]
+    )
     measured = merge_saved(measured, plan=plan, shapes=shapes, device=device, merge=bool(args.only))
-    res = Results(command, device, shapes, plan, measured.get("image"), measured.get("chat"))
+    res = Results(command, device, shapes, plan, measured.get("image"), measured.get("chat"), args.note)
     plotted = plot(res, args.out.parent / plot_name(device)) if args.out else False
     section = render(res, plot=plotted)
     print(section)
@@ -105,6 +107,17 @@ def _system(system: SystemBench, kind: str, direct: ImageResults | ChatResults, 
     return KindResults(direct, second["jobs"], first["jobs"], _now(), second.get("openai"))
 
 
+def _shown(argv: Sequence[str]) -> list[str]:
+    """The command line as the section shows it: `--note` has a line of its own."""
+    shown: list[str] = []
+    for arg in argv:
+        if shown[-1:] == ["--note"]:
+            shown.pop()
+        elif not arg.startswith("--note="):
+            shown.append(arg)
+    return shown
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -126,4 +139,5 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-wait-ms", type=int, help="LLMB_BATCH_WAIT_MS of the batching worker (20)")
     parser.add_argument("--caches", help="chat KV caches to sweep, comma-separated (default: dynamic,static)")
     parser.add_argument("--rounds", type=int, help="timed rounds per system run, the fastest kept (plan's)")
+    parser.add_argument("--note", default="", help="how the run was made, a line of the section (Run: ...)")
     return parser.parse_args(argv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 
 from devtools.bench.document import commit, machine
+from devtools.bench.gpu.pins import procedure
 from devtools.bench.models.chat import ChatResults
 from devtools.bench.models.direct import ImageResults
 from devtools.bench.models.plan import TEMPERATURE, TOP_P, Plan
@@ -46,6 +47,7 @@ def facts(res: Results) -> list[str]:
     prompt = f" ({chat.prompt_tokens} prompt tokens)" if chat else ""
     return [
         f"Command: `{res.command}`",
+        *([f"Run: {res.note}"] if res.note else []),
         f"Device: {device_line(res.device)}",
         f"Libraries: {versions}",
         f"Date: {max(k.when for _, k in res.kinds() if k)}",
@@ -128,6 +130,7 @@ def render(res: Results, *, plot: bool) -> str:
     """The whole section, heading first."""
     parts = [
         heading(res.device),
+        *([procedure()] if res.device == "cuda" else []),
         "  \n".join(facts(res)),
         "### Direct: one process, no API, Redis or Celery",
         direct_table(res),
