@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 from tests.integration.conftest import SCRIPTED, Api
 
 
@@ -23,7 +24,7 @@ def real(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterato
         yield api
         api.close()
     finally:
-        st.stop()
+        discard(st)
 
 
 def png(data: bytes) -> Image.Image:
