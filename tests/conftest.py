@@ -74,3 +74,14 @@ def s3_settings_for(svc: Service, data_dir: Path, redis_url: str, **overrides: o
         s3_secret_key=S3_SECRET_KEY,
         **overrides,
     )
+
+
+# The longest single tests, started first: under `make test`'s work stealing (pytest-xdist
+# --dist worksteal) the others then share out around them, and no worker is left running one alone
+# at the end. Only the order changes.
+LONGEST_FIRST = ("tests/devtools/chaos/test_quick.py::",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the LONGEST_FIRST tests to the front, the rest in their order."""
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
