@@ -7,6 +7,7 @@ PORT ?= 8000
 QUEUES ?= image,chat,embed
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist): each starts its own Redis and S3; 2 fits the 2-core CI machine.
+# Work stealing: a process that runs out takes half of the other's queue, so both stay busy to the end.
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
@@ -56,7 +57,7 @@ system-deps: ## redis-server, hey, chromium, chromium-driver and promtool from a
 	fi
 
 test: $(VENV)/.dev-deps system-deps models ## install what the tests need, start their services, run them all
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The suite fuzzes each operation with a few examples (about a minute); this asks for many more.
 FUZZ_EXAMPLES ?= 300

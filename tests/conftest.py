@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,17 @@ from devtools.stack.servers import S3_ACCESS_KEY, S3_SECRET_KEY, start_redis, st
 from shared.errors import StorageError
 from shared.redis_conn import connect
 from shared.settings import Settings, load_settings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread per process (this one and every service it starts), unless OMP_NUM_THREADS is set.
+
+    The suite runs several model processes at once on 2 cores: with torch's default of a thread per
+    core they spin against each other, and a 512x512 image that takes 2 s took 39 s beside two busy
+    loops (1.5 s with one thread), past the API's 60 s wait on a loaded machine.
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 # Unit tests share one server and flush this database before each test; integration
 # tests start servers of their own.
@@ -74,3 +86,14 @@ def s3_settings_for(svc: Service, data_dir: Path, redis_url: str, **overrides: o
         s3_secret_key=S3_SECRET_KEY,
         **overrides,
     )
+
+
+# The longest single tests, started first: under `make test`'s work stealing (pytest-xdist
+# --dist worksteal) the others then share out around them, and no worker is left running one alone
+# at the end. Only the order changes.
+LONGEST_FIRST = ("tests/devtools/chaos/test_quick.py::",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the LONGEST_FIRST tests to the front, the rest in their order."""
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))

@@ -27,6 +27,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, not_a_server_error, positive_data_acceptance
 
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 
 ADMIN_KEY = "fuzz-admin-key"
 EXAMPLES = int(os.environ.get("LLMB_FUZZ_EXAMPLES", "10"))
@@ -69,7 +70,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             sent = sum(live.sent.values())
             print(f"\nfuzz, auth {request.param}: {sent} requests over {len(live.sent)} operations")
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def _operations() -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from devtools.stack.deployment import Stack
 from devtools.stack.process import Service
 from shared import logs
+from tests.fixtures.stacks import discard
 
 # Every line the text format writes starts with its time (a traceback's lines aside, none here).
 LINE_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
@@ -39,7 +40,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         stack.start_redis()
         yield stack.start_api(env={"LLMB_LOG_FORMAT": "text"})
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def _raw_get(port: int, target: str, headers: str = "") -> bytes:

@@ -17,6 +17,7 @@ import pytest
 from api.events import KEEPALIVE_S
 from devtools.stack.deployment import Stack
 from devtools.stack.process import Service
+from tests.fixtures.stacks import discard
 
 BODY = {"model": "tiny-chat", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 
@@ -28,7 +29,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         stack.start_redis()
         yield stack.start_api(env={"LLMB_AUTH": "off"})
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def _open_stream(port: int) -> tuple[socket.socket, str]:

@@ -12,6 +12,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service as DriverService
 
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 
 # The flags a closed network needs: nothing phones home, nothing waits on an unreachable host.
 CHROMIUM_FLAGS = [
@@ -58,4 +59,4 @@ def api_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stack.start_redis()
         yield f"http://127.0.0.1:{stack.start_api().port}"
     finally:
-        stack.stop()
+        discard(stack)

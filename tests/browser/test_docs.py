@@ -30,26 +30,33 @@ def block(page: webdriver.Chrome, operation_id: str, tag: str) -> str:
     return page.find_element(By.ID, f"operations-{tag.replace(' ', '_')}-{operation_id}").text
 
 
+@pytest.fixture(scope="module")
+def blocks(docs_page: webdriver.Chrome, document: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    """Each operation's block text by operation id, read once (each read is seconds of WebDriver calls)."""
+    ops = [op for ops in document["paths"].values() for op in ops.values()]
+    return {op["operationId"]: block(docs_page, op["operationId"], op["tags"][0]) for op in ops}
+
+
 def shown(text: str) -> str:
     """Text as the viewer shows it: markdown's backticks become code, not characters."""
     return text.replace("`", "")
 
 
-def test_every_operation_is_shown_with_its_summary(docs_page: webdriver.Chrome, document: dict) -> None:  # type: ignore[type-arg]
+def test_every_operation_is_shown_with_its_summary(blocks: dict[str, str], document: dict) -> None:  # type: ignore[type-arg]
     for path, ops in document["paths"].items():
         for op in ops.values():
-            text = block(docs_page, op["operationId"], op["tags"][0])
+            text = blocks[op["operationId"]]
             assert path in text
             assert shown(op["summary"]) in text.replace("`", "")
 
 
-def test_every_parameter_is_shown_with_its_description(docs_page: webdriver.Chrome, document: dict) -> None:  # type: ignore[type-arg]
+def test_every_parameter_is_shown_with_its_description(blocks: dict[str, str], document: dict) -> None:  # type: ignore[type-arg]
     params = [
         (op, p) for ops in document["paths"].values() for op in ops.values() for p in op.get("parameters", [])
     ]
     assert len(params) >= 8
     for op, param in params:
-        text = block(docs_page, op["operationId"], op["tags"][0])
+        text = blocks[op["operationId"]]
         assert param["name"] in text
         assert shown(param["description"]) in text
 

@@ -27,6 +27,7 @@ from cli.watch import event_stream
 from devtools import REPO
 from devtools.stack.deployment import Stack
 from tests.cli.fakes import BreakingTransport
+from tests.fixtures.stacks import discard
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stack.start_worker(queues="image,chat,embed", env=env)
         yield f"http://127.0.0.1:{api.port}"
     finally:
-        stack.stop()
+        discard(stack)
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ import pytest
 
 from devtools import REPO
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         api = stack.start_api(env={"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": ADMIN})
         yield f"http://127.0.0.1:{api.port}"
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def llmb(url: str, *args: str, env_key: str | None = None) -> subprocess.CompletedProcess[str]:

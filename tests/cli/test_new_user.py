@@ -12,6 +12,7 @@ import pytest
 
 from devtools import REPO
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def workerless_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stack.start_redis()
         yield f"http://127.0.0.1:{stack.start_api().port}"
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def _llmb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

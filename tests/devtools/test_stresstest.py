@@ -12,6 +12,7 @@ import pytest
 from devtools import REPO
 from devtools.stack.deployment import Stack
 from devtools.stack.process import free_port
+from tests.fixtures.stacks import discard
 
 ADMIN = "admin-key-for-the-stresstest-checks"
 
@@ -24,7 +25,7 @@ def secure_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stack.start_redis()
         yield f"http://127.0.0.1:{stack.start_api(env={'LLMB_AUTH': 'on', 'LLMB_ADMIN_KEY': ADMIN}).port}"
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def stresstest(*args: str) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ import pytest
 
 from devtools import REPO
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 
 SCRIPTED = {"LLMB_IMAGE_PIPELINE": "tests.fixtures.pipelines:ScriptedImagePipeline"}
 TERMINAL = {"succeeded", "failed", "canceled"}
@@ -36,7 +37,7 @@ def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     if failed is not None and failed.failed:
         for svc in st.services:
             print(f"----- {svc.name} -----\n{svc.log()[-4000:]}")
-    st.stop()
+    discard(st)
 
 
 @pytest.fixture(autouse=True)

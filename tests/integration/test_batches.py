@@ -16,6 +16,7 @@ from openai.types import Batch, ImagesResponse
 
 from cli.main import main as cli_main
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 from tests.integration.conftest import SCRIPTED
 
 ADMIN = "batch-tests-admin-key"
@@ -38,7 +39,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack
             print(f"----- {svc.name} -----\n{svc.log()[-4000:]}")
         raise
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def new_key(port: int) -> str:

@@ -10,7 +10,10 @@ import pytest
 from PIL import Image
 
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 from tests.integration.conftest import SCRIPTED, Api
+
+GENERATE_WAIT_S = 240
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +21,14 @@ def real(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterato
     st = Stack(tmp_path_factory.mktemp("e2e"))
     try:
         st.start_redis()
-        api = Api(st.start_api(workers=1).port)
+        # /model/generate waits up to LLMB_LIMITS__MAX_WAIT_S for its 512x512 image: about 50 s of the
+        # default 60 on a loaded 2-core machine, so it may wait longer here.
+        api = Api(st.start_api(workers=1, env={"LLMB_LIMITS__MAX_WAIT_S": str(GENERATE_WAIT_S)}).port)
         st.start_worker(queues="image", env={"LLMB_IMAGE_MODEL": str(tiny_models / "tiny-sd")})
         yield api
         api.close()
     finally:
-        st.stop()
+        discard(st)
 
 
 def png(data: bytes) -> Image.Image:
@@ -62,7 +67,7 @@ def test_the_same_seed_gives_the_same_image(real: Api) -> None:
 
 
 def test_model_generate_answers_a_png(real: Api) -> None:
-    response = real.http.post("/model/generate", json={"text": "a cat"})
+    response = real.http.post("/model/generate", json={"text": "a cat"}, timeout=GENERATE_WAIT_S + 30)
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert png(response.content).size == (512, 512)

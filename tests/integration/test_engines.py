@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from devtools.stack.deployment import Stack
+from tests.fixtures.stacks import discard
 from tests.integration.conftest import Api
 
 # How far (in levels of 255) an image batched may differ from the same seed alone: float rounding
@@ -39,7 +40,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iter
         yield client, st
         client.close()
     finally:
-        st.stop()
+        discard(st)
 
 
 def submit(api: Api, job_type: str, input_: dict[str, Any], *, wait: int = 0) -> dict[str, Any]:

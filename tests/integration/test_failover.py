@@ -20,6 +20,7 @@ from devtools.stack.deployment import Stack
 from devtools.stack.process import free_port
 from devtools.stack.sentinel import SentinelSet, ask
 from tests.fixtures.receiver import HANG, Receiver
+from tests.fixtures.stacks import discard
 from tests.integration.conftest import SCRIPTED, Api
 from tests.integration.test_outages import held_batch
 from tests.integration.test_webhooks import HOOKS, attempts_until
@@ -68,7 +69,7 @@ def deployment(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Deplo
         if failed is not None and failed.failed:
             for svc in stack.services:
                 print(f"----- {svc.name} -----\n{svc.log()[-3000:]}")
-        stack.stop()
+        discard(stack)
 
 
 def in_background(work: Callable[[], Any]) -> Callable[[], Any]:

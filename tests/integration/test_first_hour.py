@@ -16,6 +16,7 @@ import pytest
 from devtools import REPO
 from devtools.stack.deployment import Stack
 from devtools.stack.process import Service
+from tests.fixtures.stacks import discard
 
 LIMIT = 1024 * 1024
 
@@ -27,7 +28,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Servi
     try:
         yield stack, stack.start_api()
     finally:
-        stack.stop()
+        discard(stack)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from prometheus_client.samples import Sample
 
 from devtools.stack.deployment import Stack
 from devtools.stack.process import Service, free_port
+from tests.fixtures.stacks import discard
 
 N = 3  # jobs of each type
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -55,7 +56,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> I
         jobs, traced = _run_jobs(api)
         yield Deployment(api, f"http://127.0.0.1:{port}/metrics", api_service, worker, jobs, traced)
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def _run_jobs(api: str) -> tuple[dict[str, list[dict[str, Any]]], str]:

@@ -16,6 +16,7 @@ from shared import keys
 from shared.redis_conn import connect
 from shared.webhook import WebhookEvent, delivery
 from tests.fixtures.receiver import HANG, Receiver
+from tests.fixtures.stacks import discard
 from tests.integration.conftest import SCRIPTED, TERMINAL, Api
 
 # Loopback opened for the receiver; a hung receiver times out in 1 s; pauses of 0.1 to 0.2 s, doubling.
@@ -70,7 +71,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, A
         yield stack, api
         api.close()
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def test_a_receiver_failing_twice_gets_exactly_one_signed_completed_after_three_attempts(

@@ -16,6 +16,7 @@ import httpx
 
 from devtools.dashboard import load, prometheus, stack
 from devtools.dashboard.prometheus import Prometheus
+from tests.fixtures.stacks import discard
 from tests.observability.expressions import ALERTS, HISTOGRAM_PARTS
 from worker.device import pick_device
 
@@ -108,4 +109,4 @@ def observed(root: Path) -> Iterator[Observed]:
         finally:
             server.stop()
     finally:
-        running.stack.stop()
+        discard(running.stack)

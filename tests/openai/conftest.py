@@ -19,6 +19,7 @@ import pytest
 from devtools import REPO
 from devtools.stack.deployment import Stack
 from devtools.stack.process import Service
+from tests.fixtures.stacks import discard
 
 ADMIN_KEY = "openai-tests-admin-key"
 TERMINAL = {"succeeded", "failed", "canceled"}
@@ -123,7 +124,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> I
         with httpx.Client(base_url=f"http://127.0.0.1:{api.port}", headers=headers, timeout=120) as admin:
             yield Deployment(stack, api, worker, admin)
     finally:
-        stack.stop()
+        discard(stack)
 
 
 @pytest.fixture(scope="package")

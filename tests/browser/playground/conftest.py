@@ -13,6 +13,7 @@ from devtools import REPO
 from devtools.stack.deployment import Stack
 from tests.browser.playground.deployment import ADMIN_KEY, Deployment
 from tests.browser.playground.page import Page
+from tests.fixtures.stacks import discard
 
 
 def _models() -> Path:
@@ -49,7 +50,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         ):
             yield Deployment(open_url, secure_url, http, admin)
     finally:
-        stack.stop()
+        discard(stack)
 
 
 def _page(browser: webdriver.Chrome, base: str) -> Iterator[Page]:
