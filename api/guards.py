@@ -79,6 +79,8 @@ def check_query() -> None:
     As a body's unknown field is refused, so is a misspelt `?limt=5` on a route with query
     parameters, rather than quietly ignored; a route that takes none ignores any (cache busters).
     """
+    if not request.environ.get("QUERY_STRING"):
+        return  # no parameters (every probe): none to refuse
     known = _query_params(current_app.view_functions.get(request.endpoint or ""))
     unknown = sorted(set(request.args) - known) if known else []
     if unknown:

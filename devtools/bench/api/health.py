@@ -1,4 +1,4 @@
-"""GET /health requests/s of API versions beside the bare Flask app, all under api/gunicorn_conf.py, alternated.
+"""GET /health requests/s of API versions beside the bare Flask app under the same gunicorn config.
 
 `python -m devtools.bench.api.health before@<rev> after --rounds 5 --seconds 5`: each variant
 (`label[@rev][:LLMB_X=1,...]`, as in devtools/bench/api/compare.py) and the bare app of `make bench` get
@@ -55,7 +55,8 @@ def rows(rates: dict[str, list[float]], *, first: str) -> list[Row]:
         per_round = "/".join(f"{r / b:.2f}" for r, b in zip(found, rates[BARE], strict=True))
         baseline = BARE if label != BARE else ""
         measured = f"{median[label]:,.0f} ({each}; ÷ bare by round {per_round})"
-        out.append(Row(f"{label}: GET /health req/s, median", measured, baseline, median[label] / median[BARE]))
+        ratio = median[label] / median[BARE]
+        out.append(Row(f"{label}: GET /health req/s, median", measured, baseline, ratio))
     for label in rates:
         if label not in (BARE, first):
             out.append(Row(f"{label} ÷ {first}", "", first, median[label] / median[first]))
