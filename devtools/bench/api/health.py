@@ -18,7 +18,7 @@ from pathlib import Path
 from devtools import REPO
 from devtools.bench.api.compare import Variant, parse_variant, start_api
 from devtools.bench.api.hey import hey
-from devtools.bench.api.report import OtherLoad, Row, markdown, render_section
+from devtools.bench.api.report import OtherLoad, Row, cpu_seconds, markdown, render_section
 from devtools.bench.api.run import start_bare
 from devtools.bench.document import write_section
 from devtools.stack.deployment import Stack
@@ -36,12 +36,16 @@ def measure(variants: list[Variant], root: Path, *, rounds: int, seconds: int, w
         apis: dict[str, Service] = {v.label: start_api(st, v, workers) for v in variants}
         apis[BARE] = start_bare(st, workers)
         rates: dict[str, list[float]] = {label: [] for label in apis}
+        cpu: dict[str, list[float]] = {label: [] for label in apis}
         for svc in apis.values():
             hey(f"http://127.0.0.1:{svc.port}/health", n=2000)  # warm-up
         for _ in range(rounds):
             for label, svc in apis.items():
-                rates[label].append(hey(f"http://127.0.0.1:{svc.port}/health", seconds=seconds).rate(200))
-        return rows(rates, first=variants[0].label)
+                before = cpu_seconds(svc.proc.pid)
+                run = hey(f"http://127.0.0.1:{svc.port}/health", seconds=seconds)
+                rates[label].append(run.rate(200))
+                cpu[label].append((cpu_seconds(svc.proc.pid) - before) / max(run.codes.get(200, 0), 1) * 1e6)
+        return rows(rates, first=variants[0].label) + cpu_rows(cpu, first=variants[0].label)
     finally:
         st.stop()
 
@@ -63,12 +67,35 @@ def rows(rates: dict[str, list[float]], *, first: str) -> list[Row]:
     return out
 
 
+def cpu_rows(cpu: dict[str, list[float]], *, first: str) -> list[Row]:
+    """Each server's median CPU µs a request (its gunicorn processes'); the ratio is the bare app's ÷ it."""
+    median = {label: statistics.median(found) for label, found in cpu.items()}
+    out = []
+    for label, found in cpu.items():
+        each = "/".join(f"{c:.0f}" for c in found)
+        baseline = BARE if label != BARE else ""
+        out.append(
+            Row(
+                f"{label}: server CPU µs a request, median",
+                f"{median[label]:.0f} ({each})",
+                baseline,
+                median[BARE] / median[label],
+            )
+        )
+    for label in cpu:
+        if label not in (BARE, first):
+            out.append(Row(f"{first} ÷ {label}, CPU a request", "", first, median[first] / median[label]))
+    return out
+
+
 NOTES = """Every server runs under `api/gunicorn_conf.py` (gevent, `worker_connections` 1000) with its
 tree's own settings file, the bare app (devtools/bench/api/bare_app.py: only /health, the same body)
 under this tree's; the APIs share one Redis that /health never calls. hey runs c=50 on one core, each
 round loads every server in turn; the figure is the median of the rounds (each round in parentheses,
 with its ratio to the bare app's run of the same round). The shared 2-core machine moves absolute
-numbers by tens of percent between runs: compare the ratios."""
+numbers by tens of percent between runs: compare the ratios. The server CPU a request (user + system
+time of the gunicorn master and worker over the run, from /proc, ÷ the 200s answered) is steadier under
+other load than req/s; its ratio is the bare app's ÷ the server's, so above 1 where a server is cheaper."""
 
 
 def main(argv: list[str] | None = None) -> None:
