@@ -28,14 +28,8 @@ from flask import Flask, Response
 HEADING = "## Request hooks on GET /health (devtools/bench/api/hooks.py)"
 # What hey sends (make bench's load), to a loopback API with its default settings.
 HEADERS = {"Host": "127.0.0.1:8000", "User-Agent": "hey/0.0.1", "Accept-Encoding": "gzip"}
-CONFIGS: dict[str, dict[str, str]] = {
-    "default settings": {},
-    "auth on, CORS on": {
-        "auth": "on",
-        "admin_key": "bench-admin-key-0123456789abcdef",
-        "cors_origins": "https://app.example",
-    },
-}
+ON = {"auth": "on", "admin_key": "bench-admin-key-0123456789abcdef", "cors_origins": "https://app.example"}
+CONFIGS: dict[str, dict[str, str]] = {"default settings": {}, "auth on, CORS on": ON}
 WHOLE, NONE, BARE = "the whole app", "no hook and no middleware at all", "bare Flask (bench/api/bare_app.py)"
 ALONE = "alone: "  # the key of a handler's own time, beside its name's (the app without it)
 Restore = Callable[[], None]
