@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(files_bp)
     app.register_blueprint(batches_bp)
     app.register_blueprint(playground.bp)
-    app.before_request(guards.check_host)  # not werkzeug's TRUSTED_HOSTS: see api/hosts.py
+    guards.guard_hosts(app)  # not werkzeug's TRUSTED_HOSTS: see api/hosts.py
     app.before_request(guards.check_body_size)
     auth.register(app)
     app.before_request(guards.check_body_type)

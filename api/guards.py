@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from flask import Flask, current_app, request
 
-from api.hosts import host_allowed
-from api.services import services
+from api.hosts import TrustedHosts
 from api.spec import ATTRIBUTE
 from shared import ids
 from shared.errors import (
@@ -34,14 +37,22 @@ def _is_json(mimetype: str) -> bool:
     )
 
 
-def check_host() -> None:
-    """before_request: 400 for a Host the API does not answer for (names compared case-insensitively)."""
-    settings = services().settings
+def guard_hosts(app: Flask) -> None:
+    """Answer 400 for a Host the API does not answer for (names compared case-insensitively).
+
+    Unless LLMB_PUBLIC_URL is set (links never come from the Host then); the trusted list is read once.
+    """
+    settings = app.extensions["llmb"].settings
     if settings.public_url:
         return
-    sent = request.headers.get("Host", "")
-    if not host_allowed(sent, settings.trusted_hosts):
-        raise BadHostError(f"the Host {sent!r} is not one this API answers for")
+    trusted = TrustedHosts(settings.trusted_hosts)
+
+    def check_host() -> None:
+        sent = request.environ.get("HTTP_HOST", "")  # as request.headers["Host"], without building them
+        if not trusted.allows(sent):
+            raise BadHostError(f"the Host {sent!r} is not one this API answers for")
+
+    app.before_request(check_host)
 
 
 def check_body_type() -> None:
@@ -68,15 +79,22 @@ def check_query() -> None:
     As a body's unknown field is refused, so is a misspelt `?limt=5` on a route with query
     parameters, rather than quietly ignored; a route that takes none ignores any (cache busters).
     """
-    view = current_app.view_functions.get(request.endpoint or "")
-    operation = getattr(view, ATTRIBUTE, None)
-    known = {p.name for p in getattr(operation, "params", ()) if p.where == "query"}
+    if not request.environ.get("QUERY_STRING"):
+        return  # no parameters (every probe): none to refuse
+    known = _query_params(current_app.view_functions.get(request.endpoint or ""))
     unknown = sorted(set(request.args) - known) if known else []
     if unknown:
         message = f"is not a query parameter here (it takes {', '.join(sorted(known))})"
         raise InputError(
             f"{unknown[0]!r} {message}", errors=[{"field": name, "message": message} for name in unknown]
         )
+
+
+@functools.cache
+def _query_params(view: Callable[..., Any] | None) -> frozenset[str]:
+    """The query parameters a view documents (once per view: the views are the modules' functions)."""
+    operation = getattr(view, ATTRIBUTE, None)
+    return frozenset(p.name for p in getattr(operation, "params", ()) if p.where == "query")
 
 
 # Path parameters that name something stored, with their shapes: anything else is not found.
@@ -102,6 +120,10 @@ def enable_cors(app: Flask, origins: list[str]) -> None:
 
 def check_body_size() -> None:
     """before_request: 413 for a body over the limit on any route, those that never read one included."""
+    environ = request.environ
+    length = environ.get("CONTENT_LENGTH")
+    if (not length or length == "0") and "HTTP_TRANSFER_ENCODING" not in environ:
+        return  # no body (every probe): nothing to measure
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, MULTIPART, False) and request.mimetype == "multipart/form-data":
         return  # an upload (POST /v1/files) is held to its own, larger cap (LLMB_LIMITS__FILE_MAX_BYTES)
@@ -110,7 +132,6 @@ def check_body_size() -> None:
         raise BodyTooLargeError(f"the body is over the limit of {limit} bytes")
     # A chunked body on a route that reads none: read past the limit, or to its end, to know. (Only
     # one sent chunked: a request without a body, such as every probe, costs no read.)
-    environ = request.environ
     framing = environ.get("HTTP_TRANSFER_ENCODING", "").lower()
     chunked = "chunked" in framing and environ.get("wsgi.input_terminated")
     if chunked and request.method not in _CHANGES_STATE:

@@ -203,11 +203,26 @@ def _started() -> None:
     g.metrics_started = time.perf_counter()
 
 
+# Each labelled child once per process: `labels()` takes a lock and converts its values on every call.
+# The keys are bounded: METHODS or OTHER, the URL map's rules or OTHER, and the statuses answered.
+_COUNTED: dict[tuple[str, str, int], Counter] = {}
+_TIMED: dict[str, Histogram] = {}
+
+
 def _answered(response: Response) -> Response:
-    route = request.url_rule.rule if request.url_rule is not None else OTHER
-    method = request.method if request.method in METHODS else OTHER
-    REQUESTS.labels(method, route, str(response.status_code)).inc()
-    LATENCY.labels(route).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+    ended, rule, method = time.perf_counter(), request.url_rule, request.method
+    route = rule.rule if rule is not None else OTHER
+    if method not in METHODS:
+        method = OTHER
+    key = (method, route, response.status_code)
+    counted = _COUNTED.get(key)
+    if counted is None:
+        counted = _COUNTED[key] = REQUESTS.labels(method, route, str(response.status_code))
+    counted.inc()
+    timed = _TIMED.get(route)
+    if timed is None:
+        timed = _TIMED[route] = LATENCY.labels(route)
+    timed.observe(ended - g.get("metrics_started", ended))
     return response
 
 

@@ -53,10 +53,10 @@ def base(svc: Service) -> str:
     return f"http://127.0.0.1:{svc.port}"
 
 
-def start_bare(st: Stack) -> Service:
+def start_bare(st: Stack, workers: int = 1) -> Service:
     """The bare Flask app under the API's own gunicorn config file, so every gunicorn setting matches."""
     port = free_port()
-    env = st.child_env({"LLMB_API_BIND": f"127.0.0.1:{port}", "LLMB_API_WORKERS": "1"})
+    env = st.child_env({"LLMB_API_BIND": f"127.0.0.1:{port}", "LLMB_API_WORKERS": str(workers)})
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "api" / "gunicorn_conf.py")]
     app = "devtools.bench.api.bare_app:create_app()"
     svc = spawn(f"bare-{port}", [*cmd, app], log_dir=st.root / "logs", env=env, port=port)
