@@ -21,6 +21,9 @@ _POLL_S = 0.002
 def gather(rt: WorkerRuntime, first: JobRecord) -> list[JobRecord]:
     """`first` plus up to batch_max - 1 waiting jobs with its batch key, claimed for this worker.
 
+    Each mate is started together with one task message of the queue (a permit, spent:
+    JobStore.start_mate), while the Celery list holds one: so every delivery still finds a job.
+
     A job alone in its queue runs at once. With others waiting, gathering goes on while
     compatible jobs keep arriving: it stops once none came for batch_wait_ms (or after four
     times that in all), so a burst posted over some milliseconds becomes one batch.
@@ -36,36 +39,34 @@ def gather(rt: WorkerRuntime, first: JobRecord) -> list[JobRecord]:
             break  # nobody else waits: no reason to delay this job
         if waiting:
             after = waiting[-1][1]
-        claimed = _claim_compatible(rt, first, [job_id for job_id, _ in waiting if job_id != first.id], room)
+        ids = [job_id for job_id, _ in waiting if job_id != first.id]
+        claimed, no_permits = _claim_compatible(rt, first, ids, room)
         now = time.monotonic()
         if claimed:
             batch += claimed
             last_growth = now
-        if now - last_growth >= quiet_s or now - started >= 4 * quiet_s:
+        if no_permits or now - last_growth >= quiet_s or now - started >= 4 * quiet_s:
             break
         time.sleep(_POLL_S)
     if len(batch) > 1:
-        # Each job came with a permit (its Celery message): the mates' permits are spent here, so no
-        # later delivery finds its job gone. One already delivered elsewhere runs the next in line.
-        spent = rt.store.take_permits(first.type, len(batch) - 1)
-        log.info(
-            "job %s: batched with %d more (%s); %d of their permits taken back",
-            first.id,
-            len(batch) - 1,
-            first.batch_key,
-            spent,
-        )
+        log.info("job %s: batched with %d more (%s)", first.id, len(batch) - 1, first.batch_key)
     return batch
 
 
-def _claim_compatible(rt: WorkerRuntime, first: JobRecord, job_ids: list[str], room: int) -> list[JobRecord]:
+def _claim_compatible(
+    rt: WorkerRuntime, first: JobRecord, job_ids: list[str], room: int
+) -> tuple[list[JobRecord], bool]:
+    """Up to `room` of these jobs with `first`'s batch key, each started with a permit; and whether
+    the permits ran out (the rest are being delivered and will claim jobs themselves)."""
     claimed: list[JobRecord] = []
     for job_id, key in zip(job_ids, rt.store.batch_keys(job_ids), strict=True):
         if len(claimed) >= room:
             break
         if key != first.batch_key:
             continue
-        record = rt.store.start(job_id, first.type, holder=rt.holder, lease_until=rt.leases.deadline())
-        if record is not None:
-            claimed.append(record)
-    return claimed
+        started = rt.store.start_mate(job_id, first.type, holder=rt.holder, lease_until=rt.leases.deadline())
+        if started.no_permit:
+            return claimed, True
+        if started.record is not None and started.ok:
+            claimed.append(started.record)
+    return claimed, False

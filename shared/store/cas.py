@@ -30,6 +30,7 @@ class Transition:
     previous: JobStatus | None
     record: JobRecord | None = None
     expired: bool = False  # refused: the job's deadline had passed
+    no_permit: bool = False  # refused: no task message left to spend with it (start_mate.lua)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def compare_and_set(
         )
     if outcome == b"missing":
         return Transition(ok=False, previous=None)
+    if outcome == b"no_permit":
+        return Transition(ok=False, previous=JobStatus.QUEUED, no_permit=True)
     if outcome == b"expired":
         return Transition(ok=False, previous=JobStatus(previous.decode()), expired=True)
     record = _record(rest[0]) if rest else None

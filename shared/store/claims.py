@@ -11,7 +11,7 @@ import time
 
 from shared import keys
 from shared.jobs import JobStatus, JobType, change_into, encode_fields
-from shared.store.cas import Effects, Guard, Transition, _args, _record, queue_keys
+from shared.store.cas import Effects, Guard, Transition, _args, _record, compare_and_set, queue_keys
 from shared.store.order import BATCH_BASE, Aging
 from shared.store.scripts import Script, redis_errors
 
@@ -52,3 +52,13 @@ def claim_next(
         return Transition(ok=False, previous=JobStatus(previous.decode()), expired=True)
     record = _record(rest[0]) if rest else None
     return Transition(ok=outcome == b"ok", previous=JobStatus(previous.decode()), record=record)
+
+
+def start_mate(
+    script: Script, job_id: str, job_type: JobType, holder: str, lease_until: float, *, ttl_s: int
+) -> Transition:
+    """Start the queued job under `holder`'s lease with one of its queue's permits (start_mate.lua)."""
+    change = change_into(JobStatus.RUNNING, only_from=JobStatus.QUEUED)
+    effects = Effects(fields={"holder": holder, "progress": None}, lease_until=lease_until)
+    guard = Guard(unexpired=time.time())
+    return compare_and_set(script, job_id, job_type, change, guard=guard, effects=effects, ttl_s=ttl_s)

@@ -17,7 +17,7 @@ from shared.store.cas import (
     Transition,
     compare_and_set,
 )
-from shared.store.claims import claim_next
+from shared.store.claims import claim_next, start_mate
 from shared.store.creation import Creation
 from shared.store.order import Aging
 from shared.store.queues import QueueReads
@@ -39,6 +39,7 @@ class JobStore(QueueReads, Creation, UsageReads):
         self._create = Script(client, "create")
         self._transition = Script(client, "transition")
         self._claim_next = Script(client, "claim_next")
+        self._start_mate = Script(client, "start_mate")
 
     def ping(self) -> None:
         """Raise UnavailableError unless Redis answers."""
@@ -79,6 +80,18 @@ class JobStore(QueueReads, Creation, UsageReads):
         if started.expired:
             self.expire(job_id, job_type)
         return started.record
+
+    def start_mate(self, job_id: str, job_type: JobType, *, holder: str, lease_until: float) -> Transition:
+        """Start a queued job as a batch mate, spending a task message of its queue (start_mate.lua).
+
+        `no_permit` when the queue's Celery list holds none (every other is being delivered: those
+        deliveries claim jobs themselves), so a batch takes no job whose permit would come up empty.
+        A job past its deadline is canceled (reason deadline) instead. Raises UnavailableError.
+        """
+        started = start_mate(self._start_mate, job_id, job_type, holder, lease_until, ttl_s=self.job_ttl_s)
+        if started.expired:
+            self.expire(job_id, job_type)
+        return started
 
     def claim_next(
         self, job_type: JobType, *, holder: str, lease_until: float, aging: Aging | None = None

@@ -66,16 +66,6 @@ class QueueReads:
             )
         return [(job_id.decode(), score) for job_id, score in rows]
 
-    def take_permits(self, job_type: JobType, count: int) -> int:
-        """Remove up to `count` task messages from the queue's Celery list; how many there were.
-
-        A message is a permit to claim the next job (claim_next): a worker that claimed more jobs
-        than it was delivered (a batch) spends their permits, newest first. Raises UnavailableError.
-        """
-        with redis_errors():
-            taken = self._redis.lpop(keys.celery_queue(job_type), count)
-        return len(cast(list[bytes] | None, taken) or [])
-
     def batch_keys(self, job_ids: list[str]) -> list[str | None]:
         """Each job's batch key (what it can share a model call with); None when it vanished."""
         pipe = self._redis.pipeline(transaction=False)

@@ -58,3 +58,18 @@ def test_ids_whose_records_are_gone_are_dropped_from_the_index(store, redis_clie
     redis_client.delete(keys.job(stale.id))
     assert claim(store).id == live.id
     assert redis_client.zcard(keys.waiting(IMAGE)) == 0
+
+
+def test_a_batch_mate_starts_only_with_a_permit_it_takes_from_the_list(store, redis_client) -> None:
+    first, mate, other = submit(store), submit(store), submit(store)
+    assert redis_client.llen(keys.celery_queue(IMAGE)) == 3  # one permit per waiting job
+    started = store.start_mate(mate.id, IMAGE, holder="w1", lease_until=time.time() + 30)
+    assert started.ok
+    assert started.record.status == JobStatus.RUNNING
+    assert redis_client.llen(keys.celery_queue(IMAGE)) == 2  # its permit went with it
+    redis_client.delete(keys.celery_queue(IMAGE))  # the others are being delivered
+    refused = store.start_mate(other.id, IMAGE, holder="w1", lease_until=time.time() + 30)
+    assert refused.no_permit
+    assert store.get(other.id).status == JobStatus.QUEUED  # left for a delivery to claim
+    assert not store.start_mate(mate.id, IMAGE, holder="w1", lease_until=time.time() + 30).ok
+    assert store.get(first.id).status == JobStatus.QUEUED
