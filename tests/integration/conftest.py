@@ -57,6 +57,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     return report
 
 
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header for an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def finished_with(api: httpx.Client, key: str, job_id: str) -> dict[str, Any]:
+    """The job once it ended, read with `key` (long-waits of 5 s, up to 5 minutes)."""
+    for _ in range(60):
+        job: dict[str, Any] = api.get(f"/v1/jobs/{job_id}", params={"wait": 5}, headers=bearer(key)).json()
+        if job["status"] in TERMINAL:
+            return job
+    raise AssertionError(f"job {job_id} never ended: {job}")
+
+
 class Api:
     """A small HTTP client for the API under test; `close_clients` closes those a test opened."""
 

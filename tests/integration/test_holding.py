@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from devtools.stack.deployment import Stack
+from tests.integration.conftest import bearer
 
 ADMIN = "integration-admin-key"
 CAPS = {
@@ -36,10 +37,6 @@ def ports(stack: Stack) -> list[int]:
 def admin(ports: list[int]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as client:
         yield client
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def make_key(admin: httpx.Client, name: str, **body: Any) -> str:

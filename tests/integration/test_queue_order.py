@@ -11,14 +11,10 @@ from typing import Any
 import httpx
 
 from devtools.stack.deployment import Stack
-from tests.integration.conftest import SCRIPTED, TERMINAL
+from tests.integration.conftest import SCRIPTED, bearer, finished_with
 
 ADMIN = "order-admin-key"
 ONE_AT_A_TIME = SCRIPTED | {"LLMB_BATCH_MAX": "1", "LLMB_CONCURRENCY": "1"}
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def post(api: httpx.Client, key: str, **extra: Any) -> str:
@@ -29,17 +25,9 @@ def post(api: httpx.Client, key: str, **extra: Any) -> str:
     return job_id
 
 
-def ended(api: httpx.Client, key: str, job_id: str) -> dict[str, Any]:
-    for _ in range(60):
-        job: dict[str, Any] = api.get(f"/v1/jobs/{job_id}", params={"wait": 5}, headers=bearer(key)).json()
-        if job["status"] in TERMINAL:
-            return job
-    raise AssertionError(f"job {job_id} never ended: {job}")
-
-
 def start_order(api: httpx.Client, posted: list[tuple[str, str]]) -> list[str]:
     """The jobs' ids (each posted as (key, id)) in the order they started; each ran once and succeeded."""
-    jobs = [ended(api, key, i) for key, i in posted]
+    jobs = [finished_with(api, key, i) for key, i in posted]
     assert all(j["status"] == "succeeded" and j["attempts"] == 1 for j in jobs)
     return [j["id"] for j in sorted(jobs, key=lambda j: j["started_at"])]
 
@@ -85,7 +73,7 @@ def test_under_a_burst_every_delivery_runs_a_job_and_every_job_is_claimed_once(s
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=90) as api:
         key = api.post("/v1/keys", json={"name": "a"}, headers=bearer(ADMIN)).json()["key"]
         ids = [post(api, key) for _ in range(40)]
-        jobs = [ended(api, key, i) for i in ids]
+        jobs = [finished_with(api, key, i) for i in ids]
     assert all(j["status"] == "succeeded" and j["attempts"] == 1 for j in jobs)  # each claimed once
     log = worker.log()
     deliveries = log.count(": running (attempt ")  # a delivery's claim; batch mates are claimed silently

@@ -11,6 +11,7 @@ import pytest
 
 from devtools.stack.deployment import Stack
 from shared.redis_conn import connect
+from tests.integration.conftest import bearer
 
 ADMIN = "integration-admin-key"
 SECURE = {"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": ADMIN}
@@ -27,10 +28,6 @@ def two_apis(stack: Stack) -> Iterator[list[httpx.Client]]:
     yield clients
     for client in clients:
         client.close()
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def make_key(api: httpx.Client, **body: Any) -> dict[str, Any]:

@@ -8,29 +8,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from devtools import REPO
 from devtools.stack.deployment import Stack
-from tests.integration.conftest import SCRIPTED, TERMINAL, Api
+from tests.integration.conftest import SCRIPTED, Api, bearer, finished_with
 from tests.integration.test_reliability import holder_pid
 
 ADMIN = "usage-admin-key"
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def finished(api: httpx.Client, key: str, job_id: str) -> dict[str, Any]:
-    for _ in range(60):
-        job: dict[str, Any] = api.get(f"/v1/jobs/{job_id}", params={"wait": 5}, headers=bearer(key)).json()
-        if job["status"] in TERMINAL:
-            return job
-    raise AssertionError(f"job {job_id} never ended: {job}")
 
 
 def test_each_job_s_usage_adds_up_to_the_totals_the_api_and_the_cli_show(stack: Stack) -> None:
@@ -46,7 +33,7 @@ def test_each_job_s_usage_adds_up_to_the_totals_the_api_and_the_cli_show(stack: 
             answer = api.post("/v1/jobs", json=body, headers=bearer(keys[tenant]["key"]))
             assert answer.status_code == 202, answer.text
             ids.append((tenant, answer.json()["id"]))
-        jobs = [finished(api, keys[t]["key"], i) for t, i in ids]
+        jobs = [finished_with(api, keys[t]["key"], i) for t, i in ids]
         assert [j["status"] for j in jobs] == ["succeeded", "succeeded", "failed", "succeeded"]
         for job, (_, _, side, steps) in zip(jobs, asked, strict=True):
             assert (job["usage"]["images"], job["usage"]["pixel_steps"]) == (1, side * 64 * steps)
