@@ -73,3 +73,22 @@ def test_a_batch_mate_starts_only_with_a_permit_it_takes_from_the_list(store, re
     assert store.get(other.id).status == JobStatus.QUEUED  # left for a delivery to claim
     assert not store.start_mate(mate.id, IMAGE, holder="w1", lease_until=time.time() + 30).ok
     assert store.get(first.id).status == JobStatus.QUEUED
+
+
+def test_a_queued_job_that_ends_without_running_spends_a_permit(store, redis_client) -> None:
+    queue = keys.celery_queue(IMAGE)
+    canceled, late, stale, running = submit(store), submit(store), submit(store), submit(store)
+    assert redis_client.rpop(queue)  # Celery delivers one message (a permit) ...
+    assert claim(store).id == canceled.id  # ... which claims the first job
+    store.hand_back(canceled.id, IMAGE, holder="w1")  # back in line with a permit of its own
+    assert redis_client.llen(queue) == 4
+    store.cancel(canceled.id)
+    assert redis_client.llen(queue) == 3  # the list stays as long as the waiting jobs
+    assert store.expire(late.id, IMAGE)
+    assert redis_client.llen(queue) == 2
+    redis_client.delete(keys.job(stale.id))  # its record expired unclaimed
+    assert redis_client.rpop(queue)
+    assert claim(store).id == running.id  # the delivery drops the stale id and its permit on the way
+    assert redis_client.llen(queue) == 0
+    store.cancel(running.id)  # a running job had spent its permit when it started
+    assert redis_client.llen(queue) == 0

@@ -1,7 +1,7 @@
 -- Claims the next job of a queue by the store's order (shared/store/order.py): the lowest score of its
 -- waiting index becomes running under the caller's lease, through transition.lua's body, which follows
 -- this prologue (the store's one compare-and-set). Ids whose record expired (or is not queued) are
--- dropped from the index on the way. Aging: when the first waiting job is interactive, every
+-- dropped from the index on the way, with a permit each. Aging: when the first waiting job is interactive, every
 -- `aging_every`-th such claim goes instead to the first batch job (score >= `batch_base`) if it has
 -- waited `aging_s` s. The claimed job's tag (its order without class and arrival parts) becomes its class's virtual time in `fair` (create.lua's
 -- fair queueing). Answers {'empty', ''} when no job waits, else transition.lua's answer.
@@ -15,6 +15,7 @@ local function first_from(low)
     if not row[1] then return nil, nil end
     if redis.call('HGET', A.job_prefix .. row[1], 'status') == 'queued' then return row[1], tonumber(row[2]) end
     redis.call('ZREM', K.waiting, row[1])
+    redis.call('LPOP', K.celery_queue)  -- its permit goes with it (transition.lua does so for an end)
   end
   return nil, nil
 end

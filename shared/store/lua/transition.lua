@@ -107,6 +107,10 @@ if A.expire_s ~= '0' then
   if active and active ~= '' then redis.call('ZREM', active, id) end
 end
 if A.message ~= '' then redis.call('RPUSH', K.celery_queue, A.message) end
+-- A queued job that ends without running (canceled, past its deadline) spends one task message (a
+-- permit), so the queue's list stays as long as its waiting jobs (what KEDA scales on); when none
+-- is left in the list, the one being delivered finds no job for it.
+if cur == 'queued' and A.expire_s ~= '0' then redis.call('LPOP', K.celery_queue) end
 
 local hooked = redis.call('HGET', K.job, 'webhook_events') or ''
 if A.joins == 'running' and string.find(hooked, 'started', 1, true)
