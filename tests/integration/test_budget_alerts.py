@@ -11,8 +11,8 @@ from standardwebhooks import Webhook
 
 from devtools.stack.deployment import Stack
 from tests.fixtures.receiver import Receiver
-from tests.integration.conftest import SCRIPTED
-from tests.integration.test_usage import ADMIN, bearer, finished
+from tests.integration.conftest import SCRIPTED, bearer, finished_with
+from tests.integration.test_usage import ADMIN
 from tests.integration.test_webhooks import HOOKS
 
 
@@ -50,7 +50,7 @@ def test_two_jobs_past_80_percent_of_a_key_s_budget_alert_once(stack: Stack, tmp
                 assert answer.status_code == 202, answer.text
                 ids.append(answer.json()["id"])
             release.touch()
-            assert [finished(api, key["key"], i)["status"] for i in ids] == ["succeeded", "succeeded"]
+            assert [finished_with(api, key["key"], i)["status"] for i in ids] == ["succeeded", "succeeded"]
             assert alerts_counted(api) == 1  # both ends passed 80 %: one alert, counted with the end
             (received,) = receiver.wait_for(1)
             secret = api.get("/v1/webhooks/secret", headers=bearer(ADMIN)).json()["secret"]

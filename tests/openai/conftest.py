@@ -72,6 +72,16 @@ class Native:
         job: dict[str, Any] = reply.json()
         return job
 
+    def decoding(self, job_id: str) -> dict[str, Any]:
+        """The job once its batch's model call runs (a token generated): its batch has taken its mates.
+
+        "running" alone is not that: a job is running from its claim, while its batch still gathers
+        the jobs that arrive within LLMB_BATCH_WAIT_MS, which would take a job meant to wait behind it.
+        """
+        return self.until(
+            job_id, lambda j: j["status"] == "running" and (j["progress"] or {}).get("step", 0) >= 1
+        )
+
     def until(
         self, job_id: str, check: Callable[[dict[str, Any]], bool], *, timeout: float = 120
     ) -> dict[str, Any]:

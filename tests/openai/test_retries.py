@@ -34,7 +34,7 @@ def test_a_429_for_too_many_active_jobs_is_retried_until_one_ends(
     key = deployment.new_key("one-at-a-time", max_active_jobs=1)
     native = native_for(key)
     busy = native.submit("chat", LONG)
-    native.until(busy, lambda j: j["status"] == "running")
+    native.decoding(busy)
     timer = later(1.5, lambda: native.cancel(busy))  # after the first refusal, before the retries run out
     try:
         raw = sdk_for(key, max_retries=4).chat.completions.with_raw_response.create(
@@ -62,7 +62,7 @@ def test_a_503_for_a_full_queue_is_retried_after_its_retry_after(
     small_queue_api: Service, native: Native, key: str
 ) -> None:
     busy = native.submit("chat", LONG)
-    native.until(busy, lambda j: j["status"] == "running")
+    native.decoding(busy)
     waiting = native.submit("chat", LONG)  # the queue's one waiting place
     timer = later(1.0, lambda: (native.cancel(waiting), native.cancel(busy)))
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{small_queue_api.port}/v1", api_key=key, max_retries=2)
@@ -91,7 +91,7 @@ def test_a_504_names_the_job_which_goes_on_and_a_keyed_retry_waits_on_it(
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{impatient_api.port}/v1", api_key=key, max_retries=0)
     try:
         busy = native.submit("chat", LONG)  # the short request waits behind it past the 1 s
-        native.until(busy, lambda j: j["status"] == "running")
+        native.decoding(busy)
         with pytest.raises(openai.InternalServerError) as timed_out:
             client.chat.completions.create(model=CHAT_MODEL, messages=SHORT, max_tokens=4)  # type: ignore[arg-type]
         response = timed_out.value.response
@@ -104,7 +104,7 @@ def test_a_504_names_the_job_which_goes_on_and_a_keyed_retry_waits_on_it(
         assert native.finished(job_id)["status"] == "succeeded"  # the job went on
 
         busy = native.submit("chat", LONG)
-        native.until(busy, lambda j: j["status"] == "running")
+        native.decoding(busy)
         keyed = {"Idempotency-Key": f"retry-{job_id}"}
         with pytest.raises(openai.InternalServerError) as again:
             client.chat.completions.create(

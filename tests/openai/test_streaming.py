@@ -91,7 +91,7 @@ def test_a_client_that_leaves_cancels_its_job_and_the_batch_goes_on(
     blocker = native.submit(
         "chat", {"messages": [{"role": "user", "content": "repeat:wait "}], "max_tokens": 2000}
     )
-    native.until(blocker, lambda j: j["status"] == "running")
+    native.decoding(blocker)
     mate = native.submit(
         "chat", {"messages": [{"role": "user", "content": "repeat:tock "}], "max_tokens": 100}
     )
