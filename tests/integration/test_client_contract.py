@@ -47,7 +47,8 @@ def test_a_queued_job_past_its_deadline_is_canceled_and_never_runs(stack: Stack,
     api = Api(stack.start_api().port)
     stack.start_worker(env={**SCRIPTED, "LLMB_LEASE_TTL_S": "3"})  # housekeeping sweeps every second
     busy = api.submit(f"hold:{tmp_path / 'go'}")
-    api.until(busy["id"], lambda j: j["status"] == "running")
+    # Held at step 1: its batch has stopped gathering, so the next job waits (not taken as a mate).
+    api.until(busy["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
     late = api.http.post("/v1/jobs", json={**IMAGE, "deadline_s": 1}).json()
     done = api.finished(late["id"], timeout=30)
     assert (done["status"], done["error"]["code"], done["attempts"], done["started_at"]) == (
