@@ -61,9 +61,7 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     metrics_dir: Path | None = None
     metrics_tenants: int = 0  # usage counters carry a tenant label for this many tenants (0: none)
-    public_url: str | None = Field(
-        default=None, description="Base URL clients use to reach the API; defaults to the request's host."
-    )
+    public_url: str | None = None  # the base URL clients use to reach the API; default: the request's host
 
     api_bind: str = "127.0.0.1:8000"
     api_workers: int = 2
@@ -101,7 +99,8 @@ class Settings(BaseSettings):
     job_time_limit_s: int = 600
 
     queues: str = "image"
-    concurrency: int = 1
+    pool: Literal["threads", "prefork"] = "threads"  # worker/slots.py: one process owns the device
+    concurrency: int | None = Field(default=None, ge=1)  # deliveries at once; None: worker/slots.py
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     image_model: str | None = None
     image_pipeline: str = "worker.pipelines.image:DiffusersImagePipeline"

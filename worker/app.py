@@ -23,13 +23,14 @@ from shared.settings import Settings
 from shared.store import JobStore, Leases
 from shared.vocabulary import JobType
 from worker.consumer import consumer_class
+from worker.delivery import run_job
 from worker.holder import new_holder_id
 from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import ConsumeWatch
 from worker.metrics import process_exited
 from worker.preload import Preloaded, preload
-from worker.runner import run_job
 from worker.runtime import WorkerRuntime
+from worker.slots import deliveries
 from worker.steps import HAND_BACK
 
 log = logging.getLogger(__name__)
@@ -47,14 +48,17 @@ class ProcessState:
         self.housekeeper: Housekeeper | None = None
         self.watch: ConsumeWatch | None = None
         self.preloaded: Preloaded | None = None
+        self._lock = threading.Lock()
+        self.preforked = settings.pool == "prefork"
 
     def runtime(self) -> WorkerRuntime:
-        """This process's runtime, built on first need."""
-        if self._runtime is None:
-            pipelines = self.preloaded.pipelines if self.preloaded else None
-            self._runtime = WorkerRuntime.build(self.settings, pipelines=pipelines)
-            self._runtime.keeper.start()
-        return self._runtime
+        """This process's runtime, built on first need (by one thread, when deliveries run on threads)."""
+        with self._lock:
+            if self._runtime is None:
+                pipelines = self.preloaded.pipelines if self.preloaded else None
+                self._runtime = WorkerRuntime.build(self.settings, pipelines=pipelines)
+                self._runtime.keeper.start()
+            return self._runtime
 
     def warm_up(self) -> None:
         """Load every pipeline this worker serves, then report ready through the ready file."""
@@ -66,9 +70,10 @@ class ProcessState:
             log.exception("warm-up failed, the worker is not ready")
             return
         if self.settings.ready_file:
-            # It names the worker's main process (this pool process's parent, which outlives the pool's
-            # processes): the file a restarted container finds from its previous run names a gone one.
-            mark_ready(self.settings.ready_file, pid=os.getppid())
+            # It names the worker's main process (with prefork, this pool process's parent, which
+            # outlives the pool's processes): the file a restarted container finds from its previous
+            # run names a gone one.
+            mark_ready(self.settings.ready_file, pid=os.getppid() if self.preforked else os.getpid())
         log.info("warm-up done; ready for %s", ",".join(self.settings.job_types))
 
     def start_housekeeping(self) -> None:
@@ -80,7 +85,7 @@ class ProcessState:
         self.watch = ConsumeWatch(
             store,
             job_types=self.settings.job_types,
-            capacity=self.settings.concurrency,
+            capacity=deliveries(self.settings),
             busy=lambda: len(worker_state.active_requests) + len(worker_state.reserved_requests),
         )
         plan = Housekeeping(
@@ -95,8 +100,12 @@ class ProcessState:
         self.housekeeper.start()
 
 
-def hand_back_running_jobs() -> None:
-    """Ask every pool process to stop its jobs at their next step and put them back in line."""
+def hand_back_running_jobs(*, threads: bool) -> None:
+    """Stop the running jobs at their next step and put them back in line (first): in this process
+    when its threads run them, else in every pool process, through HAND_BACK_SIGNAL."""
+    if threads:
+        HAND_BACK.set()
+        return
     for child in billiard.process.active_children():
         with contextlib.suppress(ProcessLookupError):
             os.kill(child.pid, HAND_BACK_SIGNAL)
@@ -114,6 +123,8 @@ def create_worker_app(settings: Settings) -> Celery:
         # The queue the message came from is the job's type: it saves the claim a read.
         routing = str((self.request.delivery_info or {}).get("routing_key"))
         job_type = JobType(routing) if routing in set(JobType) else None
+        if HAND_BACK.is_set():  # stopping: the permit goes back for another worker; no job is claimed
+            raise Reject("the worker is stopping", requeue=True)
         try:
             run_job(job_id, state.runtime(), job_type=job_type)
         except UnavailableError as exc:  # Redis stayed away: the message goes back, the job is not lost
@@ -127,19 +138,28 @@ def _keep_our_logging(**_: Any) -> None:
     """Celery configures no logging when this answers its setup_logging signal: shared/logs.py's stays."""
 
 
+def _warm_up_beside(state: ProcessState) -> None:
+    """Load the pipelines in a thread: Celery goes on starting (a pool process is given seconds only)."""
+    threading.Thread(target=state.warm_up, name="warm-up", daemon=True).start()
+
+
 def _connect_signals(state: ProcessState) -> None:
+    threads = state.settings.pool == "threads"
+
     def on_worker_init(**_: Any) -> None:
-        state.preloaded = preload(state.settings)
+        if not threads:  # with threads this very process runs the jobs: nothing is forked
+            state.preloaded = preload(state.settings)
 
     def on_process_init(**_: Any) -> None:
         signal.signal(HAND_BACK_SIGNAL, lambda *_: HAND_BACK.set())
         if state.preloaded is not None:
             state.preloaded.adopt()
-        # Celery waits only a few seconds for a new pool process, so loading runs beside it.
-        threading.Thread(target=state.warm_up, name="warm-up", daemon=True).start()
+        _warm_up_beside(state)
 
     def on_ready(**_: Any) -> None:
         state.start_housekeeping()
+        if threads:  # the jobs run in this process, which loads each pipeline once, whatever the device
+            _warm_up_beside(state)
 
     def on_received(**_: Any) -> None:
         if state.watch is not None:
@@ -147,7 +167,7 @@ def _connect_signals(state: ProcessState) -> None:
 
     def on_shutting_down(**_: Any) -> None:
         if state.settings.stop_mode == "hand_back":
-            hand_back_running_jobs()
+            hand_back_running_jobs(threads=threads)
 
     def on_shutdown(**_: Any) -> None:
         if state.housekeeper:

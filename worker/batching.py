@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shared.jobs import JobRecord
@@ -18,15 +19,20 @@ _LOOKAHEAD = 4
 _POLL_S = 0.002
 
 
-def gather(rt: WorkerRuntime, first: JobRecord) -> list[JobRecord]:
+def gather(
+    rt: WorkerRuntime,
+    first: JobRecord,
+    *,
+    device_busy: Callable[[], bool] = lambda: False,
+    hold: Callable[[JobRecord], None] = lambda _: None,
+) -> list[JobRecord]:
     """`first` plus up to batch_max - 1 waiting jobs with its batch key, claimed for this worker.
 
-    Each mate is started together with one task message of the queue (a permit, spent:
-    JobStore.start_mate), while the Celery list holds one: so every delivery still finds a job.
-
-    A job alone in its queue runs at once. With others waiting, gathering goes on while
-    compatible jobs keep arriving: it stops once none came for batch_wait_ms (or after four
-    times that in all), so a burst posted over some milliseconds becomes one batch.
+    Each mate is started with a permit of the queue (JobStore.start_mate), so every delivery still
+    finds a job. A job alone in its queue runs at once. With others waiting, gathering goes on
+    while compatible jobs keep arriving, until none came for batch_wait_ms (or four times that in
+    all): a burst becomes one batch. While another batch holds the device (`device_busy`), it goes
+    on gathering: this batch could not run sooner (as Ray Serve's `@serve.batch` fills while a call runs).
     """
     batch = [first]
     quiet_s = rt.settings.batch_wait_ms / 1000
@@ -35,17 +41,18 @@ def gather(rt: WorkerRuntime, first: JobRecord) -> list[JobRecord]:
     while len(batch) < rt.settings.batch_max:
         room = rt.settings.batch_max - len(batch)
         waiting = rt.store.waiting_after(first.type, after, room * _LOOKAHEAD)
-        if not waiting and after is None:
-            break  # nobody else waits: no reason to delay this job
+        busy = device_busy()
+        if not waiting and after is None and not busy:
+            break  # nobody else waits and the device is free: no reason to delay this job
         if waiting:
             after = waiting[-1][1]
         ids = [job_id for job_id, _ in waiting if job_id != first.id]
-        claimed, no_permits = _claim_compatible(rt, first, ids, room)
+        claimed, no_permits = _claim_compatible(rt, first, ids, room, hold)
         now = time.monotonic()
         if claimed:
             batch += claimed
             last_growth = now
-        if no_permits or now - last_growth >= quiet_s or now - started >= 4 * quiet_s:
+        if no_permits or (not busy and (now - last_growth >= quiet_s or now - started >= 4 * quiet_s)):
             break
         time.sleep(_POLL_S)
     if len(batch) > 1:
@@ -54,7 +61,7 @@ def gather(rt: WorkerRuntime, first: JobRecord) -> list[JobRecord]:
 
 
 def _claim_compatible(
-    rt: WorkerRuntime, first: JobRecord, job_ids: list[str], room: int
+    rt: WorkerRuntime, first: JobRecord, job_ids: list[str], room: int, hold: Callable[[JobRecord], None]
 ) -> tuple[list[JobRecord], bool]:
     """Up to `room` of these jobs with `first`'s batch key, each started with a permit; and whether
     the permits ran out (the rest are being delivered and will claim jobs themselves)."""
@@ -68,5 +75,6 @@ def _claim_compatible(
         if started.no_permit:
             return claimed, True
         if started.record is not None and started.ok:
+            hold(started.record)  # its lease is kept from now: it may wait for the device a while
             claimed.append(started.record)
     return claimed, False

@@ -20,9 +20,16 @@ if TYPE_CHECKING:
     from worker.runtime import WorkerRuntime
 
 
-def is_lost(record: JobRecord, *, me: str, now: float) -> bool:
-    """Whether a running job's worker is gone: no holder, a lapsed lease, or a holder known dead (or me)."""
+def is_lost(record: JobRecord, *, me: str, now: float, running_here: bool = False) -> bool:
+    """Whether a running job's worker is gone: no holder, a lapsed lease, or a holder known dead.
+
+    A job held by this very process is lost unless it runs here now (`running_here`: another
+    delivery of this process, on another thread, runs it); a redelivery finds it so when the
+    process lost its running jobs, as a pool process replaced under the same holder never is.
+    """
     if record.status != JobStatus.RUNNING:
+        return False
+    if record.holder == me and running_here:
         return False
     return not record.holder or record.lease_until < now or holder_is_dead(record.holder, me=me)
 
@@ -40,7 +47,7 @@ def claim_delivered(rt: WorkerRuntime, job_id: str, *, job_type: JobType | None 
         return None
     if job_type is None and (record := claim_next(rt, own.type)) is not None:
         return record
-    if not is_lost(own, me=rt.holder, now=time.time()):
+    if not is_lost(own, me=rt.holder, now=time.time(), running_here=rt.keeper.tracks(own.id)):
         return None
     rt.store.release_lost(own, max_attempts=rt.settings.max_attempts, permit=False)
     return claim_next(rt, own.type)

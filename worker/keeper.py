@@ -37,6 +37,11 @@ class LeaseKeeper:
         with self._lock:
             self._jobs[job_id] = job_type
 
+    def tracks(self, job_id: str) -> bool:
+        """Whether this process runs the job now (it renews its lease)."""
+        with self._lock:
+            return job_id in self._jobs
+
     def untrack(self, job_id: str) -> None:
         """Stop renewing this job's lease."""
         with self._lock:

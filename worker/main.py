@@ -9,13 +9,14 @@ import socket
 from shared import logs
 from shared.settings import Settings, load_settings
 from worker import metrics
+from worker.slots import deliveries
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse flags (which override LLMB_ settings), then run the worker until it is stopped."""
     parser = argparse.ArgumentParser(prog="llmb-worker", description=__doc__)
     parser.add_argument("--queues", "-Q", help="comma-separated subset of image,chat,embed")
-    parser.add_argument("--concurrency", "-c", type=int, help="pool processes (one per device)")
+    parser.add_argument("--concurrency", "-c", type=int, help="deliveries run at once (default: per queue)")
     parser.add_argument("--loglevel", "-l", help="DEBUG, INFO, WARNING, ...")
     args = parser.parse_args(argv)
     overrides = {
@@ -65,8 +66,8 @@ def celery_argv(settings: Settings) -> list[str]:
     argv = [
         "worker",
         f"--queues={queues}",
-        f"--concurrency={settings.concurrency}",
-        "--pool=prefork",
+        f"--concurrency={deliveries(settings)}",
+        f"--pool={settings.pool}",
         f"--loglevel={settings.log_level.upper()}",
         f"--hostname={queues.replace(',', '+')}@{socket.gethostname()}",
         "--without-gossip",

@@ -1,11 +1,11 @@
-"""Running jobs: claim, gather a batch, prepare each job, run the pipeline, finish each job on its own."""
+"""Running claimed jobs: prepare each job, run the pipeline on the batch, finish each job on its own."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +14,9 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from shared.errors import InputError, ResourceExhaustedError, UnavailableError
 from shared.inputs import parse_input
 from shared.jobs import JobRecord
-from shared.logs import bind, job_fields
+from shared.logs import job_fields
 from shared.messages import listed
-from shared.vocabulary import ErrorCode, JobType
-from worker.batching import gather
-from worker.claim import claim_delivered
+from shared.vocabulary import ErrorCode
 from worker.device import is_out_of_memory, sample_memory
 from worker.finish import fail, finish
 from worker.metrics import metrics
@@ -31,6 +29,7 @@ from worker.usage import batch_usage
 log = logging.getLogger(__name__)
 
 AnyPipeline = Pipeline[Any, Any]
+Hold = Callable[[JobRecord], None]  # keeps a claimed job's lease from its claim on
 
 
 @dataclass(frozen=True)
@@ -42,48 +41,7 @@ class Prepared:
     job: RunningJob
 
 
-def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) -> None:
-    """Run one delivered job (with compatible waiting jobs), or nothing when it is not ours to run.
-
-    Every log line of the run names the job (shared/logs.py; the task's signals forget it after
-    Celery's own last line about it); lines about its batch mates name theirs.
-    """
-    bind(job_id=job_id, type=job_type)
-    # Through a Redis outage the claim waits for Redis (up to twice a lease); past that the
-    # UnavailableError reaches the task, which hands the message back to the queue.
-    within = 2 * rt.settings.lease_ttl_s
-    record = until_redis_answers(
-        lambda: claim_delivered(rt, job_id, job_type=job_type), within_s=within, what=f"job {job_id}"
-    )
-    deliveries = metrics().deliveries
-    if record is None:
-        deliveries.labels(job_type or "", "empty").inc()
-        log.info("job %s: nothing to do (none waits; it is finished, or held by a live worker)", job_id)
-        return
-    deliveries.labels(record.type, "ran").inc()
-    if record.id != job_id:
-        log.info("delivery of job %s runs job %s, first in line", job_id, record.id)
-    bind(**job_fields(record))
-    job_id = record.id
-    log.info("job %s: running (attempt %d)", job_id, record.attempts)
-    try:
-        pipeline = rt.pipelines.get(record.type)
-    except Exception as exc:  # a pipeline that cannot load fails the job with the reason, logged
-        log.exception("cannot load the %s pipeline", record.type)
-        fail(
-            rt,
-            record,
-            ErrorCode.INTERNAL,
-            f"the {record.type} pipeline cannot load: {type(exc).__name__}: {exc}",
-        )
-        return
-    records = gather(rt, record) if rt.settings.batch_max > 1 and record.batch_key else [record]
-    prepared = [p for r in records if (p := _prepare(rt, pipeline, r)) is not None]
-    if prepared:
-        run_batch(rt, pipeline, prepared)
-
-
-def _prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Prepared | None:
+def prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Prepared | None:
     """Parse the job's input (once) and let the pipeline prepare it; a job it refuses fails alone."""
     try:
         work = pipeline.prepare(parse_input(record.type, record.input, rt.settings.limits))
@@ -100,8 +58,17 @@ def _prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Pre
     return Prepared(record, work, job)
 
 
-def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]) -> None:
-    """Run prepared jobs of one type in one pipeline call and finish each on its own."""
+def run_batch(
+    rt: WorkerRuntime,
+    pipeline: AnyPipeline,
+    prepared: list[Prepared],
+    leave_device: Callable[[], None] = lambda: None,
+) -> None:
+    """Run prepared jobs of one type in one pipeline call, then finish each on its own.
+
+    `leave_device` is called once the pipeline call is over (the micro-batcher's leader holds the
+    device until then), so the next batch runs while these jobs store their results.
+    """
     job_type = prepared[0].record.type
     batch = RunningBatch(
         [p.job for p in prepared],
@@ -114,6 +81,7 @@ def run_batch(rt: WorkerRuntime, pipeline: AnyPipeline, prepared: list[Prepared]
         outputs = _run(pipeline, [p.work for p in prepared], batch)
         # The batch's device time, shared by the jobs' work (worker/usage.py).
         device_s = time.monotonic() - began
+        leave_device()
         used = batch_usage(device_s, [(p.record, o) for p, o in zip(prepared, outputs, strict=True)])
         # The last tokens and progress land before each job's final status, Redis allowing.
         with contextlib.suppress(UnavailableError):

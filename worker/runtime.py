@@ -19,6 +19,7 @@ from worker.holder import new_holder_id
 from worker.keeper import LeaseKeeper
 from worker.metrics import metrics
 from worker.pipelines.base import Pipeline
+from worker.slots import Lanes
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,11 @@ class WorkerRuntime:
     finishers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="finish")
     )
+    # Each batched job type's way to the device when deliveries run side by side (worker/slots.py).
+    lanes: Lanes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lanes = Lanes(self.settings, lambda t: bool(self.store.waiting_after(t, None, 1)))
 
     @classmethod
     def build(cls, settings: Settings, *, pipelines: PipelineSource | None = None) -> WorkerRuntime:

@@ -52,7 +52,7 @@ class ForcedChatPipeline(TransformersChatPipeline):
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
-        self.continuous = False
+        self.continuous = self.concurrent = False
 
     def run(self, batch: Sequence[ChatWork], steps: Steps) -> list[Output | Exception]:
         forced = {}

@@ -32,6 +32,9 @@ def make_runtime(
 @pytest.fixture
 def runtime_for(settings: Settings, redis_client: Redis):  # type: ignore[no-untyped-def]
     def build(pipeline: Pipeline, storage: ObjectStore | None = None, **overrides: object) -> WorkerRuntime:
-        return make_runtime(settings.model_copy(update=overrides), redis_client, pipeline, storage)
+        # One run_job call per delivery, in this thread: a prefork pool process's view (it gathers
+        # its batch mates itself); tests of concurrent deliveries ask for pool="threads".
+        update = {"pool": "prefork", **overrides}
+        return make_runtime(settings.model_copy(update=update), redis_client, pipeline, storage)
 
     return build

@@ -10,8 +10,8 @@ from shared.jobs import JobStatus, JobType
 from shared.settings import Settings
 from shared.vocabulary import ErrorCode
 from tests.fixtures.jobs import submit
+from worker.delivery import run_job
 from worker.pipelines.chat import TransformersChatPipeline
-from worker.runner import run_job
 
 REPO = Path(__file__).resolve().parents[2]
 # A Gemma-style template: no system turn.

@@ -12,7 +12,7 @@ from shared.storage.local import LocalStore
 from shared.vocabulary import ErrorCode
 from tests.fixtures.doubles import StepPipeline
 from tests.fixtures.jobs import submit
-from worker.runner import run_job
+from worker.delivery import run_job
 
 
 class ScriptedStorage(LocalStore):

@@ -9,8 +9,8 @@ from shared.storage.local import LocalStore
 from shared.vocabulary import ErrorCode
 from tests.fixtures.doubles import FailingPipeline, FailingStorage, StepPipeline
 from tests.fixtures.jobs import new_record, submit
+from worker.delivery import run_job
 from worker.pipelines.base import Pipeline
-from worker.runner import run_job
 from worker.runtime import WorkerRuntime
 from worker.steps import HAND_BACK
 

@@ -31,6 +31,7 @@ class TransformersChatPipeline:
         self.device = pick_device(settings.device)
         self.cache = settings.chat_cache
         self.continuous = settings.chat_engine == "continuous"
+        self.concurrent = self.continuous  # jobs join the engine's running batch (worker/slots.py)
         self.options = EngineOptions(
             max_requests=settings.chat_max_requests,
             cuda_graphs=settings.chat_cuda_graphs,

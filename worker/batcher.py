@@ -1,0 +1,110 @@
+"""The micro-batcher: jobs delivered concurrently into one process share a pipeline call.
+
+Each delivery (a Celery thread) claims its own job, prepares it and hands it in under the job's
+batch key. The first job of a key opens a batch and leads it: it waits until the batch is full
+(`LLMB_BATCH_MAX`), or `LLMB_BATCH_WAIT_MS` passed, or there is nothing to wait for (the device
+is free, no delivery of this queue is on its way and no job waits in the store); then it takes
+the device, which runs one batch at a time, and runs the batch. While the device is busy the open
+batch keeps filling, so a busy worker runs full batches and an idle one starts a lone job at
+once (the idea of Ray Serve's `@serve.batch` and BentoML's adaptive batching).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+ItemT = TypeVar("ItemT")
+# A batch's runner: called with the batch's items and a function that gives the device back.
+Runner = Callable[[list[ItemT], Callable[[], None]], None]
+_POLL_S = 0.002  # how often a waiting leader looks whether it still has a reason to wait
+
+
+@dataclass
+class _Batch(Generic[ItemT]):
+    key: str
+    items: list[ItemT] = field(default_factory=list)
+    full: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class MicroBatcher(Generic[ItemT]):
+    """Batches of same-key items from concurrent callers, run on the device one batch at a time.
+
+    `others_waiting()` says whether jobs of the queue wait in the store (their deliveries come).
+    """
+
+    def __init__(self, *, batch_max: int, wait_s: float, others_waiting: Callable[[], bool]) -> None:
+        self.batch_max = max(1, batch_max)
+        self.wait_s = wait_s
+        self.others_waiting = others_waiting
+        self.device = threading.Lock()
+        self._lock = threading.Lock()
+        self._open: dict[str, _Batch[ItemT]] = {}
+        self._arriving = 0
+
+    def arriving(self, delta: int) -> None:
+        """Count a delivery on its way in (+1, before it claims its job) or no longer so (-1)."""
+        with self._lock:
+            self._arriving += delta
+
+    def submit(self, key: str, item: ItemT, run: Runner[ItemT], *, arrived: bool = True) -> None:
+        """Run `item` in a batch of its key; returns once that batch ran (and re-raises its failure).
+
+        The batch's leader calls `run(items, leave_device)` holding the device; `run` calls
+        `leave_device()` once its pipeline call is over, so the next batch runs while it finishes.
+        `arrived`: the caller was counted on its way in (`arriving(+1)`); it is counted out here.
+        """
+        with self._lock:
+            batch = self._open.get(key)
+            leader = batch is None
+            if batch is None:
+                batch = self._open[key] = _Batch(key)
+            batch.items.append(item)
+            if len(batch.items) >= self.batch_max:
+                self._close(batch)
+            self._arriving -= 1 if arrived else 0
+        if leader:
+            self._lead(batch, run)
+        else:
+            batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    def _lead(self, batch: _Batch[ItemT], run: Runner[ItemT]) -> None:
+        deadline = time.monotonic() + self.wait_s
+        while not batch.full.wait(max(0.0, min(_POLL_S, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline or self._nothing_to_wait_for():
+                break
+        self.device.acquire()  # a busy device: the batch goes on filling meanwhile
+        with self._lock:
+            self._close(batch)
+        held = [True]
+
+        def leave_device() -> None:
+            if held.pop() if held else False:
+                self.device.release()
+
+        try:
+            run(batch.items, leave_device)
+        except BaseException as exc:  # noqa: BLE001 - every caller of the batch re-raises it in its thread
+            batch.error = exc
+        finally:
+            leave_device()
+            batch.done.set()
+
+    def _nothing_to_wait_for(self) -> bool:
+        """The device is free, no delivery is on its way and no job waits: waiting gains nothing."""
+        with self._lock:
+            arriving = self._arriving
+        return not self.device.locked() and arriving == 0 and not self.others_waiting()
+
+    def _close(self, batch: _Batch[ItemT]) -> None:
+        """No more items join this batch (call with the lock held)."""
+        if self._open.get(batch.key) is batch:
+            del self._open[batch.key]
+        batch.full.set()

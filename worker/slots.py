@@ -1,0 +1,82 @@
+"""How many deliveries one worker runs at once, and the lane each job type's deliveries take to the device.
+
+With `LLMB_POOL=threads` (the default) one process owns the device and loads each pipeline once;
+Celery delivers permits into it on as many threads as `deliveries` says, prefetching one message a
+thread (worker_prefetch_multiplier 1), so a busy worker holds no more permits than it can run.
+- A pipeline that batches on its own (`concurrent`: the continuous chat engine) takes every
+  delivery as it comes: each job joins the running batch, so the worker has a thread per place in
+  the engine's batch.
+- Any other pipeline has a lane: room for two batches' worth of jobs (one batch on the device, the
+  next one forming in the micro-batcher, worker/batcher.py). A delivery waits for room before it
+  claims a job, so past that it holds a permit, never a job another worker could run.
+With `LLMB_POOL=prefork` each pool process runs one delivery at a time and gathers its batch mates
+from the store itself (worker/batching.py): a model that may crash its process takes only that
+pool process with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.jobs import JobType
+from shared.settings import Settings
+from worker.batcher import MicroBatcher
+
+CHAT_SLOTS = 32  # places in the chat engine's batch when LLMB_CHAT_MAX_REQUESTS is unset
+
+
+def deliveries(settings: Settings) -> int:
+    """Deliveries one worker runs at once: `LLMB_CONCURRENCY`, else sized to its pipelines.
+
+    prefork: one pool process. threads: per queue, the chat engine's places (continuous engine),
+    or a lane's room (two batches, `2 * LLMB_BATCH_MAX`) for a batched pipeline, summed.
+    """
+    if settings.concurrency is not None:
+        return settings.concurrency
+    if settings.pool == "prefork":
+        return 1
+    return sum(
+        settings.chat_max_requests or CHAT_SLOTS
+        if t == JobType.CHAT and settings.chat_engine == "continuous"
+        else 2 * settings.batch_max
+        for t in settings.job_types
+    )
+
+
+def runs_alone(settings: Settings, pipeline: Any) -> bool:
+    """Whether each delivery runs its one job straight into the pipeline (it batches them itself)."""
+    return settings.pool == "threads" and bool(getattr(pipeline, "concurrent", False))
+
+
+@dataclass
+class Lane:
+    """One job type's way to the device: room for two batches of jobs, and the micro-batcher."""
+
+    room: threading.Semaphore
+    batcher: MicroBatcher[Any]
+
+
+class Lanes:
+    """Each batched job type's lane in this process, made on first need."""
+
+    def __init__(self, settings: Settings, others_waiting: Callable[[JobType], bool]) -> None:
+        self.settings = settings
+        self.others_waiting = others_waiting
+        self._lanes: dict[JobType, Lane] = {}
+        self._lock = threading.Lock()
+
+    def get(self, job_type: JobType) -> Lane:
+        """The lane of `job_type`."""
+        with self._lock:
+            if job_type not in self._lanes:
+                batch_max = max(1, self.settings.batch_max)
+                batcher: MicroBatcher[Any] = MicroBatcher(
+                    batch_max=batch_max,
+                    wait_s=self.settings.batch_wait_ms / 1000,
+                    others_waiting=lambda: self.others_waiting(job_type),
+                )
+                self._lanes[job_type] = Lane(threading.BoundedSemaphore(2 * batch_max), batcher)
+            return self._lanes[job_type]
