@@ -69,7 +69,8 @@ def test_jobs_arriving_while_the_device_is_busy_fill_one_batch_up_to_its_cap() -
     for thread in [first, *others]:
         thread.join(WAIT)
     assert device.batches[0] == ["held"]
-    assert sorted(device.batches[1]) == ["b", "c", "d"] and device.batches[2:] == [["e"]]
+    assert sorted(device.batches[1]) == ["b", "c", "d"]
+    assert device.batches[2:] == [["e"]]
 
 
 def test_keys_do_not_mix_and_a_failed_batch_raises_in_each_caller() -> None:
@@ -101,7 +102,8 @@ def test_keys_do_not_mix_and_a_failed_batch_raises_in_each_caller() -> None:
     gate.set()
     for thread in [*threads, extra]:
         thread.join(WAIT)
-    assert runs[0] == ["a"] and sorted(runs[1]) == ["bad", "bad2"]
+    assert runs[0] == ["a"]
+    assert sorted(runs[1]) == ["bad", "bad2"]
     assert len(errors) == 2  # both callers of the failed batch, not the other key's
 
 
