@@ -91,7 +91,7 @@ class WorkerMetrics:
         )
         self.busy = Gauge(
             "llmb_worker_busy",
-            "pool processes running a batch",
+            "batches running: on the device or storing their results",
             ["queue"],
             registry=None,
             multiprocess_mode="livesum",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 from devtools.chaos import plan as p
@@ -35,8 +36,14 @@ class Findings:
         return sum(len(getattr(self, f.name)) for f in fields(self)[:6])
 
 
-def check(views: dict[str, JobView], objects: dict[str, bool], tally: Tally, faults: list[Fault]) -> Findings:
-    """Apply every rule to every job and object."""
+def check(
+    views: dict[str, JobView],
+    objects: dict[str, bool],
+    tally: Tally,
+    faults: list[Fault],
+    crashed: Iterable[str] = (),
+) -> Findings:
+    """Apply every rule to every job and object; `crashed`: jobs a poison job's crash took down too."""
     found = Findings()
     tags = {s.job_id: s.tag for s in tally.accepted}
     tags |= {j: BATCH for j, v in views.items() if v.record and v.record.batch_id}  # made by the runner
@@ -44,7 +51,7 @@ def check(views: dict[str, JobView], objects: dict[str, bool], tally: Tally, fau
     cancels: dict[str, list[CancelTry]] = {}
     for c in tally.cancels:
         cancels.setdefault(c.job_id, []).append(c)
-    killed = {job for f in faults if f.kills for job in f.victims}
+    killed = {job for f in faults if f.kills for job in f.victims} | set(crashed)
     for job_id, view in views.items():
         _check_job(found, view, "" if job_id in tags else " (stored without a 202)")
         if job_id not in tags:

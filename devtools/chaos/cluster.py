@@ -5,13 +5,17 @@ Every service starts from the main thread: a child dies with the thread that sta
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from devtools.chaos.access import admin_settings, new_admin_key
 from devtools.chaos.plan import QUEUES, Plan, settings
@@ -58,6 +62,12 @@ class Cluster:
         self.workers: list[Service] = []
         self.started = 0
         self.redis: Redis | None = None
+        # Jobs held by a worker that a poison job SIGKILLed (with threads, the worker is its process),
+        # by job id with their attempts then; the worker was replaced, as Kubernetes restarts a container.
+        self.crash_victims: dict[str, int] = {}
+        self.crashes = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.api: Service | None = None
         self.batches: Service | None = None
 
@@ -82,20 +92,45 @@ class Cluster:
         self.stack.wait_ready(self.batches, timeout=WEBHOOKS_READY_S)
         for svc in self.workers:
             self.stack.wait_ready(svc, timeout=WORKER_READY_S)
+        threading.Thread(target=self._supervise, name="supervisor", daemon=True).start()
 
     def add_worker(self) -> Service:
         """One more worker, started without waiting for it to load its pipelines."""
         self.started += 1
         svc = self.stack.start_worker(queues=QUEUES, name=f"worker-{self.started}", wait=False)
-        self.workers.append(svc)
+        with self._lock:
+            self.workers.append(svc)
         return svc
 
     def retire(self, svc: Service) -> None:
-        """Forget a worker that was stopped or killed."""
-        self.workers.remove(svc)
+        """Forget a worker that is about to be stopped or killed (so it is not taken for a crash)."""
+        with self._lock:
+            if svc in self.workers:
+                self.workers.remove(svc)
+
+    def replace_crashed(self) -> None:
+        """Replace each worker SIGKILLed by no fault of the soak's (a poison job took its process)."""
+        with self._lock:
+            crashed = [svc for svc in self.workers if svc.proc.poll() == -signal.SIGKILL]
+        for svc in crashed:
+            held = {h.job_id: h.attempts for h in self.held() if h.pid == svc.pid}  # Redis away: next time
+            with self._lock:
+                if svc not in self.workers:
+                    continue
+                self.workers.remove(svc)
+            self.crash_victims.update(held)
+            self.crashes += 1
+            self.add_worker()
+
+    def _supervise(self) -> None:
+        """Every half second, replace crashed workers (as Kubernetes restarts a container) until stopped."""
+        while not self._stopping.wait(0.5):
+            with contextlib.suppress(RedisError):  # Redis restarting: the next round reads it
+                self.replace_crashed()
 
     def check_workers(self) -> None:
         """Raise unless every worker the soak did not stop, and the batch runner, still run."""
+        self.replace_crashed()
         dead = [svc.name for svc in self.workers if svc.proc.poll() is not None]
         if dead:
             raise RuntimeError(f"workers exited on their own: {dead}")
@@ -163,6 +198,7 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop everything, workers first (a restarted Redis comes last in the stack's own order)."""
+        self._stopping.set()
         if self.redis is not None:
             self.redis.close()
         for svc in reversed(self.workers):

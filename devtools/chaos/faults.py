@@ -98,18 +98,24 @@ def _busy(soak: Soak) -> None:
 
 
 def pool_kill(soak: Soak, step: p.Step) -> Fault:
-    """SIGKILL the pool process running a job past its first step."""
+    """SIGKILL the process running a job past its first step: a pool process (prefork), or with threads
+    the worker itself, which a new one then replaces."""
     for _ in range(10):  # the job picked may have finished meanwhile: pick another
         held, worker = _victim(soak, mid_job=True)
         before = _held_by(soak, {held.pid})
         if held.job_id in before:
             break
+    whole = held.pid == worker.pid
+    if whole:
+        soak.cluster.retire(worker)  # before the kill, so it is not taken for a crash
     os.kill(held.pid, signal.SIGKILL)
     at = time.time()
     victims = {**_held_by(soak, {held.pid}), **before}
     detail = (
         f"pid {held.pid} of {worker.name} (a job at step {held.step}; {plural(len(victims), 'job')} held)"
     )
+    if whole:
+        detail += f"; the worker's own process: {soak.cluster.add_worker().name} started"
     return Fault(p.POOL_KILL, at, at, detail, victims)
 
 
@@ -121,10 +127,10 @@ def worker_kill(soak: Soak, step: p.Step) -> Fault:
     _, worker = _victim(soak, mid_job=False)
     group = process_group(worker.pid)
     before, backlog = _held_by(soak, group), soak.cluster.backlog()
+    soak.cluster.retire(worker)  # before the kill, so it is not taken for a crash
     worker.stop(sig=signal.SIGKILL, group=True)
     at = time.time()
     victims = {**_held_by(soak, group), **before}
-    soak.cluster.retire(worker)
     new = soak.cluster.add_worker()
     detail = f"{worker.name} ({len(group)} processes, {plural(len(victims), 'job')} held), {backlog} waiting"
     detail += f"; {new.name} started"
@@ -136,9 +142,9 @@ def scale_in(soak: Soak, step: p.Step) -> Fault:
     _, worker = _victim(soak, mid_job=True)
     victims = _held_by(soak, process_group(worker.pid))
     at = time.time()
+    soak.cluster.retire(worker)
     worker.stop(sig=signal.SIGTERM, timeout=60)
     until = time.time()
-    soak.cluster.retire(worker)
     new = soak.cluster.add_worker()
     code = worker.proc.returncode
     detail = f"{worker.name} ({plural(len(victims), 'job')} held) exited {code} after {until - at:.1f} s"

@@ -87,7 +87,8 @@ def _kills_and_limits(o: Outcome) -> list[str]:
         f"the {plural(len(pool_jobs), 'job')} held ended "
         f"{_ends(o, pool_jobs)} with attempts {_attempts(o, pool_jobs)}; "
         f"{_kept(o, pool_jobs)} of them kept an object their result does not list.",
-        f"**2.** A job that kills its worker every time: the poison job ended {_one(o, POISON)}; "
+        f"**2.** A job that kills its worker every time: the poison job ended {_one(o, POISON)} "
+        f"(it took down {plural(o.crashes, 'worker')}, each replaced as Kubernetes restarts a container); "
         f"{succeeded} other jobs succeeded around it.",
         f"**3.** Whole worker SIGKILLed: {plural(workers, 'kill')}; its jobs ran again after "
         f"{_secs(o, p.WORKER_KILL)} "

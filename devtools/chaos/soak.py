@@ -46,6 +46,7 @@ class Outcome:
     logs: dict[str, int]
     held: list[str]  # jobs a worker received and sat on (logs.held_deliveries)
     workers_started: int
+    crashes: int  # workers a poison job's crash took down (threads: the worker is its process), replaced
     batch: BatchEnd  # the /v1/batches batch run beside the load, as it ended
     usage: UsageCheck  # the jobs' usage summed against GET /v1/usage and /metrics
 
@@ -106,10 +107,11 @@ def _load_and_audit(soak: Soak, access: Access, root: Path) -> Outcome:
         views=views,
         objects=results,
         measured=[measure(f, timeline) for f in soak.faults],
-        findings=check(views, results, tally, soak.faults),
+        findings=check(views, results, tally, soak.faults, cluster.crash_victims),
         logs={},  # read by `run` once the stack has stopped
         held=[],
         workers_started=cluster.started,
+        crashes=cluster.crashes,
         batch=ended,
         usage=usage,
     )

@@ -3,8 +3,8 @@ show many behaviours (benchmarks, the chaos soak and the tests load it through L
   "ok"              one 1x1 PNG per requested image, a progress event per step
   "hold:PATH"       reports step 1, then holds until the file PATH exists (or the job must stop)
   "work:S"          takes S seconds (a job of known length)
-  "kill"            SIGKILLs its own pool process on every attempt
-  "kill-once:PATH"  SIGKILLs its own pool process unless PATH exists (it creates PATH first)
+  "kill"            SIGKILLs its own process on every attempt (prefork: the pool process; threads: the worker)
+  "kill-once:PATH"  SIGKILLs its own process unless PATH exists (it creates PATH first)
   "fail"            raises RuntimeError
   "refuse"          refused when prepared, as input a model cannot take
 """

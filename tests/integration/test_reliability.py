@@ -16,6 +16,10 @@ from shared.store import JobStore
 from tests.integration.conftest import SCRIPTED, Api
 
 
+# A pool process dies alone and the worker's main process replaces it (LLMB_POOL=prefork).
+PREFORK = {**SCRIPTED, "LLMB_POOL": "prefork"}
+
+
 def holder_pid(job: dict[str, object], stack: Stack) -> int:
     store = JobStore(connect(stack.env["LLMB_REDIS_URL"]), job_ttl_s=60)
     return int(store.get(str(job["id"])).holder.split(":")[1])
@@ -28,7 +32,7 @@ def result_files(stack: Stack, job_id: str) -> list[str]:
 
 def test_sigkill_of_the_pool_process_mid_job_reruns_it_once(stack: Stack, tmp_path: Path) -> None:
     api = Api(stack.start_api().port)
-    worker = stack.start_worker(env=SCRIPTED)
+    worker = stack.start_worker(env=PREFORK)
     job = api.submit(f"hold:{tmp_path / 'go'}", steps=3)
     api.until(job["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
     os.kill(holder_pid(job, stack), signal.SIGKILL)
@@ -45,8 +49,9 @@ def test_sigkill_of_the_pool_process_mid_job_reruns_it_once(stack: Stack, tmp_pa
 
 
 def test_a_job_that_kills_every_worker_fails_after_the_cap_and_others_go_on(stack: Stack) -> None:
+    """prefork: the poison takes only its pool process; with threads it takes the worker (chaos shows that)."""
     api = Api(stack.start_api().port)
-    stack.start_worker(env=SCRIPTED)
+    stack.start_worker(env=PREFORK)
     poison = api.submit("kill")
     after = api.submit("ok")
     done = api.finished(poison["id"], timeout=120)
@@ -170,3 +175,25 @@ def test_redis_outage_answers_503_fast_then_recovers(stack: Stack, tmp_path: Pat
     assert api.job(waiting["id"])["status"] == "succeeded"  # AOF kept it
     again = api.submit("ok")
     assert api.finished(again["id"], timeout=60)["status"] == "succeeded"
+
+
+def test_one_worker_process_owns_the_device_loads_once_and_runs_jobs_side_by_side(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """LLMB_POOL=threads (the default), with preloading off as `auto` leaves it on a CUDA device: the
+    worker's one process loads the pipeline once and runs a held job and later ones beside it."""
+    api = Api(stack.start_api().port)
+    worker = stack.start_worker(env={**SCRIPTED, "LLMB_PRELOAD": "off", "LLMB_CONCURRENCY": "4"})
+    held = api.submit(f"hold:{tmp_path / 'go'}", steps=2)
+    api.until(held["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)
+    assert holder_pid(held, stack) == worker.proc.pid  # the worker itself, no pool process
+    others = [api.submit("ok", width=96) for _ in range(3)]  # another batch key: they wait for the device
+    api.until(others[0]["id"], lambda j: j["status"] == "running")
+    (tmp_path / "go").touch()
+    assert [api.finished(j["id"])["status"] for j in [held, *others]] == ["succeeded"] * 4
+    children = Path(f"/proc/{worker.proc.pid}/task/{worker.proc.pid}/children").read_text().split()
+    assert children == []
+    log = worker.log()
+    assert log.count("loading the image pipeline") == 1
+    assert "pipelines loaded before the pool starts" not in log
+    assert "nothing to do" not in log  # every delivery ran a job
