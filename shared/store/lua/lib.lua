@@ -1,0 +1,32 @@
+-- The job store's Redis keys, as shared/keys.py names them, and the helpers every job command shares.
+-- Each command script (one per command: create, start, start_mate, claim_next, report, renew, finish,
+-- requeue, cancel) names the keys it takes in its `--! keys:` line; those names are the first column.
+-- Placeholders: <id> a job id, <q> a queue (= job type: image, chat, embed), <tenant>, <key> an API key
+-- id (or the tenant when the job has none), <hash> an Idempotency-Key's SHA-256, <hour> epoch s // 3600,
+-- <period> a budget period (d20261206, m202612), <process> an API process.
+--
+-- layout:
+--   job            llmb:job:<id>                        hash    the job's record (shared/jobs.py JobRecord)
+--   events         llmb:job:<id>:events                 stream  its events: status, progress, tokens
+--   waiting        llmb:queue:<q>:waiting               zset    a queue's waiting jobs, by place in line
+--   running        llmb:queue:<q>:running               zset    a queue's running jobs, by lease expiry
+--   fair           llmb:queue:<q>:fair                  hash    fair-share tags (shared/store/order.py)
+--   finished       llmb:queue:<q>:finished              zset    a queue's last 100 ends, by when
+--   workers        llmb:queue:<q>:workers               zset    workers consuming a queue, by heartbeat
+--   celery_queue   <q>                                  list    Celery's task messages: one permit a job
+--   tenant_waiting llmb:tenant:<tenant>:waiting:<q>     zset    a tenant's waiting jobs (its cap)
+--   active         llmb:apikey:<key>:active             zset    a key's queued and running jobs (its cap)
+--   owner_jobs     llmb:owner:<tenant>:jobs             zset    a tenant's jobs, by creation time
+--   sequence       llmb:seq                             string  arrival counter
+--   idem           llmb:idem:<tenant>:<hash>            hash    the job an Idempotency-Key made
+--   deadlines      llmb:deadlines                       zset    unfinished jobs with a deadline, by it
+--   webhooks       llmb:webhooks:due                    zset    `<id>|<event>` deliveries, by when due
+--   counts         llmb:stats:finished                  hash    ends by `type|status|error code`
+--   waits          llmb:stats:wait:<q>                  hash    histogram: created to started
+--   runs           llmb:stats:run:<q>                   hash    histogram: started to finished
+--   usage_totals   llmb:stats:usage                     hash    all-time usage by `type|tenant|measure`
+--   usage_hour     llmb:usage:<hour>                    hash    an hour's usage by `tenant|key|type|measure`
+--   spend          llmb:spend:<period>:key:<key>        hash    a key's spend in a period (budgets)
+--   spend          llmb:spend:<period>:tenant:<tenant>  hash    a tenant's spend in a period (budgets)
+--   alerts         llmb:spend:alerts                    hash    budget alerts by `scope|measure`
+-- end layout
