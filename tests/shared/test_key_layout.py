@@ -154,3 +154,13 @@ def walk_the_other_commands(store: JobStore, client: Redis) -> set[str]:
     assert store.get(overdue.id).status == JobStatus.CANCELED
     seen |= assert_keys_follow_the_layout(client, "expire")
     return seen
+
+
+def test_each_command_script_and_shared_helper_is_under_40_lines() -> None:
+    commands = [p for p in LUA.iterdir() if p.name.endswith(".lua") and p.name != "lib.lua"]
+    for script in commands:
+        assert len(script.read_text().splitlines()) < 40, script.name
+    helpers = re.findall(r"^local function (\w+).*?^end$", LUA.joinpath("lib.lua").read_text(), re.M | re.S)
+    assert {"guard", "begin_run", "end_job", "enter_index", "schedule_webhook", "count_usage"} <= set(helpers)
+    for body in re.findall(r"^local function .*?^end$", LUA.joinpath("lib.lua").read_text(), re.M | re.S):
+        assert len(body.splitlines()) < 40, body.splitlines()[0]

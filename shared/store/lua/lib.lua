@@ -113,9 +113,10 @@ local function spend_permit()
   return redis.call('LPOP', K.celery_queue)
 end
 
--- Appends the job's status event ({status, attempts, error}) to its stream.
-local function append_status(status, error)
-  local event = {status = status, attempts = tonumber(redis.call('HGET', K.job, 'attempts') or '0')}
+-- Appends the job's status event ({status, attempts, error}) to its stream (`attempts` read when nil).
+local function append_status(status, error, attempts)
+  attempts = attempts or tonumber(redis.call('HGET', K.job, 'attempts') or '0')
+  local event = {status = status, attempts = attempts}
   if error ~= '' then event.error = cjson.decode(error) end
   redis.call('XADD', K.events, 'MAXLEN', '~', A.maxlen, '*', 'type', 'status', 'data', cjson.encode(event))
 end
@@ -131,15 +132,14 @@ end
 local function begin_run(holder, lease_until)
   local id = redis.call('HGET', K.job, 'id')
   redis.call('HSET', K.job, 'status', 'running', 'started_at', A.now, 'holder', holder, 'progress', '')
-  if redis.call('HINCRBY', K.job, 'attempts', 1) == 1 then
-    observe(K.waits, tonumber(A.now) - tonumber(redis.call('HGET', K.job, 'created_at')))
-  end
+  local attempts = redis.call('HINCRBY', K.job, 'attempts', 1)
+  if attempts == 1 then observe(K.waits, tonumber(A.now) - tonumber(redis.call('HGET', K.job, 'created_at'))) end
   leave_indexes(id)
   enter_index(id, 'running', lease_until)
   if hooked('started') and redis.call('HSETNX', K.job, 'webhook_started', '1') == 1 then
     schedule_webhook(id, 'started', A.now)
   end
-  append_status('running', '')
+  append_status('running', '', attempts)
 end
 
 -- Alerts once per budget and period when `spend` reaches `alert_at` of a cap the record's `budgets`
