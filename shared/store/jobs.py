@@ -79,6 +79,11 @@ class JobStore:
         )
         return created(reply, record)
 
+    def settle(self, idempotency: Idempotency) -> None:
+        """The request that used this Idempotency-Key has its answer: the key replays from now on."""
+        with redis_errors():
+            self._redis.hset(keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0)
+
     def start(self, job_id: str, job_type: JobType, *, holder: str, lease_until: float) -> JobRecord | None:
         """Run the queued job under `holder`'s lease (one more attempt, start.lua); None when it moved on.
 
@@ -240,8 +245,3 @@ class JobStore:
         call = commands.requeue(job_id, job_type, holder=holder, message=message, lapsed_before=lapsed_before)
         with redis_errors():
             return answer(self._requeue(*call)).ok
-
-    def settle(self, idempotency: Idempotency) -> None:
-        """The request that used this Idempotency-Key has its answer: the key replays from now on."""
-        with redis_errors():
-            self._redis.hset(keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0)
