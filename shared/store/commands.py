@@ -29,6 +29,7 @@ DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600
 # The reason of a job canceled by its deadline.
 DEADLINE = ErrorInfo(code=ErrorCode.DEADLINE, message="the job was not finished by its deadline")
 _BUCKETS = " ".join(str(b) for b in DURATION_BUCKETS)
+QUEUED, RUNNING = JobStatus.QUEUED, JobStatus.RUNNING
 
 # A script call: its named keys, its named arguments and its trailing field/value pairs.
 Call = tuple[dict[str, str], dict[str, object], list[str]]
@@ -64,12 +65,8 @@ def start(job_id: str, job_type: JobType, *, holder: str, lease_until: float, pe
     named = {"job": keys.job(job_id), "events": keys.events(job_id)} | _start_keys(job_type)
     if permit:
         named["celery_queue"] = keys.celery_queue(job_type)
-    return (
-        named,
-        _start_args(holder, lease_until)
-        | {"from": may_start_from(JobStatus.RUNNING, only_from=JobStatus.QUEUED)},
-        [],
-    )
+    args = _start_args(holder, lease_until) | {"from": may_start_from(RUNNING, only_from=QUEUED)}
+    return named, args, []
 
 
 def claim_next(job_type: JobType, *, holder: str, lease_until: float, aging: Aging) -> Call:
