@@ -33,7 +33,7 @@ from api.spec import Answer, documented
 from shared.hub import wait_for_terminal
 from shared.jobs import JobRecord
 from shared.store import HEARTBEAT_TTL_S
-from shared.store.cas import DURATION_BUCKETS
+from shared.store.commands import DURATION_BUCKETS
 from shared.store.results import Histogram as StoredHistogram
 from shared.store.results import Stats
 from shared.vocabulary import JOB_ERROR_CODES, ErrorCode, JobStatus, JobType

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 Period = Literal["day", "month"]
 PERIODS: tuple[Period, ...] = ("day", "month")
-# The share of a cap whose crossing alerts, once per budget and period (transition.lua decides).
+# The share of a cap whose crossing alerts, once per budget and period (finish.lua decides).
 ALERT_AT = 0.8
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def alert_caps(key: Budget | None, tenant: Budget | None) -> dict[str, Any] | No
 
 
 def report_alerts(raw: Sequence[bytes | str]) -> list[dict[str, Any]]:
-    """Log each alert a job's end made (JSON from transition.lua) at WARNING; the alerts, decoded."""
+    """Log each alert a job's end made (JSON from finish.lua) at WARNING; the alerts, decoded."""
     alerts = [json.loads(item) for item in raw]
     for alert in alerts:
         log.warning(

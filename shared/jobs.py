@@ -1,13 +1,12 @@
 """The job record and its state machine: every rule about status changes lives here.
 
-The store's one compare-and-set script (shared/store/lua/transition.lua) knows no rule of its
-own: it is told, per change, which statuses it may come from and what else it does (see `Change`).
+The store's command scripts (shared/store/lua/: start, finish, requeue, cancel…) know no rule of
+their own: each is told which statuses its job may start from (`may_start_from`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from shared.errors import InvalidTransitionError
 from shared.vocabulary import ErrorCode, JobStatus, JobType
 
-__all__ = ["ErrorInfo", "JobRecord", "JobStatus", "JobType", "Progress", "change_into", "check_transition"]
+__all__ = ["ErrorInfo", "JobRecord", "JobStatus", "JobType", "Progress", "check_transition", "may_start_from"]
 
 TERMINAL = frozenset(s for s in JobStatus if s.terminal)
 
@@ -33,33 +32,13 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 
-@dataclass(frozen=True)
-class Change:
-    """What a change into `status` does besides setting it, as the store's script is told.
-
-    `stamp` is the timestamp field it writes; `counts_attempt` adds one to `attempts` (every start
-    does, so a redelivery can never reuse an attempt); a running job holds a lease and sits in its
-    queue's running index, a queued one in the waiting index; a terminal one gets the record's TTL.
-    """
-
-    status: JobStatus
-    sources: frozenset[JobStatus]
-    stamp: str | None
-    counts_attempt: bool
-
-    @property
-    def terminal(self) -> bool:
-        """True when the change ends the job."""
-        return self.status.terminal
-
-
-def change_into(status: JobStatus, *, only_from: JobStatus | None = None) -> Change:
-    """The rules of a change into `status`, narrowed to one source status when given."""
-    sources = frozenset(s for s, targets in TRANSITIONS.items() if status in targets)
+def may_start_from(status: JobStatus, *, only_from: JobStatus | None = None) -> str:
+    """The statuses a change into `status` may start from (narrowed to `only_from` when given), as the
+    store's command scripts take them: space-separated, e.g. `running` for `succeeded`."""
+    sources = {s for s, targets in TRANSITIONS.items() if status in targets}
     if only_from is not None:
         sources &= {only_from}
-    stamp = "started_at" if status == JobStatus.RUNNING else "finished_at" if status.terminal else None
-    return Change(status=status, sources=sources, stamp=stamp, counts_attempt=status == JobStatus.RUNNING)
+    return " ".join(sorted(s.value for s in sources))
 
 
 def check_transition(current: JobStatus, new: JobStatus) -> None:

@@ -154,7 +154,7 @@ def spend_prefix() -> str:
 
 
 def budget_alert_counts() -> str:
-    """Hash counting budget alerts by `scope|measure` (the metrics' source; transition.lua writes it)."""
+    """Hash counting budget alerts by `scope|measure` (the metrics' source; finish.lua writes it)."""
     return f"{spend_prefix()}alerts"
 
 

@@ -1,7 +1,7 @@
 """After the soak: each job's `usage` summed must equal what GET /v1/usage and /metrics count.
 
 A job's usage is written in the same atomic step as its end, and added to the hourly totals and the
-all-time counters there (shared/store/lua/transition.lua), so however the faults killed, reaped or
+all-time counters there (shared/store/lua/finish.lua), so however the faults killed, reaped or
 handed back its worker, the jobs' usage summed equals the totals: the same jobs count, the same tokens,
 images and pixel steps, and the same device seconds up to float rounding. Compared for the whole run,
 per job type and per key (the load's and the batch's), through the API only.

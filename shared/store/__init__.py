@@ -3,7 +3,7 @@
 `JobStore` holds records and every status change; `Leases` what a worker sends while it runs jobs.
 """
 
-from shared.store.cas import EVENTS_MAXLEN, Transition
+from shared.store.commands import EVENTS_MAXLEN, Transition
 from shared.store.jobs import JobStore
 from shared.store.leases import HEARTBEAT_TTL_S, Leases, Report
 from shared.store.results import Created, Existing, Idempotency, Place, QueueLoad

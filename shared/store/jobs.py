@@ -1,4 +1,10 @@
-"""The Redis job store: records with a TTL, named status changes, per-owner listing, queue load."""
+"""The Redis job store: job records and their status changes, each a named command (one Lua script).
+
+A change is `JobStore.<command>` → `shared/store/lua/<command>.lua`: create, start (start, start_mate,
+claim_next), finish (succeed, fail), requeue (hand_back, release_lost), cancel (cancel, expire). The
+key layout and the helpers the scripts share are at the top of lua/lib.lua; the statuses each may start
+from come from shared/jobs.py's table. Read-only queries: JobReads, QueueReads and UsageReads.
+"""
 
 from __future__ import annotations
 
@@ -9,74 +15,83 @@ from redis import Redis
 
 from shared import keys
 from shared.errors import InvalidTransitionError, NotFoundError
-from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, change_into, worker_lost
+from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, worker_lost
 from shared.queues import task_message
-from shared.store.cas import (
-    Effects,
-    Guard,
-    Transition,
-    compare_and_set,
-)
-from shared.store.claims import claim_next, start_mate
-from shared.store.creation import Creation
+from shared.store import commands
+from shared.store.commands import Transition, answer
+from shared.store.creation import create_call, created, run_create
 from shared.store.order import Aging
 from shared.store.queues import QueueReads
+from shared.store.reads import JobReads
+from shared.store.results import Created, Existing, Idempotency
 from shared.store.scripts import Script, redis_errors
 from shared.store.usage import UsageReads
-from shared.vocabulary import ErrorCode
 
 
-class JobStore(QueueReads, Creation, UsageReads):
-    """Job records in Redis; every status change is one named method over one compare-and-set."""
+class JobStore:
+    """Job records in Redis; every status change is one named command, one atomic Lua script."""
 
     def __init__(
         self, client: Redis, *, job_ttl_s: int, write_replicas: int = 0, write_wait_ms: int = 500
     ) -> None:
         self._redis = client
         self.job_ttl_s = job_ttl_s
+        # LLMB_REDIS_WRITE_REPLICAS: a new job is answered only once this many replicas hold it (Redis WAIT).
         self.write_replicas = write_replicas
         self.write_wait_ms = write_wait_ms
-        self._create = Script(client, "create")
-        self._transition = Script(client, "transition")
-        self._claim_next = Script(client, "claim_next")
-        self._start_mate = Script(client, "start_mate")
+        # Read-only queries, answered under these names by the objects that make them (composition).
+        jobs, queues, usage = JobReads(client), QueueReads(client), UsageReads(client)
+        self.ping, self.get, self.snapshot, self.known = jobs.ping, jobs.get, jobs.snapshot, jobs.known
+        self.list_for_owner, self.position, self.place = jobs.list_for_owner, queues.position, queues.place
+        self.queue_loads, self.stats, self.backlog = queues.queue_loads, queues.stats, queues.backlog
+        self.waiting_after, self.batch_keys = queues.waiting_after, queues.batch_keys
+        self.usage_rows, self.spend, self.budget_alert = usage.usage_rows, usage.spend, usage.budget_alert
+        self._create, self._claim_next = Script(client, "create"), Script(client, "claim_next")
+        self._start, self._start_mate = Script(client, "start"), Script(client, "start_mate")
+        self._finish, self._requeue, self._cancel = (
+            Script(client, n) for n in ("finish", "requeue", "cancel")
+        )
 
-    def ping(self) -> None:
-        """Raise UnavailableError unless Redis answers."""
+    def create(
+        self,
+        record: JobRecord,
+        *,
+        max_waiting: int = 0,
+        max_tenant_waiting: int = 0,
+        max_active: int = 0,
+        weight: float = 1.0,
+        idempotency: Idempotency | None = None,
+    ) -> Created | Existing:
+        """Write a queued job and push its task message in one atomic step (create.lua).
+
+        With `idempotency`, a key already used answers what it made (Existing) instead, checked in
+        the same step. Raises QueueFullError when its queue holds `max_waiting` waiting jobs,
+        TenantQueueFullError when its tenant has `max_tenant_waiting` of them, TooManyActiveJobsError
+        when its key has `max_active` queued and running ones (0: no cap), UnavailableError.
+        Its place in line is fair queueing by its tenant's `weight` (> 0) within its priority class
+        (docs/ARCHITECTURE.md, "The order of a queue").
+        """
+        caps: dict[str, object] = {"max_waiting": max_waiting, "max_tenant_waiting": max_tenant_waiting}
+        caps |= {"max_active": max_active, "weight": weight}
+        call = create_call(record, ttl_s=self.job_ttl_s, idempotency=idempotency, caps=caps)
+        reply = run_create(
+            self._redis, self._create, call, replicas=self.write_replicas, wait_ms=self.write_wait_ms
+        )
+        return created(reply, record)
+
+    def settle(self, idempotency: Idempotency) -> None:
+        """The request that used this Idempotency-Key has its answer: the key replays from now on."""
         with redis_errors():
-            self._redis.ping()
-
-    def get(self, job_id: str) -> JobRecord:
-        """The job's record, or NotFoundError for an unknown or expired id."""
-        with redis_errors():
-            raw = cast(dict[bytes, bytes], self._redis.hgetall(keys.job(job_id)))
-        if not raw:
-            raise NotFoundError(f"no job {job_id}")
-        return JobRecord.from_redis(raw)
-
-    def snapshot(self, job_id: str) -> tuple[JobRecord, str]:
-        """The record and the id of its latest event, read atomically; NotFoundError if unknown."""
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hgetall(keys.job(job_id))
-        pipe.xrevrange(keys.events(job_id), count=1)
-        with redis_errors():
-            raw, last = pipe.execute()
-        if not raw:
-            raise NotFoundError(f"no job {job_id}")
-        return JobRecord.from_redis(raw), last[0][0].decode() if last else "0-0"
-
-    # Status changes: each is the table's change plus its guard, through one compare-and-set.
+            self._redis.hset(keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0)
 
     def start(self, job_id: str, job_type: JobType, *, holder: str, lease_until: float) -> JobRecord | None:
-        """Run the queued job under `holder`'s lease (one more attempt); None when its state moved on.
+        """Run the queued job under `holder`'s lease (one more attempt, start.lua); None when it moved on.
 
         A job past its deadline never starts: it is canceled (reason deadline) instead.
         """
-        effects = Effects(fields={"holder": holder, "progress": None}, lease_until=lease_until)
-        guard = Guard(unexpired=time.time())
-        started = self._change(
-            job_id, job_type, JobStatus.RUNNING, JobStatus.QUEUED, guard=guard, effects=effects
-        )
+        call = commands.start(job_id, job_type, holder=holder, lease_until=lease_until)
+        with redis_errors():
+            started = answer(self._start(*call))
         if started.expired:
             self.expire(job_id, job_type)
         return started.record
@@ -88,7 +103,9 @@ class JobStore(QueueReads, Creation, UsageReads):
         deliveries claim jobs themselves), so a batch takes no job whose permit would come up empty.
         A job past its deadline is canceled (reason deadline) instead. Raises UnavailableError.
         """
-        started = start_mate(self._start_mate, job_id, job_type, holder, lease_until, ttl_s=self.job_ttl_s)
+        call = commands.start(job_id, job_type, holder=holder, lease_until=lease_until, permit=True)
+        with redis_errors():
+            started = answer(self._start_mate(*call))
         if started.expired:
             self.expire(job_id, job_type)
         return started
@@ -96,52 +113,24 @@ class JobStore(QueueReads, Creation, UsageReads):
     def claim_next(
         self, job_type: JobType, *, holder: str, lease_until: float, aging: Aging | None = None
     ) -> JobRecord | None:
-        """Run the next waiting job of the queue by the store's order (shared/store/order.py); None if none.
+        """Run the next waiting job of the queue by the store's order (claim_next.lua); None if none.
 
         Jobs past their deadline on the way are canceled (reason deadline) instead of started.
         """
         for _ in range(8):
-            claimed = claim_next(
-                self._claim_next,
-                job_type,
-                holder=holder,
-                lease_until=lease_until,
-                ttl_s=self.job_ttl_s,
-                aging=aging or Aging(),
+            call = commands.claim_next(
+                job_type, holder=holder, lease_until=lease_until, aging=aging or Aging()
             )
-            if claimed is None:
+            with redis_errors():
+                reply = self._claim_next(*call)
+            if reply[0] == b"empty":
                 return None
+            claimed = answer(reply)
             if claimed.ok:
                 return claimed.record
             if claimed.expired:
                 self.expire_overdue(time.time())
         return None
-
-    def expire(self, job_id: str, job_type: JobType, *, holder: str = "*") -> bool:
-        """Cancel an unfinished job whose deadline passed, with the reason `deadline`."""
-        error = ErrorInfo(code=ErrorCode.DEADLINE, message="the job was not finished by its deadline")
-        effects = Effects(error=error)
-        return self._change(job_id, job_type, JobStatus.CANCELED, guard=Guard(holder), effects=effects).ok
-
-    def expire_overdue(self, now: float) -> list[str]:
-        """Cancel every unfinished job whose deadline is past `now` (reason `deadline`); their ids."""
-        with redis_errors():
-            due = cast(list[bytes], self._redis.zrangebyscore(keys.deadlines(), "-inf", now, 0, 100))
-        expired = []
-        for raw in due:
-            job_id = raw.decode()
-            try:
-                record = self.get(job_id)
-            except NotFoundError:
-                with redis_errors():
-                    self._redis.zrem(keys.deadlines(), job_id)
-                continue
-            if self.expire(job_id, record.type):
-                expired.append(job_id)
-            else:  # it ended meanwhile
-                with redis_errors():
-                    self._redis.zrem(keys.deadlines(), job_id)
-        return expired
 
     def succeed(
         self,
@@ -153,8 +142,12 @@ class JobStore(QueueReads, Creation, UsageReads):
         usage: dict[str, float] | None = None,
     ) -> Transition:
         """Finish the job with its result (and usage, added to the totals) unless `holder` lost it."""
-        effects = Effects(fields={"result": result}, usage=usage)
-        return self._change(job_id, job_type, JobStatus.SUCCEEDED, guard=Guard(holder), effects=effects)
+        ttl_s = self.job_ttl_s
+        call = commands.finish(
+            job_id, job_type, JobStatus.SUCCEEDED, holder=holder, ttl_s=ttl_s, result=result, usage=usage
+        )
+        with redis_errors():
+            return answer(self._finish(*call))
 
     def fail(
         self,
@@ -164,24 +157,63 @@ class JobStore(QueueReads, Creation, UsageReads):
         *,
         holder: str = "*",
         usage: dict[str, float] | None = None,
+        lapsed_before: float | None = None,
     ) -> Transition:
-        """Fail the job with the reason (and usage, added to the totals) unless `holder` lost it."""
-        effects = Effects(error=error, usage=usage)
-        return self._change(job_id, job_type, JobStatus.FAILED, guard=Guard(holder), effects=effects)
+        """Fail the job with the reason (and usage, counted) unless `holder` lost it or its lease ran on."""
+        ttl_s = self.job_ttl_s
+        call = commands.finish(
+            job_id,
+            job_type,
+            JobStatus.FAILED,
+            holder=holder,
+            ttl_s=ttl_s,
+            error=error,
+            usage=usage,
+            lapsed_before=lapsed_before,
+        )
+        with redis_errors():
+            return answer(self._finish(*call))
 
     def cancel(self, job_id: str) -> JobRecord:
-        """Cancel a queued or running job; NotFoundError, or InvalidTransitionError once it finished."""
-        done = self._change(job_id, self.get(job_id).type, JobStatus.CANCELED)
+        """Cancel a queued or running job; NotFoundError, or InvalidTransitionError once it ended."""
+        call = commands.cancel(job_id, self.get(job_id).type, holder="*", ttl_s=self.job_ttl_s)
+        with redis_errors():
+            done = answer(self._cancel(*call))
         if done.previous is None:
             raise NotFoundError(f"no job {job_id}")
         if not done.ok or done.record is None:
             raise InvalidTransitionError(f"job {job_id} has already ended: {done.previous}")
         return done.record
 
+    def expire(self, job_id: str, job_type: JobType, *, holder: str = "*") -> bool:
+        """Cancel an unfinished job whose deadline passed, with the reason `deadline` (cancel.lua)."""
+        call = commands.cancel(job_id, job_type, holder=holder, ttl_s=self.job_ttl_s, error=commands.DEADLINE)
+        with redis_errors():
+            return answer(self._cancel(*call)).ok
+
+    def expire_overdue(self, now: float) -> list[str]:
+        """Cancel every unfinished job whose deadline is past `now` (reason `deadline`); their ids."""
+        with redis_errors():
+            due = cast(list[bytes], self._redis.zrangebyscore(keys.deadlines(), "-inf", now, 0, 100))
+        expired = []
+        for raw in due:
+            job_id = raw.decode()
+            try:
+                record = self.get(job_id)
+            except NotFoundError:
+                record = None
+            if record is not None and self.expire(job_id, record.type):
+                expired.append(job_id)
+            else:  # its record expired, or it ended meanwhile
+                with redis_errors():
+                    self._redis.zrem(keys.deadlines(), job_id)
+        return expired
+
     def hand_back(self, job_id: str, job_type: JobType, *, holder: str) -> bool:
         """Put a running job back in line, first to be taken (a stopping worker); attempts unchanged."""
-        effects = Effects(fields={"progress": None}, message=task_message(job_id, job_type))
-        return self._change(job_id, job_type, JobStatus.QUEUED, guard=Guard(holder), effects=effects).ok
+        call = commands.requeue(job_id, job_type, holder=holder, message=task_message(job_id, job_type))
+        with redis_errors():
+            return answer(self._requeue(*call)).ok
 
     def reap(self, job_type: JobType, *, max_attempts: int) -> list[str]:
         """Free the running jobs whose lease lapsed (`release_lost`); their ids."""
@@ -200,47 +232,16 @@ class JobStore(QueueReads, Creation, UsageReads):
     ) -> bool:
         """The one decision about a running job whose worker was lost; False when it moved on meanwhile.
 
-        It goes back in line at its place, attempts unchanged (with a task message unless `permit` is
-        False: a redelivered message claims it), or fails `worker_lost` once `max_attempts` were made
-        (shared/jobs.py:after_lost_worker). Guarded by the lost holder and, for the reaper, the lease
-        having lapsed before `lapsed_before`. Raises UnavailableError.
+        It goes back in line at its place, attempts unchanged (requeue.lua; with a task message unless
+        `permit` is False: a redelivered message claims it), or fails `worker_lost` once `max_attempts`
+        were made (finish.lua; shared/jobs.py:after_lost_worker). Guarded by the lost holder and, for the
+        reaper, the lease having lapsed before `lapsed_before`. Raises UnavailableError.
         """
-        guard = Guard(holder=record.holder, lapsed_before=lapsed_before)
+        job_id, job_type, holder = record.id, record.type, record.holder
         if after_lost_worker(record.attempts, max_attempts=max_attempts) == JobStatus.FAILED:
-            effects = Effects(error=worker_lost(record.attempts))
-            return self._change(record.id, record.type, JobStatus.FAILED, guard=guard, effects=effects).ok
-        message = task_message(record.id, record.type) if permit else b""
-        effects = Effects(fields={"progress": None}, message=message)
-        return self._change(record.id, record.type, JobStatus.QUEUED, guard=guard, effects=effects).ok
-
-    def _change(
-        self,
-        job_id: str,
-        job_type: JobType,
-        status: JobStatus,
-        only_from: JobStatus | None = None,
-        *,
-        guard: Guard | None = None,
-        effects: Effects | None = None,
-    ) -> Transition:
-        change = change_into(status, only_from=only_from)
-        return compare_and_set(
-            self._transition, job_id, job_type, change, guard=guard, effects=effects, ttl_s=self.job_ttl_s
-        )
-
-    # Reading many jobs at once.
-
-    def list_for_owner(self, owner: str, *, limit: int, before: float | None = None) -> list[JobRecord]:
-        """The owner's jobs, newest first, created strictly before `before` when given."""
-        index = keys.owner_jobs(owner)
-        top = f"({before}" if before is not None else "+inf"
+            error = worker_lost(record.attempts)
+            return self.fail(job_id, job_type, error, holder=holder, lapsed_before=lapsed_before).ok
+        message = task_message(job_id, job_type) if permit else b""
+        call = commands.requeue(job_id, job_type, holder=holder, message=message, lapsed_before=lapsed_before)
         with redis_errors():
-            ids = cast(list[bytes], self._redis.zrevrangebyscore(index, top, "-inf", start=0, num=limit))
-            pipe = self._redis.pipeline(transaction=False)
-            for job_id in ids:
-                pipe.hgetall(keys.job(job_id.decode()))
-            raws = pipe.execute()
-            gone = [job_id for job_id, raw in zip(ids, raws, strict=True) if not raw]
-            if gone:
-                self._redis.zrem(index, *gone)
-        return [JobRecord.from_redis(raw) for raw in raws if raw]
+            return answer(self._requeue(*call)).ok

@@ -10,7 +10,7 @@ from typing import Any
 from redis import Redis
 
 from shared import keys
-from shared.store.cas import EVENTS_MAXLEN
+from shared.store.commands import EVENTS_MAXLEN
 from shared.store.scripts import Script, redis_errors
 from shared.vocabulary import EventType, JobType
 

@@ -16,9 +16,10 @@ from shared.store.scripts import redis_errors
 
 
 class QueueReads:
-    """Reads over a queue's indexes; `JobStore` has them all."""
+    """Reads over the queues' and owners' indexes (`JobStore` answers them by name)."""
 
-    _redis: Redis
+    def __init__(self, client: Redis) -> None:
+        self._redis = client
 
     def position(self, record: JobRecord) -> int | None:
         """A waiting job's 1-based place in its queue; None once it left the queue."""

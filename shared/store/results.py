@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from shared.jobs import JobRecord
 
-# The history the wait estimate reads: a queue's last finished jobs (transition.lua keeps 100).
+# The history the wait estimate reads: a queue's last finished jobs (lib.lua's end_job keeps 100).
 HISTORY = 50
 
 

@@ -2,7 +2,8 @@
 
 A script starts with `--! keys: a b` and `--! args: x y rest*` (a trailing `*` takes every further
 argument). Loading prepends a prelude that binds them, so the script reads `K.a`, `A.x` and the
-list `REST`, and `Script.__call__` orders the caller's named values the same way.
+list `REST`, and `Script.__call__` orders the caller's named values the same way. A job command's
+`--! uses: lib` puts lib.lua's helpers (and its key layout) between the prelude and its own text.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Signature:
         return f"local K = {{{keys}}}\nlocal A = {{{args}}}\n{rest}\n"
 
 
-_THEN = re.compile(r"^--!\s*then:\s*(\S+)\s*$", re.MULTILINE)
+_USES = re.compile(r"^--!\s*uses:(.*)$", re.MULTILINE)
 
 
 @cache
@@ -73,16 +74,11 @@ def _source(name: str) -> str:
 
 
 def _body(name: str) -> str:
-    """A script's text plus, for `--! then: other`, the other's text without its directives.
-
-    The first script's own directives name every key and argument; a prologue like this lets a
-    script choose the job it works on (claim_next.lua) and then run transition.lua's body.
-    """
+    """A script's text after the helpers its `--! uses: lib` line names (lib.lua: the job commands')."""
     source = _source(name)
-    found = _THEN.search(source)
-    if found is None:
-        return source
-    return source + "\n" + _DIRECTIVE.sub("", _source(found.group(1)))
+    found = _USES.search(source)
+    helpers = found.group(1).split() if found else []
+    return "\n".join([*(_source(lib) for lib in helpers), source])
 
 
 class Script:
@@ -97,8 +93,8 @@ class Script:
         self,
         keys: Mapping[str, str],
         args: Mapping[str, object],
-        *,
         rest: Sequence[object] = (),
+        *,
         client: Any = None,
     ) -> Any:
         """Run the script (queued on `client` when it is a pipeline); TypeError on a wrong name."""

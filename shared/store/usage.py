@@ -1,4 +1,4 @@
-"""Reading the hourly usage totals transition.lua keeps by tenant, key and type (all-time ones: `stats`)."""
+"""Reading the hourly usage totals finish.lua keeps by tenant, key and type (all-time ones: `stats`)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ class UsageRow:
 
 
 class UsageReads:
-    """The usage side of `JobStore`."""
+    """Reads of the usage totals and budget spend (`JobStore` answers them by name)."""
 
-    _redis: Redis
+    def __init__(self, client: Redis) -> None:
+        self._redis = client
 
     def usage_rows(self, first_hour: int, last_hour: int, *, tenant: str | None = None) -> list[UsageRow]:
         """Every hourly total from `first_hour` to `last_hour` (both counted), of one tenant or all."""
@@ -57,7 +58,7 @@ class UsageReads:
         return [Spend(float(d or 0), int(t or 0), float(a) if a else None) for d, t, a in found]
 
     def budget_alert(self, subject: str) -> dict[str, object] | None:
-        """The alert transition.lua wrote when a budget's spend first passed its threshold in a period.
+        """The alert finish.lua wrote when a budget's spend first passed its threshold in a period.
 
         `subject` names the spend (`d20261206:key:<id>`); None once it expired or if none was written.
         """

@@ -1,4 +1,4 @@
-"""The 80 % budget alert, decided with the spend increment in transition.lua, on a real Redis."""
+"""The 80 % budget alert, decided with the spend increment in finish.lua, on a real Redis."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from redis import Redis
 from shared import keys
 from shared.budgets import Budget, alert_caps, period_id
 from shared.jobs import JobType
-from shared.store import JobStore, cas
+from shared.store import JobStore, commands
 from tests.fixtures.jobs import new_record
 
 CHAT = JobType.CHAT
@@ -95,7 +95,7 @@ def test_the_next_period_alerts_again(store, redis_client, caplog, monkeypatch) 
     caplog.set_level(logging.WARNING)
     end_job(store, {"device_s": 9.0})
     tomorrow = time.time() + 86400
-    monkeypatch.setattr(cas, "time", SimpleNamespace(time=lambda: tomorrow))
+    monkeypatch.setattr(commands, "time", SimpleNamespace(time=lambda: tomorrow))
     end_job(store, {"device_s": 5.0})  # a new day: 50 %
     assert len(warnings(caplog)) == 1
     end_job(store, {"device_s": 4.0})  # 90 % of the new day's

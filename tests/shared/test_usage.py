@@ -1,4 +1,4 @@
-"""Usage written with a job's end (transition.lua) and read back per hour and all time, with a real Redis."""
+"""Usage written with a job's end (finish.lua) and read back per hour and all time, with a real Redis."""
 
 from __future__ import annotations
 
