@@ -15,7 +15,6 @@ from shared.settings import load_settings
 from shared.store import JobStore
 from tests.integration.conftest import SCRIPTED, Api
 
-
 # A pool process dies alone and the worker's main process replaces it (LLMB_POOL=prefork).
 PREFORK = {**SCRIPTED, "LLMB_POOL": "prefork"}
 
@@ -49,7 +48,7 @@ def test_sigkill_of_the_pool_process_mid_job_reruns_it_once(stack: Stack, tmp_pa
 
 
 def test_a_job_that_kills_every_worker_fails_after_the_cap_and_others_go_on(stack: Stack) -> None:
-    """prefork: the poison takes only its pool process; with threads it takes the worker (chaos shows that)."""
+    """prefork: the poison takes only its pool process; with threads, the worker (make chaos shows it)."""
     api = Api(stack.start_api().port)
     stack.start_worker(env=PREFORK)
     poison = api.submit("kill")
