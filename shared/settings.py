@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     job_time_limit_s: int = 600
 
     queues: str = "image"
-    pool: Literal["threads", "prefork"] = "threads"  # worker/slots.py: one process owns the device
+    worker_pool: Literal["threads", "prefork"] = "threads"  # worker/slots.py: one process owns the device
     concurrency: int | None = Field(default=None, ge=1)  # deliveries at once; None: worker/slots.py
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
     image_model: str | None = None

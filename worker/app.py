@@ -49,7 +49,7 @@ class ProcessState:
         self.watch: ConsumeWatch | None = None
         self.preloaded: Preloaded | None = None
         self._lock = threading.Lock()
-        self.preforked = settings.pool == "prefork"
+        self.preforked = settings.worker_pool == "prefork"
 
     def runtime(self) -> WorkerRuntime:
         """This process's runtime, built on first need (by one thread, when deliveries run on threads)."""
@@ -144,7 +144,7 @@ def _warm_up_beside(state: ProcessState) -> None:
 
 
 def _connect_signals(state: ProcessState) -> None:
-    threads = state.settings.pool == "threads"
+    threads = state.settings.worker_pool == "threads"
 
     def on_worker_init(**_: Any) -> None:
         if not threads:  # with threads this very process runs the jobs: nothing is forked

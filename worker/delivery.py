@@ -43,7 +43,7 @@ def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) 
         held.append(record.id)
 
     try:
-        if rt.settings.pool == "prefork":
+        if rt.settings.worker_pool == "prefork":
             _run_gathered(rt, job_id, job_type, hold)
         elif job_type is None or runs_alone(rt.settings, _loaded(rt, job_type)):
             _run_one(rt, job_id, job_type, hold, lane=None)

@@ -67,7 +67,7 @@ def celery_argv(settings: Settings) -> list[str]:
         "worker",
         f"--queues={queues}",
         f"--concurrency={deliveries(settings)}",
-        f"--pool={settings.pool}",
+        f"--pool={settings.worker_pool}",
         f"--loglevel={settings.log_level.upper()}",
         f"--hostname={queues.replace(',', '+')}@{socket.gethostname()}",
         "--without-gossip",

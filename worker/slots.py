@@ -1,6 +1,6 @@
 """How many deliveries one worker runs at once, and the lane each job type's deliveries take to the device.
 
-With `LLMB_POOL=threads` (the default) one process owns the device and loads each pipeline once;
+With `LLMB_WORKER_POOL=threads` (the default) one process owns the device and loads each pipeline once;
 Celery delivers permits into it on as many threads as `deliveries` says, prefetching one message a
 thread (worker_prefetch_multiplier 1), so a busy worker holds no more permits than it can run.
 - A pipeline that batches on its own (`concurrent`: the continuous chat engine) takes every
@@ -9,7 +9,7 @@ thread (worker_prefetch_multiplier 1), so a busy worker holds no more permits th
 - Any other pipeline has a lane: room for two batches' worth of jobs (one batch on the device, the
   next one forming in the micro-batcher, worker/batcher.py). A delivery waits for room before it
   claims a job, so past that it holds a permit, never a job another worker could run.
-With `LLMB_POOL=prefork` each pool process runs one delivery at a time and gathers its batch mates
+With `LLMB_WORKER_POOL=prefork` each pool process runs one delivery at a time and gathers its batch mates
 from the store itself (worker/batching.py): a model that may crash its process takes only that
 pool process with it.
 """
@@ -36,7 +36,7 @@ def deliveries(settings: Settings) -> int:
     """
     if settings.concurrency is not None:
         return settings.concurrency
-    if settings.pool == "prefork":
+    if settings.worker_pool == "prefork":
         return 1
     return sum(
         settings.chat_max_requests or CHAT_SLOTS
@@ -48,7 +48,7 @@ def deliveries(settings: Settings) -> int:
 
 def runs_alone(settings: Settings, pipeline: Any) -> bool:
     """Whether each delivery runs its one job straight into the pipeline (it batches them itself)."""
-    return settings.pool == "threads" and bool(getattr(pipeline, "concurrent", False))
+    return settings.worker_pool == "threads" and bool(getattr(pipeline, "concurrent", False))
 
 
 @dataclass

@@ -31,7 +31,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack
     try:
         stack.start_redis()
         api = stack.start_api(workers=1, env=SECURE)
-        stack.start_worker(env={**SCRIPTED, "LLMB_BATCH_MAX": "1"})
+        # One job at a time: the lines behind the running one stay queued (LLMB_CONCURRENCY=1).
+        stack.start_worker(env={**SCRIPTED, "LLMB_BATCH_MAX": "1", "LLMB_CONCURRENCY": "1"})
         stack.start_batches(env=SECURE)
         yield stack, api.port
     except BaseException:

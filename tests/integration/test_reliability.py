@@ -15,8 +15,8 @@ from shared.settings import load_settings
 from shared.store import JobStore
 from tests.integration.conftest import SCRIPTED, Api
 
-# A pool process dies alone and the worker's main process replaces it (LLMB_POOL=prefork).
-PREFORK = {**SCRIPTED, "LLMB_POOL": "prefork"}
+# A pool process dies alone and the worker's main process replaces it (LLMB_WORKER_POOL=prefork).
+PREFORK = {**SCRIPTED, "LLMB_WORKER_POOL": "prefork"}
 
 
 def holder_pid(job: dict[str, object], stack: Stack) -> int:
@@ -179,7 +179,7 @@ def test_redis_outage_answers_503_fast_then_recovers(stack: Stack, tmp_path: Pat
 def test_one_worker_process_owns_the_device_loads_once_and_runs_jobs_side_by_side(
     stack: Stack, tmp_path: Path
 ) -> None:
-    """LLMB_POOL=threads (the default), with preloading off as `auto` leaves it on a CUDA device: the
+    """LLMB_WORKER_POOL=threads (the default), with preloading off as `auto` leaves it on a CUDA device: the
     worker's one process loads the pipeline once and runs a held job and later ones beside it."""
     api = Api(stack.start_api().port)
     worker = stack.start_worker(env={**SCRIPTED, "LLMB_PRELOAD": "off", "LLMB_CONCURRENCY": "4"})

@@ -128,6 +128,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> I
             "LLMB_BATCH_MAX": "4",
             "LLMB_BATCH_WAIT_MS": "50",
             "LLMB_EVENT_INTERVAL_MS": "1",  # a token event nearly every step: many small chunks to check
+            # One delivery at a time that gathers its batch mates (a prefork pool process): a job
+            # submitted behind a running one stays queued (the 503 and 504 tests count on it) instead
+            # of being claimed to wait for the device; the threads pool is shown in tests/worker and
+            # tests/integration.
+            "LLMB_WORKER_POOL": "prefork",
         }
         worker = stack.start_worker(queues="image,chat,embed", env=worker_env, name="openai-worker")
         headers = {"Authorization": f"Bearer {ADMIN_KEY}"}

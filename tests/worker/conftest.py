@@ -33,8 +33,8 @@ def make_runtime(
 def runtime_for(settings: Settings, redis_client: Redis):  # type: ignore[no-untyped-def]
     def build(pipeline: Pipeline, storage: ObjectStore | None = None, **overrides: object) -> WorkerRuntime:
         # One run_job call per delivery, in this thread: a prefork pool process's view (it gathers
-        # its batch mates itself); tests of concurrent deliveries ask for pool="threads".
-        update = {"pool": "prefork", **overrides}
+        # its batch mates itself); tests of concurrent deliveries ask for worker_pool="threads".
+        update = {"worker_pool": "prefork", **overrides}
         return make_runtime(settings.model_copy(update=update), redis_client, pipeline, storage)
 
     return build

@@ -112,7 +112,7 @@ def test_concurrent_deliveries_each_run_a_job_and_share_one_pipeline_call(runtim
     deliveries = 4
     release = threading.Event()
     pipeline = StepPipeline(on_step=lambda step: release.wait(WAIT))
-    rt = runtime_for(pipeline, pool="threads", batch_max=8, batch_wait_ms=10_000)
+    rt = runtime_for(pipeline, worker_pool="threads", batch_max=8, batch_wait_ms=10_000)
     held = submit(rt.store, prompt="held", steps=1)
     holder = threading.Thread(target=run_job, args=(held.id, rt), kwargs={"job_type": JobType.IMAGE})
     holder.start()

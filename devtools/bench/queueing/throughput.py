@@ -50,10 +50,9 @@ def as_batch(w: Waits, api: Api, n: int) -> list[str]:
 def backlog_rate(w: Waits, api: Api, n: int, submit: Submit) -> float:
     """Jobs/s served from a full backlog: submitted while the worker is paused, resumed → last finished."""
     settle(w, api)
-    with paused(w.worker):
+    with paused(w.worker) as pause:
         ids = submit(w, api, n)
-    resumed = time.time()
-    return _rate(n, resumed, wait_ended(w.redis, ids, w.timeout))
+    return _rate(n, pause.resumed_at, wait_ended(w.redis, ids, w.timeout))
 
 
 def end_to_end_rate(w: Waits, api: Api, n: int, submit: Submit) -> float:

@@ -35,13 +35,26 @@ FLOOD_CLIENTS = 50  # hey's concurrent clients (it takes no fewer requests than 
 FAIRNESS_TARGET = 2.0  # issue 22: the other tenant's p50 with one tenant flooding ≤ 2× an idle queue's
 
 
+@dataclass
+class Pause:
+    """When the paused worker was let go again (epoch seconds), read right before SIGCONT."""
+
+    resumed_at: float = 0.0
+
+
 @contextmanager
-def paused(worker: Service) -> Iterator[None]:
-    """The worker's process group stopped (SIGSTOP) for the block, so a backlog builds whole; then resumed."""
+def paused(worker: Service) -> Iterator[Pause]:
+    """The worker's process group stopped (SIGSTOP) for the block, so a backlog builds whole; then resumed.
+
+    The time it resumes is taken before the SIGCONT: a worker that serves the backlog within
+    the moment this process waits for the CPU again must not finish before it "resumed".
+    """
+    pause = Pause()
     os.killpg(worker.pid, signal.SIGSTOP)
     try:
-        yield
+        yield pause
     finally:
+        pause.resumed_at = time.time()
         os.killpg(worker.pid, signal.SIGCONT)
 
 

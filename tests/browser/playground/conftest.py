@@ -33,6 +33,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         "LLMB_IMAGE_MODEL": str(models / "tiny-sd"),
         "LLMB_CHAT_MODEL": str(models / "tiny-chat"),
         "LLMB_CHAT_PIPELINE": "tests.fixtures.pipelines:ScriptedChatPipeline",
+        # One delivery at a time (a prefork pool process): a job behind a running one stays queued,
+        # where the queue panel and the history's cancel find it.
+        "LLMB_WORKER_POOL": "prefork",
     }
     try:
         stack.start_redis()
