@@ -57,7 +57,6 @@ def settings() -> dict[str, str]:
         "LLMB_IMAGE_PIPELINE": PIPELINE,
         "LLMB_LEASE_TTL_S": str(LEASE_S),
         "LLMB_JOB_TIME_LIMIT_S": str(TIME_LIMIT_S),
-        "LLMB_CONCURRENCY": "2",
         "LLMB_BATCH_MAX": "4",
     }
 
