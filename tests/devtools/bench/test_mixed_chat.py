@@ -96,5 +96,5 @@ def test_the_table_gives_ratios_to_the_first_variant_under_the_same_load() -> No
 def test_the_command_line_defaults_to_the_previous_commit_against_this_tree() -> None:
     args = parse([])
     assert args.variants == ["before@HEAD~1", "now"]
-    assert (args.jobs, args.rate, args.rounds) == (96, 20.0, 3)
+    assert (args.jobs, args.rate, args.rounds) == (96, 20.0, 2)
     assert parse(["--variants", "before@5aeb237", "now"]).variants == ["before@5aeb237", "now"]

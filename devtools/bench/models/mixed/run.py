@@ -130,6 +130,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=96, help="chat jobs in each load")
     parser.add_argument("--rate", type=float, default=20.0, help="the steady load's jobs a second")
     parser.add_argument("--seed", type=int, default=17, help="draws max_tokens (8..256) and the gaps")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of both loads per variant")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of both loads per variant")
     parser.add_argument("--out", type=Path, help="markdown file whose mixed-load section is replaced")
     return parser.parse_args(argv)
