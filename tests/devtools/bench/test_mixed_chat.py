@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
+from devtools.bench.models.mixed import run
 from devtools.bench.models.mixed.client import JobTiming, LoadRun
 from devtools.bench.models.mixed.plan import at_once, draw_max_tokens, job_inputs, steady_offsets
 from devtools.bench.models.mixed.report import HEADING, Summary, render, summarise, table
 from devtools.bench.models.mixed.run import parse
+from devtools.bench.models.mixed.stacks import VariantStack
 
 
 def test_max_tokens_are_drawn_from_8_to_256_the_same_for_a_seed() -> None:
@@ -66,31 +70,46 @@ def test_summary_pools_every_rounds_ttfts_and_takes_the_median_rate() -> None:
     assert (s.succeeded, s.jobs) == (100, 100)
 
 
+def _summary(variant: str, load: str, figures: tuple[float, float, float], ok: int = 96) -> Summary:
+    rate, p50, p99 = figures
+    return Summary(variant, load, [rate], [1000], [0.05], 1, p50, p99, ok, 96)
+
+
 def test_the_table_gives_ratios_to_the_first_variant_under_the_same_load() -> None:
     rows = [
-        Summary("before", "steady", [100.0], [1000], 200.0, 800.0, 96, 96),
-        Summary("before", "all at once", [300.0], [1000], 1000.0, 2000.0, 96, 96),
-        Summary("now", "steady", [150.0], [1000], 100.0, 200.0, 96, 96),
-        Summary("now", "all at once", [450.0], [1000], 500.0, 400.0, 95, 96),
+        _summary("before", "steady", (100.0, 200.0, 800.0)),
+        _summary("before", "all at once", (300.0, 1000.0, 2000.0)),
+        _summary("now", "steady", (150.0, 100.0, 200.0)),
+        _summary("now", "all at once", (450.0, 500.0, 400.0), ok=95),
     ]
     lines = table(rows).splitlines()
     assert lines[0].startswith("| variant | load | tokens/s")
-    assert (
-        lines[2]
-        == "| before | steady | 100 (100) | 1.00× | 200 ms | 1.00× | 800 ms | 1.00× | 1,000 | 96 of 96 |"
+    assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|")
+    assert lines[2] == (
+        "| before | steady | 100 (100) | 1.00× | 200 ms | 1.00× | 800 ms | 1.00× | 1,000 | 96 of 96 "
+        "| 0.05; 1 |"
     )
-    assert (
-        lines[4]
-        == "| now | steady | 150 (150) | 1.50× | 100 ms | 0.50× | 200 ms | 0.25× | 1,000 | 96 of 96 |"
+    assert lines[4] == (
+        "| now | steady | 150 (150) | 1.50× | 100 ms | 0.50× | 200 ms | 0.25× | 1,000 | 96 of 96 | 0.05; 1 |"
     )
-    assert (
-        lines[5]
-        == "| now | all at once | 450 (450) | 1.50× | 500 ms | 0.50× | 400 ms | 0.20× | 1,000 | 95 of 96 |"
-    )
-    section = render(["Command: `x`"], rows, jobs=96, seed=17, rate=20)
+    assert lines[5].startswith("| now | all at once | 450 (450) | 1.50× | 500 ms | 0.50× | 400 ms | 0.20× |")
+    assert "| 95 of 96 |" in lines[5]
+    section = render(["Command: `x`"], rows, jobs=96, seed=17, rate=20, max_other=0.3, reruns=2)
     assert section.startswith(HEADING + "\n\nCommand: `x`\n")
     assert "96 chat jobs" in section
     assert "seed 17" in section
+    assert "passed 0.3 cores was run again, up to 2 times" in section
+
+
+def test_a_disturbed_load_is_run_again_and_the_least_disturbed_try_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    others = iter([0.9, 0.5, 0.7, 0.1])
+    monkeypatch.setattr(run, "one_load", lambda *_: LoadRun([], other_cores=next(others)))
+    args = parse(["--max-other", "0.3", "--reruns", "2"])
+    kept = run.settled_load(cast(VariantStack, None), [], [], args)
+    assert (kept.other_cores, kept.reruns) == (0.5, 2)  # three tries, none quiet: the least disturbed
+    assert run.settled_load(cast(VariantStack, None), [], [], args).other_cores == 0.1  # quiet: kept at once
 
 
 def test_the_command_line_defaults_to_the_previous_commit_against_this_tree() -> None:

@@ -39,6 +39,8 @@ class LoadRun:
     """One load's jobs, in input order."""
 
     jobs: list[JobTiming]
+    other_cores: float = 0.0  # what the rest of the machine kept busy meanwhile
+    reruns: int = 0  # earlier tries of this load dropped as disturbed by other processes
 
     @property
     def wall_s(self) -> float:

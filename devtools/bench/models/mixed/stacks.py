@@ -13,7 +13,7 @@ from redis import Redis
 from devtools import REPO
 from devtools.bench.api.compare import Variant, start_api
 from devtools.stack.deployment import WORKER_READY_S, Stack
-from devtools.stack.process import spawn, wait_until
+from devtools.stack.process import Service, spawn, wait_until
 from shared import keys
 from shared.vocabulary import JobType
 
@@ -30,6 +30,7 @@ class VariantStack:
     stack: Stack
     base_url: str
     redis: Redis
+    worker_pid: int
 
     def wait_idle(self) -> None:
         """Wait until the chat queue's Celery list is empty (no delivery left over), then a moment more."""
@@ -61,15 +62,15 @@ def start_stack(root: Path, variant: Variant) -> VariantStack:
     try:
         stack.start_redis()
         api = start_api(stack, variant, workers=2)
-        start_chat_worker(stack, variant)
+        worker = start_chat_worker(stack, variant)
     except BaseException:
         stack.stop()
         raise
     redis = Redis.from_url(stack.env["LLMB_REDIS_URL"])
-    return VariantStack(variant, stack, f"http://127.0.0.1:{api.port}", redis)
+    return VariantStack(variant, stack, f"http://127.0.0.1:{api.port}", redis, worker.pid)
 
 
-def start_chat_worker(stack: Stack, variant: Variant) -> None:
+def start_chat_worker(stack: Stack, variant: Variant) -> Service:
     """One Celery worker on the chat queue with the tree's default settings and the tiny chat model."""
     name = f"{variant.label.replace(' ', '-')}-chat-worker"
     ready = stack.root / "ready" / name
@@ -84,3 +85,4 @@ def start_chat_worker(stack: Stack, variant: Variant) -> None:
     svc = spawn(name, cmd, log_dir=stack.root / "logs", env=env, cwd=variant.tree)
     stack.services.append(svc)
     wait_until(ready.exists, timeout=WORKER_READY_S, what=f"worker {variant.label}", proc=svc.proc)
+    return svc
