@@ -98,7 +98,7 @@ def test_the_table_gives_ratios_to_the_first_variant_under_the_same_load() -> No
     assert section.startswith(HEADING + "\n\nCommand: `x`\n")
     assert "96 chat jobs" in section
     assert "seed 17" in section
-    assert "passed 0.3 cores was run again, up to 2 times" in " ".join(section.split())
+    assert "passed 0.3 cores was run again (reruns allowed: 2)" in " ".join(section.split())
 
 
 def test_a_disturbed_load_is_run_again_and_the_least_disturbed_try_kept(

@@ -98,7 +98,7 @@ to its last `done` read; the median round, each round in parentheses. Ratios are
 under the same load (for TTFT, lower is better).
 Other processes: the cores the rest of the machine kept busy during each kept round (busy time in
 /proc/stat less this benchmark's process tree); a load during which they passed {max_other:g} cores was
-run again, up to {reruns} times, and the least disturbed try kept (a worker's two torch threads slow down
+run again (reruns allowed: {reruns}), and the least disturbed try kept (a worker's two torch threads slow down
 by 2× and more when a third process takes a core).
 Issue 17's targets for the new worker design against the one before it: TTFT p99 ≤ 0.25× under both loads;
 tokens/s all at once ≥ 1.0× (aim 1.5×)."""
