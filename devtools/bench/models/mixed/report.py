@@ -81,9 +81,9 @@ NOTES = """Each variant runs a stack of its own, from its own tree (`git worktre
 is this checkout): Redis, the API under `api/gunicorn_conf.py` (two gevent workers, the tree's defaults
 but the per-key, tenant, queue and stream caps raised out of reach) and ONE Celery worker on the chat
 queue with the tree's default settings and the tiny chat model (var/models/tiny-chat, on the CPU). Every
-variant is started and warmed up (a few short jobs) before the first round; then rounds alternate between
-the variants, load by load, so the shared machine's noise falls on all of them alike, and each load starts
-on an idle worker (its jobs all ended, the chat queue's Celery list empty).
+variant is started and warmed up (32 jobs of 32 tokens at once) before the first round; then rounds
+alternate between the variants, load by load, so the shared machine's noise falls on all of them alike,
+and each load starts on an idle worker (its jobs all ended, the chat queue's Celery list empty).
 The load: {jobs} chat jobs of one prompt, sampled (temperature 0.8, top_p 0.95, job i with seed i),
 `max_tokens` drawn uniformly from 8..256 with seed {seed} (replies may end earlier at end-of-text; the
 same seeds run under every variant), posted through `POST /v1/jobs` (a) steadily at {rate:g} jobs/s on
@@ -98,8 +98,8 @@ to its last `done` read; the median round, each round in parentheses. Ratios are
 under the same load (for TTFT, lower is better).
 Other processes: the cores the rest of the machine kept busy during each kept round (busy time in
 /proc/stat less this benchmark's process tree); a load during which they passed {max_other:g} cores was
-run again (reruns allowed: {reruns}), and the least disturbed try kept (a worker's two torch threads slow down
-by 2× and more when a third process takes a core).
+run again (reruns allowed: {reruns}), and the least disturbed try kept (a worker's two torch threads slow
+down by 2× and more when a third process takes a core).
 Issue 17's targets for the new worker design against the one before it: TTFT p99 ≤ 0.25× under both loads;
 tokens/s all at once ≥ 1.0× (aim 1.5×)."""
 

@@ -26,8 +26,8 @@ from devtools.bench.models.mixed.plan import at_once, job_inputs, steady_offsets
 from devtools.bench.models.mixed.report import HEADING, Summary, render, summarise
 from devtools.bench.models.mixed.stacks import VariantStack, revision, start_stack
 
-WARM_UP_JOBS = 8
-WARM_UP_TOKENS = 16
+WARM_UP_JOBS = 32  # a wide batch, so a variant's first round meets no first-time shapes
+WARM_UP_TOKENS = 32
 
 
 def loads(args: argparse.Namespace) -> dict[str, list[float]]:
