@@ -91,6 +91,12 @@ bench-gpu-pack: | $(BIN)/python ## the wheels a bare GPU machine lacks for bench
 bench-models: $(VENV)/.dev-deps system-deps ## image and chat throughput, direct vs through the system (BENCH_MODELS_ARGS='--shapes real' on a GPU)
 	$(BIN)/python -m devtools.bench.models --out docs/BENCHMARKS.md $(BENCH_MODELS_ARGS)
 
+# Issue 17's mixed chat load on the tiny model, one stack per variant (default: the previous commit against
+# this tree; BENCH_CHAT_MIXED_ARGS='--variants before@5aeb237 now' to name others). About 2 minutes on a quiet 2-core machine; loads disturbed by other processes run again.
+.PHONY: bench-chat-mixed
+bench-chat-mixed: $(VENV)/.dev-deps system-deps ## chat TTFT p50/p99 and tokens/s under a steady and an all-at-once mixed load, version beside version
+	$(BIN)/python -m devtools.bench.models.mixed --out docs/BENCHMARKS.md $(BENCH_CHAT_MIXED_ARGS)
+
 stresstest: ## hey against a running API: LOAD=health|jobs (POST /v1/jobs: the workers scale too), DURATION=60s, CONCURRENCY=50, URL=, KEY=
 	@PORT=$(PORT) devtools/stresstest.sh
 
