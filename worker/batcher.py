@@ -76,32 +76,46 @@ class MicroBatcher(Generic[ItemT]):
             raise batch.error
 
     def _lead(self, batch: _Batch[ItemT], run: Runner[ItemT]) -> None:
-        deadline = time.monotonic() + self.wait_s
-        while not batch.full.wait(max(0.0, min(_POLL_S, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline or self._nothing_to_wait_for():
-                break
-        self.device.acquire()  # a busy device: the batch goes on filling meanwhile
-        with self._lock:
-            self._close(batch)
-        held = [True]
+        """Wait for company, take the device, run the batch; whatever happens, its callers are released."""
+        on_device = [False]
 
         def leave_device() -> None:
-            if held.pop() if held else False:
+            if on_device[0]:
+                on_device[0] = False
                 self.device.release()
 
         try:
+            self._wait_for_company(batch)
+            self.device.acquire()  # a busy device: the batch goes on filling meanwhile
+            on_device[0] = True
+            with self._lock:
+                self._close(batch)
             run(batch.items, leave_device)
         except BaseException as exc:  # noqa: BLE001 - every caller of the batch re-raises it in its thread
             batch.error = exc
         finally:
+            with self._lock:
+                self._close(batch)  # never left open to callers that would wait on it for ever
             leave_device()
             batch.done.set()
+
+    def _wait_for_company(self, batch: _Batch[ItemT]) -> None:
+        """Until the batch is full, `wait_s` passed, or there is nothing to wait for."""
+        deadline = time.monotonic() + self.wait_s
+        while not batch.full.wait(max(0.0, min(_POLL_S, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline or self._nothing_to_wait_for():
+                return
 
     def _nothing_to_wait_for(self) -> bool:
         """The device is free, no delivery is on its way and no job waits: waiting gains nothing."""
         with self._lock:
             arriving = self._arriving
-        return not self.device.locked() and arriving == 0 and not self.others_waiting()
+        if self.device.locked() or arriving:
+            return False
+        try:
+            return not self.others_waiting()
+        except Exception:  # noqa: BLE001 - the store away (Redis restarting): wait out the window
+            return False
 
     def _close(self, batch: _Batch[ItemT]) -> None:
         """No more items join this batch (call with the lock held)."""

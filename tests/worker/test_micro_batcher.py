@@ -134,3 +134,20 @@ def test_concurrent_deliveries_each_run_a_job_and_share_one_pipeline_call(runtim
     assert [rt.store.get(j.id).attempts for j in jobs] == [1] * deliveries  # each claimed once
     assert ran._value.get() - before == deliveries  # every delivery ran a job, none came up empty
     assert [len(b) for b in pipeline.batches] == [1, deliveries]
+
+
+def test_the_store_away_while_a_leader_waits_strands_no_batch() -> None:
+    """A Redis restart while the leader asks whether jobs wait: the batch runs once its window passed."""
+
+    def store_away() -> bool:
+        raise ConnectionError("Redis is restarting")
+
+    batcher: MicroBatcher[str] = MicroBatcher(batch_max=4, wait_s=0.05, others_waiting=store_away)
+    device = Device()
+    device.release.set()
+    threads = [submitter(batcher, device, "k", item) for item in "ab"]
+    for thread in threads:
+        thread.join(WAIT)
+    assert not any(thread.is_alive() for thread in threads)
+    assert sorted(item for batch in device.batches for item in batch) == ["a", "b"]
+    assert batcher._open == {}  # no batch left open for later jobs to join and wait on for ever
