@@ -48,9 +48,7 @@ def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) 
         elif job_type is None or runs_alone(rt.settings, _loaded(rt, job_type)):
             _run_one(rt, job_id, job_type, hold, lane=None)
         else:
-            lane = rt.lanes.get(job_type)
-            with lane.room:  # past the lane's room a delivery waits here with its permit, no job claimed
-                _run_one(rt, job_id, job_type, hold, lane=lane)
+            _run_one(rt, job_id, job_type, hold, lane=rt.lanes.get(job_type))
     finally:  # a run that ended early (Redis away) leaves no lease renewed for a job nobody runs
         for held_id in held:
             rt.keeper.untrack(held_id)

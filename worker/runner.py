@@ -39,6 +39,7 @@ class Prepared:
     record: JobRecord
     work: object
     job: RunningJob
+    prepared_at: float  # time.monotonic(): the wait from here to the device does not count against its limit
 
 
 def prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Prepared | None:
@@ -55,7 +56,7 @@ def prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Prep
     elapsed = time.time() - (record.started_at or time.time())
     deadline = time.monotonic() + rt.settings.job_time_limit_s - elapsed
     job = RunningJob(record.id, holder=rt.holder, deadline=deadline, deadline_at=record.deadline_at)
-    return Prepared(record, work, job)
+    return Prepared(record, work, job, time.monotonic())
 
 
 def run_batch(
@@ -78,6 +79,8 @@ def run_batch(
     )
     with _running(rt, prepared):
         began = time.monotonic()
+        for p in prepared:  # a job's time limit is its time on the device, not its wait for it
+            p.job.deadline += began - p.prepared_at
         outputs = _run(pipeline, [p.work for p in prepared], batch)
         # The batch's device time, shared by the jobs' work (worker/usage.py).
         device_s = time.monotonic() - began

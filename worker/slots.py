@@ -6,9 +6,10 @@ thread (worker_prefetch_multiplier 1), so a busy worker holds no more permits th
 - A pipeline that batches on its own (`concurrent`: the continuous chat engine) takes every
   delivery as it comes: each job joins the running batch, so the worker has a thread per place in
   the engine's batch.
-- Any other pipeline has a lane: room for two batches' worth of jobs (one batch on the device, the
-  next one forming in the micro-batcher, worker/batcher.py). A delivery waits for room before it
-  claims a job, so past that it holds a permit, never a job another worker could run.
+- Any other pipeline's jobs meet in its micro-batcher (worker/batcher.py): by default a worker
+  has threads for two batches of each (one on the device, the next one forming). Every delivery
+  claims its job at once: a permit is never held unused, so a worker killed with deliveries in
+  hand leaves only running jobs behind, which the reaper puts back in line.
 With `LLMB_WORKER_POOL=prefork` each pool process runs one delivery at a time and gathers its batch mates
 from the store itself (worker/batching.py): a model that may crash its process takes only that
 pool process with it.
@@ -32,7 +33,7 @@ def deliveries(settings: Settings) -> int:
     """Deliveries one worker runs at once: `LLMB_CONCURRENCY`, else sized to its pipelines.
 
     prefork: one pool process. threads: per queue, the chat engine's places (continuous engine),
-    or a lane's room (two batches, `2 * LLMB_BATCH_MAX`) for a batched pipeline, summed.
+    or two batches (`2 * LLMB_BATCH_MAX`) for a batched pipeline, summed.
     """
     if settings.concurrency is not None:
         return settings.concurrency
@@ -53,9 +54,8 @@ def runs_alone(settings: Settings, pipeline: Any) -> bool:
 
 @dataclass
 class Lane:
-    """One job type's way to the device: room for two batches of jobs, and the micro-batcher."""
+    """One batched job type's way to the device: its micro-batcher."""
 
-    room: threading.Semaphore
     batcher: MicroBatcher[Any]
 
 
@@ -78,5 +78,5 @@ class Lanes:
                     wait_s=self.settings.batch_wait_ms / 1000,
                     others_waiting=lambda: self.others_waiting(job_type),
                 )
-                self._lanes[job_type] = Lane(threading.BoundedSemaphore(2 * batch_max), batcher)
+                self._lanes[job_type] = Lane(batcher)
             return self._lanes[job_type]

@@ -17,11 +17,12 @@ LOG_LINES = {
     "batches split after a failure": "retrying it in halves",
 }
 
-HELD_S = 3.0  # a delivered job a worker has not started after this long, with its pool free (prefetch 1)
+HELD_S = 3.0  # a delivered permit a worker has not used after this long (prefetch 1 a thread or process)
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 _RECEIVED = re.compile(r"Task llmb\.run_job\[([0-9a-f-]{36})\] received")
+# The delivery's first line of its own: the job it runs (or that none waits), or Celery's end of it.
 _STARTED = re.compile(
-    r"\[ForkPoolWorker-\d+\] (?:worker\.runner: job |celery\.app\.trace: Task llmb\.run_job\[)([0-9a-f-]{36})"
+    r"\] (?:worker\.delivery: (?:delivery of )?job |celery\.app\.trace: Task llmb\.run_job\[)([0-9a-f-]{36})"
 )
 
 

@@ -151,3 +151,23 @@ def test_the_store_away_while_a_leader_waits_strands_no_batch() -> None:
     assert not any(thread.is_alive() for thread in threads)
     assert sorted(item for batch in device.batches for item in batch) == ["a", "b"]
     assert batcher._open == {}  # no batch left open for later jobs to join and wait on for ever
+
+
+def test_a_job_s_time_limit_counts_from_its_batch_taking_the_device(runtime_for) -> None:
+    """A job claimed while another batch holds the device for longer than its limit still runs whole."""
+    release = threading.Event()
+    pipeline = StepPipeline(on_step=lambda step: release.wait(WAIT))
+    rt = runtime_for(pipeline, worker_pool="threads", job_time_limit_s=1)
+    held = submit(rt.store, prompt="held", steps=1, width=96)
+    holder = threading.Thread(target=run_job, args=(held.id, rt), kwargs={"job_type": JobType.IMAGE})
+    holder.start()
+    until(lambda: len(pipeline.batches) == 1)
+    behind = submit(rt.store, prompt="behind", steps=2)  # another batch key: it waits for the device
+    waiter = threading.Thread(target=run_job, args=(behind.id, rt), kwargs={"job_type": JobType.IMAGE})
+    waiter.start()
+    until(lambda: rt.store.get(behind.id).status == JobStatus.RUNNING)
+    threading.Event().wait(1.5)  # past its 1 s limit, counted from its claim
+    release.set()
+    for thread in (holder, waiter):
+        thread.join(WAIT)
+    assert rt.store.get(behind.id).status == JobStatus.SUCCEEDED
