@@ -50,6 +50,7 @@ class ProcessState:
         self.preloaded: Preloaded | None = None
         self._lock = threading.Lock()
         self.preforked = settings.worker_pool == "prefork"
+        self.loaded = False  # threads: every pipeline loaded before the consumer started
 
     def runtime(self) -> WorkerRuntime:
         """This process's runtime, built on first need (by one thread, when deliveries run on threads)."""
@@ -62,13 +63,30 @@ class ProcessState:
 
     def warm_up(self) -> None:
         """Load every pipeline this worker serves, then report ready through the ready file."""
+        if self.load():
+            self.report_ready()
+
+    def load_before_consuming(self) -> None:
+        """threads: this very process runs the jobs, so it loads them before it consumes (no permit
+        waits for a model); prefork: load in the main process before the fork, where `auto` wants it."""
+        if self.preforked:
+            self.preloaded = preload(self.settings)
+        else:
+            self.loaded = self.load()
+
+    def load(self) -> bool:
+        """Load every pipeline this worker serves; False (logged, the worker stays unready) if one fails."""
         rt = self.runtime()
         try:
             for job_type in self.settings.job_types:
                 rt.pipelines.get(job_type)
         except Exception:  # the worker stays unready (its probe says so) and logs why
             log.exception("warm-up failed, the worker is not ready")
-            return
+            return False
+        return True
+
+    def report_ready(self) -> None:
+        """Write the ready file, naming the worker's main process."""
         if self.settings.ready_file:
             # It names the worker's main process (with prefork, this pool process's parent, which
             # outlives the pool's processes): the file a restarted container finds from its previous
@@ -146,10 +164,6 @@ def _warm_up_beside(state: ProcessState) -> None:
 def _connect_signals(state: ProcessState) -> None:
     threads = state.settings.worker_pool == "threads"
 
-    def on_worker_init(**_: Any) -> None:
-        if not threads:  # with threads this very process runs the jobs: nothing is forked
-            state.preloaded = preload(state.settings)
-
     def on_process_init(**_: Any) -> None:
         signal.signal(HAND_BACK_SIGNAL, lambda *_: HAND_BACK.set())
         if state.preloaded is not None:
@@ -158,8 +172,8 @@ def _connect_signals(state: ProcessState) -> None:
 
     def on_ready(**_: Any) -> None:
         state.start_housekeeping()
-        if threads:  # the jobs run in this process, which loads each pipeline once, whatever the device
-            _warm_up_beside(state)
+        if threads and state.loaded:  # each pipeline loaded once, in this process, whatever the device
+            state.report_ready()
 
     def on_received(**_: Any) -> None:
         if state.watch is not None:
@@ -177,7 +191,7 @@ def _connect_signals(state: ProcessState) -> None:
     signals.task_prerun.connect(lambda **_: logs.unbind(), weak=False)
     signals.task_postrun.connect(lambda **_: logs.unbind(), weak=False)  # after Celery's "succeeded" line
     signals.worker_process_shutdown.connect(lambda **_: process_exited(os.getpid()), weak=False)
-    signals.worker_init.connect(on_worker_init, weak=False)
+    signals.worker_init.connect(lambda **_: state.load_before_consuming(), weak=False)
     signals.worker_process_init.connect(on_process_init, weak=False)
     signals.worker_ready.connect(on_ready, weak=False)
     signals.task_received.connect(on_received, weak=False)
