@@ -12,9 +12,9 @@ from flask import Blueprint, Response, request
 from api.auth import principal, requires
 from api.holding import GONE_CHECK_S, Gone, client_gone
 from api.http import base_url, owned
-from api.metrics import open_stream
 from api.services import Services, services
 from api.spec import Answer, documented, header, query
+from api.waiting import open_stream
 from shared.auth import Scope
 from shared.errors import NotFoundError
 from shared.events import Event

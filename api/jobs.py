@@ -16,11 +16,11 @@ from api.http import (
     read_body,
     wait_query,
 )
-from api.metrics import long_wait
 from api.schemas import JobCreate, JobList
 from api.services import services
 from api.spec import capped, documented, header, json_answer, query
 from api.submit import submit_job
+from api.waiting import long_wait
 from shared import numbers
 from shared.auth import Scope
 from shared.errors import InputError

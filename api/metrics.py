@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 
+from blinker import NamedSignal
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (
     CollectorRegistry,
@@ -26,12 +27,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from api import signals
 from api.auth import public
-from api.holding import GONE_CHECK_S, client_gone
-from api.services import Services, services
+from api.services import services
 from api.spec import Answer, documented
-from shared.hub import wait_for_terminal
-from shared.jobs import JobRecord
 from shared.store import HEARTBEAT_TTL_S
 from shared.store.cas import DURATION_BUCKETS
 from shared.store.results import Histogram as StoredHistogram
@@ -180,23 +179,16 @@ def metrics() -> Response:
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
-def long_wait(
-    svc: Services, job_id: str, wait_s: float, *, since: tuple[JobRecord, str] | None = None
-) -> JobRecord:
-    """`wait_for_terminal`, counted in llmb_long_waits_in_flight while it waits; ends once the client left."""
-    with LONG_WAITS.track_inprogress():
-        return wait_for_terminal(
-            svc.store, svc.hub, job_id, wait_s, since=since, gone=client_gone(), check_s=GONE_CHECK_S
-        )
-
-
-def open_stream(frames: Iterable[str]) -> Iterator[str]:
-    """The frames of an event stream, counted in llmb_event_streams_open from its first to its end."""
-    STREAMS.inc()
-    try:
-        yield from frames
-    finally:
-        STREAMS.dec()
+# What the business code announces (api/signals.py), counted; made once, so connecting again is a no-op.
+_RECEIVERS: dict[NamedSignal, Callable[..., None]] = {
+    signals.job_submitted: lambda job_type, **_: SUBMITTED.labels(job_type).inc(),
+    signals.limit_refused: lambda reason, **_: REFUSALS.labels(reason).inc(),
+    signals.auth_refused: lambda reason, **_: AUTH_FAILURES.labels(reason).inc(),
+    signals.wait_began: lambda _, **__: LONG_WAITS.inc(),
+    signals.wait_ended: lambda _, **__: LONG_WAITS.dec(),
+    signals.stream_opened: lambda _, **__: STREAMS.inc(),
+    signals.stream_closed: lambda _, **__: STREAMS.dec(),
+}
 
 
 def _started() -> None:
@@ -234,6 +226,8 @@ def register(app: Flask) -> None:
         REFUSALS.labels(reason.value)
     for failure in AUTH_REASONS:
         AUTH_FAILURES.labels(failure)
+    for signal, receiver in _RECEIVERS.items():
+        signal.connect(receiver, weak=False)
     app.before_request(_started)
     app.after_request(_answered)
     app.register_blueprint(bp)

@@ -7,9 +7,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from api import signals
 from api.budgets import check_budgets, job_budgets
-from api.metrics import SUBMITTED, long_wait
 from api.services import Services
+from api.waiting import long_wait
 from shared import logs
 from shared.auth import Principal
 from shared.errors import ConflictError, InputError
@@ -72,7 +73,7 @@ def submit_job(
     made = _create(svc, record, principal, idem)
     if isinstance(made, Existing):
         return _replay(svc, made, options)
-    SUBMITTED.labels(job_type.value).inc()
+    signals.job_submitted.send(job_type.value)
     logs.bind(job_id=record.id, type=job_type.value, traceparent=record.traceparent)
     try:
         return _after(svc, made, wait_s, headers)

@@ -9,7 +9,6 @@ from flask import Blueprint, Response
 from api.auth import principal, requires
 from api.holding import Taken
 from api.http import CREATE_HEADERS
-from api.metrics import open_stream
 from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
 from api.openai.context import check_fits
@@ -20,6 +19,7 @@ from api.openai.streaming import chunk_stream
 from api.services import Services, services
 from api.spec import documented
 from api.submit import Submitted
+from api.waiting import open_stream
 from shared.auth import Scope
 from shared.jobs import JobRecord, JobType
 

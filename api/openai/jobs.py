@@ -14,10 +14,10 @@ from flask import Response, g, request
 
 from api.auth import principal
 from api.http import create_options, read_body
-from api.metrics import long_wait
 from api.openai.errors import InvalidRequestError, WaitTimeoutError, ended
 from api.services import Services
 from api.submit import Submitted, submit_job
+from api.waiting import long_wait
 from shared.errors import InputError, MalformedBodyError
 from shared.inputs import JobInput, parse_input
 from shared.jobs import JobRecord, JobStatus, JobType
