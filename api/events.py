@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, request
 
 from api.auth import principal, requires
+from api.caller import base_url, owned
 from api.holding import GONE_CHECK_S, Gone, client_gone
-from api.http import base_url, owned
 from api.services import Services, services
 from api.spec import Answer, documented, header, query
 from api.waiting import open_stream

@@ -7,20 +7,14 @@ from contextlib import nullcontext
 from flask import Blueprint, Response, g, request, url_for
 
 from api.auth import principal, requires
-from api.http import (
-    CREATE_HEADERS,
-    base_url,
-    create_options,
-    owned,
-    prefer_wait,
-    read_body,
-    wait_query,
-)
+from api.body import read_body
+from api.caller import base_url, owned
+from api.headers import CREATE_HEADERS, create_headers
 from api.schemas import JobCreate, JobList
 from api.services import services
 from api.spec import capped, documented, header, json_answer, query
-from api.submit import submit_job
-from api.waiting import long_wait
+from api.submit import Options, submit_job
+from api.waiting import long_wait, prefer_wait, wait_query
 from shared import numbers
 from shared.auth import Scope
 from shared.errors import InputError
@@ -56,7 +50,13 @@ def create() -> Response:
     svc = services()
     body: JobCreate = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
-    options = create_options(body, svc.settings.limits)
+    options = Options.requested(
+        create_headers(svc.settings.limits),
+        body.model_dump_json(),
+        deadline_s=body.deadline_s,
+        webhook=body.webhook,
+        priority=body.priority,
+    )
     with svc.holder.place(principal()) if wait_s else nullcontext():
         done = submit_job(
             svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s, options=options

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request, url_for
 from pydantic import BaseModel, Field
 
 from api.auth import requires
-from api.http import read_body
+from api.body import read_body
 from api.services import services
 from api.spec import documented, json_answer, query
 from shared import ids

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g
 
 from api.auth import principal, requires
-from api.http import read_body
+from api.body import read_body
 from api.schemas import LegacyGenerate
 from api.services import services
 from api.spec import Answer, documented

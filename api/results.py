@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, json
 
 from api.auth import requires
-from api.http import owned
+from api.caller import owned
 from api.services import services
 from api.spec import Answer, documented
 from shared.auth import Scope

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from api import signals
 from api.budgets import check_budgets, job_budgets
+from api.headers import CreateHeaders
 from api.services import Services
 from api.waiting import long_wait
 from shared import logs
@@ -31,6 +32,24 @@ class Options:
     fingerprint: str = ""  # SHA-256 of the validated request, to tell a replay from another request
     traceparent: str = ""  # the caller's W3C trace context, shown on the job's log lines
     priority: str = "interactive"  # or "batch": its class in the queue's order (shared/store/order.py)
+
+    @classmethod
+    def requested(
+        cls,
+        sent: CreateHeaders,
+        identity: str,
+        *,
+        deadline_s: int | None = None,
+        webhook: WebhookSpec | None = None,
+        priority: str = "interactive",
+    ) -> Options:
+        """A create request's options: its deadline (`deadline_s`, else Cancel-After) and its headers'.
+
+        `identity` is the validated request as text; with the deadline it is the replay fingerprint.
+        """
+        deadline = deadline_s or sent.cancel_after_s
+        fingerprint = hashlib.sha256(f"{identity}|{deadline}".encode()).hexdigest()
+        return cls(deadline, webhook, sent.idempotency_key, fingerprint, sent.traceparent, priority)
 
 
 @dataclass(frozen=True)

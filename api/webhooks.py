@@ -8,7 +8,7 @@ from flask import Blueprint, Response
 from pydantic import BaseModel, Field
 
 from api.auth import principal, requires
-from api.http import owned
+from api.caller import owned
 from api.services import services
 from api.spec import documented, json_answer
 from shared.auth import Scope

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, Response
 
 from api.auth import principal, requires
+from api.headers import CREATE_HEADERS
 from api.holding import Taken
-from api.http import CREATE_HEADERS
 from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
 from api.openai.context import check_fits

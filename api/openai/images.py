@@ -9,7 +9,8 @@ from typing import Any
 from flask import Blueprint, Response
 
 from api.auth import requires
-from api.http import CREATE_HEADERS, base_url
+from api.caller import base_url
+from api.headers import CREATE_HEADERS
 from api.openai.catalog import find_model
 from api.openai.errors import TAGS, WRITE_ERRORS, InvalidRequestError, answers
 from api.openai.jobs import answer, finished, job_input, read_request, submit

@@ -1,8 +1,9 @@
-"""Business code announces (api/signals.py), api/metrics.py observes: only the factory wires metrics in."""
+"""Request plumbing: each concern parsed in one module; business code announces, api/metrics.py observes."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -44,3 +45,24 @@ def test_a_submission_is_announced_and_counted_by_its_type(client: FlaskClient) 
         assert client.post("/v1/jobs", json=IMAGE).status_code == 202
 
     assert sample(client, "llmb_jobs_submitted_total", type="image") == before + 2
+
+
+# Each header a request carries is read in one module only (the views take what it parsed).
+READ_IN = {
+    "Idempotency-Key": "headers.py",
+    "Cancel-After": "headers.py",
+    "traceparent": "headers.py",
+    "Prefer": "waiting.py",
+    "Authorization": "auth.py",
+}
+
+
+def test_each_request_header_is_read_in_one_module() -> None:
+    readers: dict[str, set[str]] = {name: set() for name in READ_IN}
+    for path in API.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for name in READ_IN:
+            if re.search(rf"request\.headers\.get\(\s*\"{re.escape(name)}\"", text):
+                readers[name].add(str(path.relative_to(API)))
+
+    assert readers == {name: {module} for name, module in READ_IN.items()}
