@@ -10,16 +10,14 @@ max() across replicas, not sum()).
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 
 from blinker import NamedSignal
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     disable_created_metrics,
     generate_latest,
 )
@@ -28,9 +26,11 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from api import signals
-from api.auth import public
+from api.auth import PUBLIC
+from api.operations import operation
+from api.request_metrics import LATENCY, REQUESTS, RequestMetrics
 from api.services import services
-from api.spec import Answer, documented
+from api.spec import Answer
 from shared.store import HEARTBEAT_TTL_S
 from shared.store.cas import DURATION_BUCKETS
 from shared.store.results import Histogram as StoredHistogram
@@ -40,10 +40,6 @@ from shared.vocabulary import JOB_ERROR_CODES, ErrorCode, JobStatus, JobType
 bp = Blueprint("metrics", __name__)
 disable_created_metrics()  # no `_created` samples: Prometheus does not need them and they double a scrape
 
-REQUESTS = Counter(
-    "llmb_http_requests_total", "HTTP requests answered", ["method", "route", "status"], registry=None
-)
-LATENCY = Histogram("llmb_http_request_duration_seconds", "HTTP request durations", ["route"], registry=None)
 SUBMITTED = Counter("llmb_jobs_submitted_total", "jobs accepted", ["type"], registry=None)
 LONG_WAITS = Gauge(
     "llmb_long_waits_in_flight", "requests long-waiting on a job", registry=None, multiprocess_mode="livesum"
@@ -61,9 +57,6 @@ DURATIONS = (
     ("llmb_job_run_seconds", "runs", "job runs, started to finished"),
 )
 LOADS = (("waiting", "jobs waiting"), ("running", "jobs running"), ("workers", "live workers"))
-# Label values a client cannot choose: any other method, and any path no route matches, count as OTHER.
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-OTHER = "other"
 # How jobs end (status, error code): each is exported from the start, at 0, so `rate()` sees it.
 ENDS = (
     (JobStatus.SUCCEEDED, ""),
@@ -162,9 +155,12 @@ def _cumulative(histogram: StoredHistogram) -> list[tuple[str, float]]:
     return out
 
 
-@bp.get("/metrics")
-@documented({200: Answer("Prometheus text exposition", {"text/plain": None})}, problems=(503,))
-@public
+@operation(
+    bp.get("/metrics"),
+    {200: Answer("Prometheus text exposition", {"text/plain": None})},
+    scopes=PUBLIC,
+    problems=(503,),
+)
 def metrics() -> Response:
     """Prometheus metrics of this API and of the jobs and queues it serves; 503 without Redis."""
     registry = CollectorRegistry()
@@ -191,33 +187,6 @@ _RECEIVERS: dict[NamedSignal, Callable[..., None]] = {
 }
 
 
-def _started() -> None:
-    g.metrics_started = time.perf_counter()
-
-
-# Each labelled child once per process: `labels()` takes a lock and converts its values on every call.
-# The keys are bounded: METHODS or OTHER, the URL map's rules or OTHER, and the statuses answered.
-_COUNTED: dict[tuple[str, str, int], Counter] = {}
-_TIMED: dict[str, Histogram] = {}
-
-
-def _answered(response: Response) -> Response:
-    ended, rule, method = time.perf_counter(), request.url_rule, request.method
-    route = rule.rule if rule is not None else OTHER
-    if method not in METHODS:
-        method = OTHER
-    key = (method, route, response.status_code)
-    counted = _COUNTED.get(key)
-    if counted is None:
-        counted = _COUNTED[key] = REQUESTS.labels(method, route, str(response.status_code))
-    counted.inc()
-    timed = _TIMED.get(route)
-    if timed is None:
-        timed = _TIMED[route] = LATENCY.labels(route)
-    timed.observe(ended - g.get("metrics_started", ended))
-    return response
-
-
 def register(app: Flask) -> None:
     """Count every request, and answer GET /metrics."""
     for job_type in JobType:
@@ -228,6 +197,5 @@ def register(app: Flask) -> None:
         AUTH_FAILURES.labels(failure)
     for signal, receiver in _RECEIVERS.items():
         signal.connect(receiver, weak=False)
-    app.before_request(_started)
-    app.after_request(_answered)
+    app.wsgi_app = RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(bp)
