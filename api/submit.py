@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from api import signals
 from api.budgets import check_budgets, job_budgets
@@ -60,6 +60,7 @@ class Submitted:
     place: Place
     headers: dict[str, str] = field(default_factory=dict)
     replayed: bool = False
+    retryable: bool = False  # asked with an Idempotency-Key: the same request again answers this job
 
 
 def submit_job(
@@ -95,7 +96,8 @@ def submit_job(
     signals.job_submitted.send(job_type.value)
     logs.bind(job_id=record.id, type=job_type.value, traceparent=record.traceparent)
     try:
-        return _after(svc, made, wait_s, headers)
+        done = _after(svc, made, wait_s, headers)
+        return replace(done, retryable=idem is not None)
     finally:
         if idem is not None:
             svc.store.settle(idem)
@@ -164,4 +166,4 @@ def _replay(svc: Services, made: Existing, options: Options) -> Submitted:
             f"the first request with this Idempotency-Key (job {made.job_id}) is still in flight"
         )
     record = svc.store.get(made.job_id)
-    return Submitted(record, svc.store.place(record), replayed=True)
+    return Submitted(record, svc.store.place(record), replayed=True, retryable=True)

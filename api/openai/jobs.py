@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from flask import Response, g, request
+from flask import Response, g
 
 from api.auth import principal
 from api.body import read_body
@@ -111,7 +111,7 @@ def finished(svc: Services, done: Submitted, wait_s: int, *, param: str | None =
     raise WaitTimeoutError(
         f"job {record.id} did not finish within {wait_s} s; it goes on: GET /v1/jobs/{record.id}",
         job_id=record.id,
-        retry="Idempotency-Key" in request.headers,
+        retry=done.retryable,
     )
 
 

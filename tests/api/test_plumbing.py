@@ -70,7 +70,9 @@ def test_each_request_header_is_read_in_one_module() -> None:
     for path in API.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for name in READ_IN:
-            if re.search(rf"request\.headers\.get\(\s*\"{re.escape(name)}\"", text):
+            name_ = re.escape(name)
+            reads = rf'request\.headers(\.get\(\s*|\[)"{name_}"|"{name_}" in request\.headers'
+            if re.search(reads, text):
                 readers[name].add(str(path.relative_to(API)))
 
     assert readers == {name: {module} for name, module in READ_IN.items()}
