@@ -74,7 +74,7 @@ def check_request() -> None:
 
 
 def check_body_type() -> None:
-    """before_request: 415 for a state-changing request whose body is not JSON, or lacks one it needs."""
+    """(check_request) 415 for a state-changing request whose body is not JSON, or lacks one it needs."""
     if request.method not in _CHANGES_STATE:
         return
     view = current_app.view_functions.get(request.endpoint or "")
@@ -92,7 +92,7 @@ def check_body_type() -> None:
 
 
 def check_query() -> None:
-    """before_request: 422 naming a query parameter a route that takes some does not know.
+    """(check_request) 422 naming a query parameter a route that takes some does not know.
 
     As a body's unknown field is refused, so is a misspelt `?limt=5` on a route with query
     parameters, rather than quietly ignored; a route that takes none ignores any (cache busters).
@@ -120,7 +120,7 @@ _ID_PARAMS = {"job_id": ("job", ids.is_job_id), "key_id": ("key", ids.is_key_id)
 
 
 def check_ids() -> None:
-    """before_request: 404, as for an unknown one, for a job or key id that does not have an id's shape."""
+    """(check_request) 404, as for an unknown one, for a job or key id that does not have an id's shape."""
     for name, value in (request.view_args or {}).items():
         what, valid = _ID_PARAMS.get(name, ("", None))
         if valid is not None and not valid(str(value)):
@@ -137,7 +137,7 @@ def enable_cors(app: Flask, origins: list[str]) -> None:
 
 
 def check_body_size() -> None:
-    """before_request: 413 for a body over the limit on any route, those that never read one included."""
+    """(check_arrival) 413 for a body over the limit on any route, those that never read one included."""
     environ = request.environ
     length = environ.get("CONTENT_LENGTH")
     if (not length or length == "0") and "HTTP_TRANSFER_ENCODING" not in environ:
