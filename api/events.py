@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, request
 
-from api.auth import principal, requires
+from api.auth import principal
+from api.caller import base_url, owned
 from api.holding import GONE_CHECK_S, Gone, client_gone
-from api.http import base_url, owned
-from api.metrics import open_stream
+from api.operations import operation
 from api.services import Services, services
-from api.spec import Answer, documented, header, query
+from api.spec import Answer, header, query
+from api.waiting import open_stream
 from shared.auth import Scope
 from shared.errors import NotFoundError
 from shared.events import Event
@@ -54,16 +55,16 @@ def _resume_point(svc: Services, job_id: str) -> str:
 _CURSOR = {"type": "string", "pattern": "^[0-9]+-[0-9]+$"}
 
 
-@bp.get("/<job_id>/events")
-@documented(
+@operation(
+    bp.get("/<job_id>/events"),
     {200: Answer("status, progress and token events, then done", {"text/event-stream": None})},
+    scopes=(Scope.JOBS_READ,),
     problems=(404, 422, 429, 503),
     params=(
         header("Last-Event-ID", _CURSOR, "resume after this event"),
         query("after", _CURSOR, "resume after this event (for clients that cannot set headers)"),
     ),
 )
-@requires(Scope.JOBS_READ)
 def events(job_id: str) -> Response:
     """The job's events as Server-Sent Events, then `done` with the job; 404 (foreign cursor too), 422, 503"""
     svc = services()

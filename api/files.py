@@ -15,11 +15,12 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import problems
-from api.auth import principal, requires
+from api.auth import principal
 from api.guards import MULTIPART
 from api.openai.errors import TAGS, InvalidRequestError, answers
+from api.operations import operation
 from api.services import services
-from api.spec import documented, query
+from api.spec import query
 from shared.auth import Scope
 from shared.errors import BodyTooLargeError
 from shared.settings import Limits
@@ -77,9 +78,7 @@ def _upload(limits: Limits) -> tuple[str, bytes]:
     return upload.filename or "upload.jsonl", data
 
 
-@bp.post("")
-@documented(answers("the file object", 400, 413, 503), tags=TAGS)
-@requires(Scope.JOBS_WRITE)
+@operation(bp.post(""), answers("the file object", 400, 413, 503), scopes=(Scope.JOBS_WRITE,), tags=TAGS)
 def create() -> Response:
     """Upload a JSONL file of batch requests (multipart: `file`, `purpose=batch`); OpenAI's file object."""
     limits = services().settings.limits
@@ -104,9 +103,16 @@ def create() -> Response:
 setattr(create, MULTIPART, True)
 
 
-@bp.get("")
-@documented(answers("a page of file objects", 400, 503), params=_LIST, tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get(""),
+    answers("a page of file objects", 400, 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    params=_LIST,
+    tags=TAGS,
+)
 def list_files() -> Response:
     """The tenant's files, newest first, as OpenAI's list (`after` pages on)."""
     limit = _limit(10_000)
@@ -131,26 +137,41 @@ def page(data: list[dict[str, Any]], *, has_more: bool) -> dict[str, Any]:
     return {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": has_more}
 
 
-@bp.get("/<file_id>")
-@documented(answers("the file object", 404, 503), tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get("/<file_id>"),
+    answers("the file object", 404, 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    tags=TAGS,
+)
 def retrieve(file_id: str) -> Response:
     """The tenant's file, as OpenAI's file object."""
     return _json(files().get(file_id, principal().tenant).public())
 
 
-@bp.get("/<file_id>/content")
-@documented(answers("the file's bytes", 404, 503), tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get("/<file_id>/content"),
+    answers("the file's bytes", 404, 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    tags=TAGS,
+)
 def content(file_id: str) -> Response:
     """The tenant's file's bytes (JSONL)."""
     record = files().get(file_id, principal().tenant)
     return Response(services().storage.get(record.object_key), mimetype="application/octet-stream")
 
 
-@bp.delete("/<file_id>")
-@documented(answers("{id, object: file, deleted: true}", 404, 503), tags=TAGS)
-@requires(Scope.JOBS_WRITE)
+@operation(
+    bp.delete("/<file_id>"),
+    answers("{id, object: file, deleted: true}", 404, 503),
+    scopes=(Scope.JOBS_WRITE,),
+    tags=TAGS,
+)
 def delete(file_id: str) -> Response:
     """Delete the tenant's file, metadata and bytes."""
     record = files().delete(file_id, principal().tenant)

@@ -6,21 +6,15 @@ from contextlib import nullcontext
 
 from flask import Blueprint, Response, g, request, url_for
 
-from api.auth import principal, requires
-from api.http import (
-    CREATE_HEADERS,
-    base_url,
-    create_options,
-    owned,
-    prefer_wait,
-    read_body,
-    wait_query,
-)
-from api.metrics import long_wait
+from api.auth import principal
+from api.caller import base_url, owned
+from api.headers import CREATE_HEADERS, create_headers
+from api.operations import operation
 from api.schemas import JobCreate, JobList
 from api.services import services
-from api.spec import capped, documented, header, json_answer, query
-from api.submit import submit_job
+from api.spec import capped, header, json_answer, query
+from api.submit import Options, submit_job
+from api.waiting import long_wait, prefer_wait, wait_query
 from shared import numbers
 from shared.auth import Scope
 from shared.errors import InputError
@@ -37,26 +31,31 @@ def _job_response(record: JobRecord, status: int, place: Place | None = None) ->
     return Response(view.model_dump_json(), status=status, mimetype="application/json")
 
 
-@bp.post("")
-@documented(
+@operation(
+    bp.post(""),
     {
         202: json_answer("the job, queued", "JobView", Location="where the job lives"),
         200: json_answer("the job, finished within the wait", "JobView", **{"Preference-Applied": "wait=N"}),
     },
-    problems=(400, 408, 409, 413, 415, 422, 429, 503),
-    body="JobCreate",
+    scopes=(Scope.JOBS_WRITE,),
+    problems=(409, 429, 503),
+    body=JobCreate,
     params=(
         header("Prefer", {"type": "string"}, "wait=N (N <= 60): answer when the job ends within N s"),
         *CREATE_HEADERS,
     ),
 )
-@requires(Scope.JOBS_WRITE)
-def create() -> Response:
+def create(body: JobCreate) -> Response:
     """Submit a job: 202, or 200 once done within `Prefer: wait` or replayed; 4xx as listed, 503."""
     svc = services()
-    body: JobCreate = read_body(JobCreate, svc.settings.limits)
     wait_s = prefer_wait(svc.settings.limits)
-    options = create_options(body, svc.settings.limits)
+    options = Options.requested(
+        create_headers(svc.settings.limits),
+        body.model_dump_json(),
+        deadline_s=body.deadline_s,
+        webhook=body.webhook,
+        priority=body.priority,
+    )
     with svc.holder.place(principal()) if wait_s else nullcontext():
         done = submit_job(
             svc, JobType(body.type), body.input, principal=principal(), wait_s=wait_s, options=options
@@ -73,15 +72,15 @@ def create() -> Response:
     return response
 
 
-@bp.get("/<job_id>")
-@documented(
+@operation(
+    bp.get("/<job_id>"),
     {200: json_answer("the job", "JobView")},
+    scopes=(Scope.JOBS_READ,),
     problems=(404, 422, 429, 503),
     params=(
         query("wait", capped({"type": "integer", "minimum": 0}, maximum="max_wait_s"), "long-wait up to N s"),
     ),
 )
-@requires(Scope.JOBS_READ)
 def get(job_id: str) -> Response:
     """The job; `?wait=N` returns once it is finished or N seconds passed; 404, 422, 503."""
     svc = services()
@@ -93,9 +92,12 @@ def get(job_id: str) -> Response:
     return _job_response(record, 200, svc.store.place(record))
 
 
-@bp.post("/<job_id>/cancel")
-@documented({200: json_answer("the job, canceled", "JobView")}, problems=(404, 409, 503))
-@requires(Scope.JOBS_WRITE)
+@operation(
+    bp.post("/<job_id>/cancel"),
+    {200: json_answer("the job, canceled", "JobView")},
+    scopes=(Scope.JOBS_WRITE,),
+    problems=(404, 409, 503),
+)
 def cancel(job_id: str) -> Response:
     """Cancel a queued job at once, a running one at its next step; 404, 409 once finished, 503."""
     svc = services()
@@ -103,9 +105,10 @@ def cancel(job_id: str) -> Response:
     return _job_response(svc.store.cancel(job_id), 200)
 
 
-@bp.get("")
-@documented(
+@operation(
+    bp.get(""),
     {200: json_answer("a page of jobs", "JobList")},
+    scopes=(Scope.JOBS_READ,),
     problems=(422, 503),
     params=(
         query(
@@ -116,7 +119,6 @@ def cancel(job_id: str) -> Response:
         query("before", _CURSOR, "cursor from a `next` link (a creation time, epoch seconds)"),
     ),
 )
-@requires(Scope.JOBS_READ)
 def list_jobs() -> Response:
     """The caller's jobs, newest first, `limit` per page with a `next` link; 422, 503."""
     svc = services()

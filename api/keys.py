@@ -10,10 +10,9 @@ from typing import Annotated, Any
 from flask import Blueprint, Response, request, url_for
 from pydantic import BaseModel, Field
 
-from api.auth import requires
-from api.http import read_body
+from api.operations import operation
 from api.services import services
-from api.spec import documented, json_answer, query
+from api.spec import json_answer, query
 from shared import ids
 from shared.auth import DEFAULT_SCOPES, Scope, new_key
 from shared.budgets import Period, period_end
@@ -122,17 +121,16 @@ def _json(view: BaseModel, status: int = 200) -> Response:
     return Response(view.model_dump_json(exclude_none=False), status=status, mimetype="application/json")
 
 
-@bp.post("")
-@documented(
+@operation(
+    bp.post(""),
     {201: json_answer("the key, with its secret (shown once)", "KeyView")},
-    problems=(400, 401, 403, 413, 415, 422, 503),
-    body="KeyCreate",
+    scopes=(Scope.ADMIN,),
+    problems=(401, 403, 503),
+    body=KeyCreate,
 )
-@requires(Scope.ADMIN)
-def create() -> Response:
+def create(body: KeyCreate) -> Response:
     """Create a key; its secret is in this answer only; 400, 401, 403, 413, 415, 422, 503."""
     svc = services()
-    body: KeyCreate = read_body(KeyCreate, svc.settings.limits)
     made, now = new_key(), time.time()
     record = KeyRecord(
         id=made.key_id,
@@ -171,13 +169,13 @@ def _tenant_from(name: str, key_id: str) -> str:
     return tenant
 
 
-@bp.get("")
-@documented(
+@operation(
+    bp.get(""),
     {200: json_answer("the keys", "KeyList")},
+    scopes=(Scope.ADMIN,),
     problems=(401, 403, 422, 503),
     params=(query("tenant", {"type": "string", "pattern": f"^{ids.TENANT.pattern}$"}, "only its keys"),),
 )
-@requires(Scope.ADMIN)
 def list_keys() -> Response:
     """Every key, oldest first, never their secrets; 401, 403, 422 for a malformed tenant, 503."""
     tenant = request.args.get("tenant")
@@ -188,9 +186,12 @@ def list_keys() -> Response:
     return _json(KeyList(keys=[render_key(r) for r in records]))
 
 
-@bp.get("/<key_id>")
-@documented({200: json_answer("the key", "KeyView")}, problems=(401, 403, 404, 503))
-@requires(Scope.ADMIN)
+@operation(
+    bp.get("/<key_id>"),
+    {200: json_answer("the key", "KeyView")},
+    scopes=(Scope.ADMIN,),
+    problems=(401, 403, 404, 503),
+)
 def get(key_id: str) -> Response:
     """One key, never its secret; 401, 403, 404, 503."""
     record = services().keys.get(key_id)
@@ -213,9 +214,12 @@ def _spend(record: KeyRecord) -> SpendView:
     )
 
 
-@bp.delete("/<key_id>")
-@documented({200: json_answer("the key, revoked", "KeyView")}, problems=(401, 403, 404, 503))
-@requires(Scope.ADMIN)
+@operation(
+    bp.delete("/<key_id>"),
+    {200: json_answer("the key, revoked", "KeyView")},
+    scopes=(Scope.ADMIN,),
+    problems=(401, 403, 404, 503),
+)
 def revoke(key_id: str) -> Response:
     """Revoke a key: every API process refuses it within a second; 401, 403, 404, 503."""
     return _json(render_key(services().keys.revoke(key_id)))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g
 
-from api.auth import principal, requires
-from api.http import read_body
+from api.auth import principal
+from api.operations import operation
 from api.schemas import LegacyGenerate
 from api.services import services
-from api.spec import Answer, documented
+from api.spec import Answer
 from api.submit import submit_job
 from shared.auth import Scope
 from shared.errors import GatewayTimeoutError, JobFailedError
@@ -18,17 +18,16 @@ from shared.jobs import JobStatus, JobType
 bp = Blueprint("legacy", __name__)
 
 
-@bp.post("/model/generate")
-@documented(
+@operation(
+    bp.post("/model/generate"),
     {200: Answer("the image", {"image/png": None}, {"X-Job-Id": "the job that made it"})},
-    problems=(400, 413, 422, 502, 503, 504),
-    body="LegacyGenerate",
+    scopes=(Scope.JOBS_WRITE,),
+    problems=(502, 503, 504),
+    body=LegacyGenerate,
 )
-@requires(Scope.JOBS_WRITE)
-def generate() -> Response:
+def generate(body: LegacyGenerate) -> Response:
     """A 512x512 PNG for `text`, synchronously; 400, 413, 422, 502 when the job failed, 503, 504."""
     svc = services()
-    body: LegacyGenerate = read_body(LegacyGenerate, svc.settings.limits)
     wait_s = svc.settings.limits.max_wait_s
     done = submit_job(svc, JobType.IMAGE, ImageInput(prompt=body.text), principal=principal(), wait_s=wait_s)
     record = done.record

@@ -10,15 +10,14 @@ max() across replicas, not sum()).
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 
-from flask import Blueprint, Flask, Response, g, request
+from blinker import NamedSignal
+from flask import Blueprint, Flask, Response
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     disable_created_metrics,
     generate_latest,
 )
@@ -26,12 +25,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from api.auth import public
-from api.holding import GONE_CHECK_S, client_gone
-from api.services import Services, services
-from api.spec import Answer, documented
-from shared.hub import wait_for_terminal
-from shared.jobs import JobRecord
+from api import signals
+from api.auth import PUBLIC
+from api.operations import operation
+from api.request_metrics import LATENCY, REQUESTS, RequestMetrics
+from api.services import services
+from api.spec import Answer
 from shared.store import HEARTBEAT_TTL_S
 from shared.store.commands import DURATION_BUCKETS
 from shared.store.results import Histogram as StoredHistogram
@@ -41,10 +40,6 @@ from shared.vocabulary import JOB_ERROR_CODES, ErrorCode, JobStatus, JobType
 bp = Blueprint("metrics", __name__)
 disable_created_metrics()  # no `_created` samples: Prometheus does not need them and they double a scrape
 
-REQUESTS = Counter(
-    "llmb_http_requests_total", "HTTP requests answered", ["method", "route", "status"], registry=None
-)
-LATENCY = Histogram("llmb_http_request_duration_seconds", "HTTP request durations", ["route"], registry=None)
 SUBMITTED = Counter("llmb_jobs_submitted_total", "jobs accepted", ["type"], registry=None)
 LONG_WAITS = Gauge(
     "llmb_long_waits_in_flight", "requests long-waiting on a job", registry=None, multiprocess_mode="livesum"
@@ -62,9 +57,6 @@ DURATIONS = (
     ("llmb_job_run_seconds", "runs", "job runs, started to finished"),
 )
 LOADS = (("waiting", "jobs waiting"), ("running", "jobs running"), ("workers", "live workers"))
-# Label values a client cannot choose: any other method, and any path no route matches, count as OTHER.
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-OTHER = "other"
 # How jobs end (status, error code): each is exported from the start, at 0, so `rate()` sees it.
 ENDS = (
     (JobStatus.SUCCEEDED, ""),
@@ -163,9 +155,12 @@ def _cumulative(histogram: StoredHistogram) -> list[tuple[str, float]]:
     return out
 
 
-@bp.get("/metrics")
-@documented({200: Answer("Prometheus text exposition", {"text/plain": None})}, problems=(503,))
-@public
+@operation(
+    bp.get("/metrics"),
+    {200: Answer("Prometheus text exposition", {"text/plain": None})},
+    scopes=PUBLIC,
+    problems=(503,),
+)
 def metrics() -> Response:
     """Prometheus metrics of this API and of the jobs and queues it serves; 503 without Redis."""
     registry = CollectorRegistry()
@@ -180,50 +175,16 @@ def metrics() -> Response:
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
-def long_wait(
-    svc: Services, job_id: str, wait_s: float, *, since: tuple[JobRecord, str] | None = None
-) -> JobRecord:
-    """`wait_for_terminal`, counted in llmb_long_waits_in_flight while it waits; ends once the client left."""
-    with LONG_WAITS.track_inprogress():
-        return wait_for_terminal(
-            svc.store, svc.hub, job_id, wait_s, since=since, gone=client_gone(), check_s=GONE_CHECK_S
-        )
-
-
-def open_stream(frames: Iterable[str]) -> Iterator[str]:
-    """The frames of an event stream, counted in llmb_event_streams_open from its first to its end."""
-    STREAMS.inc()
-    try:
-        yield from frames
-    finally:
-        STREAMS.dec()
-
-
-def _started() -> None:
-    g.metrics_started = time.perf_counter()
-
-
-# Each labelled child once per process: `labels()` takes a lock and converts its values on every call.
-# The keys are bounded: METHODS or OTHER, the URL map's rules or OTHER, and the statuses answered.
-_COUNTED: dict[tuple[str, str, int], Counter] = {}
-_TIMED: dict[str, Histogram] = {}
-
-
-def _answered(response: Response) -> Response:
-    ended, rule, method = time.perf_counter(), request.url_rule, request.method
-    route = rule.rule if rule is not None else OTHER
-    if method not in METHODS:
-        method = OTHER
-    key = (method, route, response.status_code)
-    counted = _COUNTED.get(key)
-    if counted is None:
-        counted = _COUNTED[key] = REQUESTS.labels(method, route, str(response.status_code))
-    counted.inc()
-    timed = _TIMED.get(route)
-    if timed is None:
-        timed = _TIMED[route] = LATENCY.labels(route)
-    timed.observe(ended - g.get("metrics_started", ended))
-    return response
+# What the business code announces (api/signals.py), counted; made once, so connecting again is a no-op.
+_RECEIVERS: dict[NamedSignal, Callable[..., None]] = {
+    signals.job_submitted: lambda job_type, **_: SUBMITTED.labels(job_type).inc(),
+    signals.limit_refused: lambda reason, **_: REFUSALS.labels(reason).inc(),
+    signals.auth_refused: lambda reason, **_: AUTH_FAILURES.labels(reason).inc(),
+    signals.wait_began: lambda _, **__: LONG_WAITS.inc(),
+    signals.wait_ended: lambda _, **__: LONG_WAITS.dec(),
+    signals.stream_opened: lambda _, **__: STREAMS.inc(),
+    signals.stream_closed: lambda _, **__: STREAMS.dec(),
+}
 
 
 def register(app: Flask) -> None:
@@ -234,6 +195,7 @@ def register(app: Flask) -> None:
         REFUSALS.labels(reason.value)
     for failure in AUTH_REASONS:
         AUTH_FAILURES.labels(failure)
-    app.before_request(_started)
-    app.after_request(_answered)
+    for signal, receiver in _RECEIVERS.items():
+        signal.connect(receiver, weak=False)
+    app.wsgi_app = RequestMetrics(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(bp)

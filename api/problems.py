@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from api.metrics import AUTH_FAILURES, REFUSALS
+from api import signals
 from shared.errors import (
     BodyTooLargeError,
     ForbiddenError,
@@ -51,12 +51,12 @@ def _service_error(exc: ServiceError) -> Response:
         log.warning("%s %s answered %d: %s", request.method, request.path, exc.status, exc)
     if isinstance(exc, LimitedError):
         response.headers.update({"Retry-After": str(exc.retry_after_s), **exc.headers})
-        REFUSALS.labels(exc.code.value).inc()
+        signals.limit_refused.send(exc.code.value)
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = 'Bearer realm="llmb"'
-        AUTH_FAILURES.labels(exc.reason).inc()
+        signals.auth_refused.send(exc.reason)
     if isinstance(exc, ForbiddenError):
-        AUTH_FAILURES.labels("forbidden").inc()
+        signals.auth_refused.send("forbidden")
     return response
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, json
 
-from api.auth import requires
-from api.http import owned
+from api.caller import owned
+from api.operations import operation
 from api.services import services
-from api.spec import Answer, documented
+from api.spec import Answer
 from shared.auth import Scope
 from shared.errors import ConflictError, NotFoundError
 from shared.jobs import JobStatus
@@ -26,17 +26,13 @@ _ANSWERS = {
 _PROBLEMS = (404, 409, 503)
 
 
-@bp.get("/<job_id>/result")
-@documented(_ANSWERS, problems=_PROBLEMS)
-@requires(Scope.JOBS_READ)
+@operation(bp.get("/<job_id>/result"), _ANSWERS, scopes=(Scope.JOBS_READ,), problems=_PROBLEMS)
 def result(job_id: str) -> Response:
     """The job's first result file, or its JSON result; 404, 409 until it succeeded, 503."""
     return _result(job_id, 0)
 
 
-@bp.get("/<job_id>/result/<int:index>")
-@documented(_ANSWERS, problems=_PROBLEMS)
-@requires(Scope.JOBS_READ)
+@operation(bp.get("/<job_id>/result/<int:index>"), _ANSWERS, scopes=(Scope.JOBS_READ,), problems=_PROBLEMS)
 def result_file(job_id: str, index: int) -> Response:
     """One of the job's result files by index; 404, 409 until it succeeded, 503."""
     return _result(job_id, index)

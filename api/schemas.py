@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.spec import Component
 from shared.caps import Cap
 from shared.inputs import ChatInput, EmbedInput, ImageInput, InputSchema, Prompt
 from shared.views import JobView
@@ -58,7 +59,9 @@ class EmbedJobCreate(_JobCreate):
 
 
 # Body of POST /v1/jobs: one schema per job type, told apart by `type`.
-JobCreate = Annotated[ImageJobCreate | ChatJobCreate | EmbedJobCreate, Field(discriminator="type")]
+JobCreate = Annotated[
+    ImageJobCreate | ChatJobCreate | EmbedJobCreate, Field(discriminator="type"), Component("JobCreate")
+]
 
 
 class LegacyGenerate(InputSchema):

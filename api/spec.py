@@ -48,6 +48,22 @@ class Operation:
     tags: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Component:
+    """The document's name for a type with no class name (`Annotated[A | B, ..., Component("Name")]`)."""
+
+    name: str
+
+
+def component_name(model: Any) -> str:
+    """The component schema name of a pydantic model (its class name) or of an Annotated type naming one."""
+    for meta in getattr(model, "__metadata__", ()):
+        if isinstance(meta, Component):
+            return meta.name
+    name: str = model.__name__
+    return name
+
+
 def documented(
     answers: dict[int, Answer],
     *,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from api import signals
 from api.budgets import check_budgets, job_budgets
-from api.metrics import SUBMITTED, long_wait
+from api.headers import CreateHeaders
 from api.services import Services
+from api.waiting import long_wait
 from shared import logs
 from shared.auth import Principal
 from shared.errors import ConflictError, InputError
@@ -31,6 +33,24 @@ class Options:
     traceparent: str = ""  # the caller's W3C trace context, shown on the job's log lines
     priority: str = "interactive"  # or "batch": its class in the queue's order (shared/store/order.py)
 
+    @classmethod
+    def requested(
+        cls,
+        sent: CreateHeaders,
+        identity: str,
+        *,
+        deadline_s: int | None = None,
+        webhook: WebhookSpec | None = None,
+        priority: str = "interactive",
+    ) -> Options:
+        """A create request's options: its deadline (`deadline_s`, else Cancel-After) and its headers'.
+
+        `identity` is the validated request as text; with the deadline it is the replay fingerprint.
+        """
+        deadline = deadline_s or sent.cancel_after_s
+        fingerprint = hashlib.sha256(f"{identity}|{deadline}".encode()).hexdigest()
+        return cls(deadline, webhook, sent.idempotency_key, fingerprint, sent.traceparent, priority)
+
 
 @dataclass(frozen=True)
 class Submitted:
@@ -40,6 +60,7 @@ class Submitted:
     place: Place
     headers: dict[str, str] = field(default_factory=dict)
     replayed: bool = False
+    retryable: bool = False  # asked with an Idempotency-Key: the same request again answers this job
 
 
 def submit_job(
@@ -72,10 +93,11 @@ def submit_job(
     made = _create(svc, record, principal, idem)
     if isinstance(made, Existing):
         return _replay(svc, made, options)
-    SUBMITTED.labels(job_type.value).inc()
+    signals.job_submitted.send(job_type.value)
     logs.bind(job_id=record.id, type=job_type.value, traceparent=record.traceparent)
     try:
-        return _after(svc, made, wait_s, headers)
+        done = _after(svc, made, wait_s, headers)
+        return replace(done, retryable=idem is not None)
     finally:
         if idem is not None:
             svc.store.settle(idem)
@@ -144,4 +166,4 @@ def _replay(svc: Services, made: Existing, options: Options) -> Submitted:
             f"the first request with this Idempotency-Key (job {made.job_id}) is still in flight"
         )
     record = svc.store.get(made.job_id)
-    return Submitted(record, svc.store.place(record), replayed=True)
+    return Submitted(record, svc.store.place(record), replayed=True, retryable=True)

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, Field
 
-from api.auth import principal, requires
+from api.auth import principal
+from api.operations import operation
 from api.services import services
-from api.spec import documented, json_answer, query
+from api.spec import json_answer, query
 from shared.auth import Scope
 from shared.errors import InputError
 from shared.store.usage import UsageRow
@@ -47,9 +48,10 @@ class UsageReport(BaseModel):
     groups: list[UsageGroup]
 
 
-@bp.get("")
-@documented(
+@operation(
+    bp.get(""),
     {200: json_answer("the totals by group", "UsageReport")},
+    scopes=(Scope.JOBS_READ,),
     problems=(401, 403, 422, 503),
     params=(
         query("from", _TIME, "RFC 3339 time (or a date): default 24 hours before `to`, at most 366 days"),
@@ -58,7 +60,6 @@ class UsageReport(BaseModel):
         query("tenant", {"type": "string"}, "admin only: one tenant's usage"),
     ),
 )
-@requires(Scope.JOBS_READ)
 def usage() -> Response:
     """Usage by tenant, key or type: a key sees its tenant's, admin everyone's; 401, 403, 422, 503."""
     first, last, group_by = _query()

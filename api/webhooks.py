@@ -7,10 +7,11 @@ import time
 from flask import Blueprint, Response
 from pydantic import BaseModel, Field
 
-from api.auth import principal, requires
-from api.http import owned
+from api.auth import principal
+from api.caller import owned
+from api.operations import operation
 from api.services import services
-from api.spec import documented, json_answer
+from api.spec import json_answer
 from shared.auth import Scope
 from shared.store.webhooks import SigningSecret
 from shared.views import iso
@@ -78,9 +79,13 @@ def _json(view: BaseModel, *, private: bool = False) -> Response:
     return response
 
 
-@bp.get("/v1/jobs/<job_id>/webhooks")
-@documented({200: json_answer("its attempts", "WebhookAttempts")}, problems=(404, 503), tags=TAGS)
-@requires(Scope.JOBS_READ)
+@operation(
+    bp.get("/v1/jobs/<job_id>/webhooks"),
+    {200: json_answer("its attempts", "WebhookAttempts")},
+    scopes=(Scope.JOBS_READ,),
+    problems=(404, 503),
+    tags=TAGS,
+)
 def attempts(job_id: str) -> Response:
     """The job's webhook delivery attempts, oldest first; 404, 503."""
     svc = services()
@@ -88,17 +93,25 @@ def attempts(job_id: str) -> Response:
     return _json(WebhookAttempts(attempts=[render_attempt(a) for a in svc.webhooks.attempts(job_id)]))
 
 
-@bp.get("/v1/webhooks/secret")
-@documented({200: json_answer("the secret", "WebhookSecret")}, problems=(503,), tags=TAGS)
-@requires(Scope.JOBS_READ)
+@operation(
+    bp.get("/v1/webhooks/secret"),
+    {200: json_answer("the secret", "WebhookSecret")},
+    scopes=(Scope.JOBS_READ,),
+    problems=(503,),
+    tags=TAGS,
+)
 def secret() -> Response:
     """The caller's tenant's signing secret (made on first need); 503."""
     return _json(_secret_view(services().webhooks.secret(principal().tenant)), private=True)
 
 
-@bp.post("/v1/webhooks/secret/rotate")
-@documented({200: json_answer("the new secret", "WebhookSecret")}, problems=(503,), tags=TAGS)
-@requires(Scope.JOBS_WRITE)
+@operation(
+    bp.post("/v1/webhooks/secret/rotate"),
+    {200: json_answer("the new secret", "WebhookSecret")},
+    scopes=(Scope.JOBS_WRITE,),
+    problems=(503,),
+    tags=TAGS,
+)
 def rotate() -> Response:
     """Replace the tenant's signing secret; the old one also signs for 24 hours more; 503."""
     found = services().webhooks.rotate(principal().tenant, now=time.time())

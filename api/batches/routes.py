@@ -15,12 +15,13 @@ from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import problems
-from api.auth import principal, requires
+from api.auth import principal
 from api.files import files, page
 from api.openai.errors import TAGS, InvalidRequestError, answers
 from api.openai.jobs import read_request
+from api.operations import operation
 from api.services import services
-from api.spec import documented, query
+from api.spec import query
 from api.webhooks import WebhookAttempts, render_attempt
 from shared.auth import Scope
 from shared.errors import ConflictError, InputError
@@ -64,9 +65,12 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), mimetype="application/json")
 
 
-@bp.post("")
-@documented(answers("the batch object, validating", 400, 404, 415, 422, 503), tags=TAGS)
-@requires(Scope.JOBS_WRITE)
+@operation(
+    bp.post(""),
+    answers("the batch object, validating", 400, 404, 415, 422, 503),
+    scopes=(Scope.JOBS_WRITE,),
+    tags=TAGS,
+)
 def create() -> Response:
     """Run every request of an uploaded JSONL file as a job; OpenAI's batch object, `validating`."""
     svc = services()
@@ -104,9 +108,16 @@ def _webhook(raw: Any) -> BatchWebhookSpec | None:
     return spec
 
 
-@bp.get("")
-@documented(answers("a page of batch objects", 400, 503), params=_LIST, tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get(""),
+    answers("a page of batch objects", 400, 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    params=_LIST,
+    tags=TAGS,
+)
 def list_batches() -> Response:
     """The tenant's batches, newest first, as OpenAI's list (`after` pages on)."""
     raw = request.args.get("limit", "20")
@@ -117,17 +128,26 @@ def list_batches() -> Response:
     return _json(page([b.public() for b in found[:limit]], has_more=len(found) > limit))
 
 
-@bp.get("/<batch_id>")
-@documented(answers("the batch object", 404, 503), tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get("/<batch_id>"),
+    answers("the batch object", 404, 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    tags=TAGS,
+)
 def retrieve(batch_id: str) -> Response:
     """The tenant's batch, as OpenAI's batch object with its request_counts."""
     return _json(batches().get(batch_id, principal().tenant).public())
 
 
-@bp.post("/<batch_id>/cancel")
-@documented(answers("the batch object, cancelling", 404, 409, 503), tags=TAGS)
-@requires(Scope.JOBS_WRITE)
+@operation(
+    bp.post("/<batch_id>/cancel"),
+    answers("the batch object, cancelling", 404, 409, 503),
+    scopes=(Scope.JOBS_WRITE,),
+    tags=TAGS,
+)
 def cancel(batch_id: str) -> Response:
     """Cancel the batch: its queued lines are canceled, running ones finish; it ends `cancelled`."""
     store = batches()
@@ -138,9 +158,15 @@ def cancel(batch_id: str) -> Response:
     return _json(store.get(batch_id, principal().tenant).public())
 
 
-@bp.get("/<batch_id>/webhooks")
-@documented(answers("the batch's webhook delivery attempts", 404, 503), tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get("/<batch_id>/webhooks"),
+    answers("the batch's webhook delivery attempts", 404, 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    tags=TAGS,
+)
 def webhook_attempts(batch_id: str) -> Response:
     """Each try at delivering the batch's end to its webhook, oldest first (an extension)."""
     batches().get(batch_id, principal().tenant)  # 404 for an unknown id or another tenant's batch

@@ -7,10 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api.auth import requires
 from api.openai.errors import TAGS, UnknownModelError, answers
+from api.operations import operation
 from api.services import services
-from api.spec import documented
 from shared.auth import Scope
 from shared.demo import demo_types, model_note
 from shared.settings import OpenAIModel, Settings
@@ -56,18 +55,30 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), mimetype="application/json")
 
 
-@bp.get("")
-@documented(answers("the models, as OpenAI lists them", 503), tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get(""),
+    answers("the models, as OpenAI lists them", 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    tags=TAGS,
+)
 def list_models() -> Response:
     """The models this deployment serves, each with its job type (OpenAI's list of models)."""
     models = services().settings.served_models
     return _json({"object": "list", "data": [_view(m) for m in models]})
 
 
-@bp.get("/<path:model_id>")
-@documented(answers("the model", 404, 503), tags=TAGS)
-@requires(Scope.JOBS_READ, Scope.JOBS_WRITE)
+@operation(
+    bp.get("/<path:model_id>"),
+    answers("the model", 404, 503),
+    scopes=(
+        Scope.JOBS_READ,
+        Scope.JOBS_WRITE,
+    ),
+    tags=TAGS,
+)
 def get_model(model_id: str) -> Response:
     """One model by id; 404 in OpenAI's shape for a model this deployment does not serve."""
     found = next((m for m in services().settings.served_models if m.id == model_id), None)

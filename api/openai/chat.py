@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api.auth import principal, requires
+from api.auth import principal
+from api.headers import CREATE_HEADERS
 from api.holding import Taken
-from api.http import CREATE_HEADERS
-from api.metrics import open_stream
 from api.openai.catalog import find_model
 from api.openai.chat_schema import ChatRequest
 from api.openai.context import check_fits
@@ -17,9 +16,10 @@ from api.openai.errors import TAGS, WRITE_ERRORS, answers
 from api.openai.gone import client_gone
 from api.openai.jobs import answer, finished, job_input, read_request, submit
 from api.openai.streaming import chunk_stream
+from api.operations import operation
 from api.services import Services, services
-from api.spec import documented
 from api.submit import Submitted
+from api.waiting import open_stream
 from shared.auth import Scope
 from shared.jobs import JobRecord, JobType
 
@@ -28,15 +28,15 @@ bp = Blueprint("chat", __name__, url_prefix="/chat")
 ROUTE = "/v1/chat/completions"
 
 
-@bp.post("/completions")
-@documented(
+@operation(
+    bp.post("/completions"),
     answers(
         "a chat.completion, or chat.completion.chunk Server-Sent Events when stream is true", *WRITE_ERRORS
     ),
+    scopes=(Scope.JOBS_WRITE,),
     params=CREATE_HEADERS,
     tags=TAGS,
 )
-@requires(Scope.JOBS_WRITE)
 def create() -> Response:
     """A reply to the conversation as OpenAI's chat.completion (or its stream); X-Job-Id names the job."""
     svc = services()

@@ -8,14 +8,13 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api.auth import requires
-from api.http import CREATE_HEADERS
+from api.headers import CREATE_HEADERS
 from api.openai.catalog import find_model
 from api.openai.errors import TAGS, WRITE_ERRORS, InvalidRequestError, answers
 from api.openai.jobs import answer, finished, job_input, read_request, submit
 from api.openai.schemas import EmbeddingsRequest
+from api.operations import operation
 from api.services import services
-from api.spec import documented
 from shared.auth import Scope
 from shared.jobs import JobRecord, JobType
 
@@ -24,11 +23,13 @@ bp = Blueprint("embeddings", __name__, url_prefix="/embeddings")
 ROUTE = "/v1/embeddings"
 
 
-@bp.post("")
-@documented(
-    answers("a list of embedding objects with usage", *WRITE_ERRORS), params=CREATE_HEADERS, tags=TAGS
+@operation(
+    bp.post(""),
+    answers("a list of embedding objects with usage", *WRITE_ERRORS),
+    scopes=(Scope.JOBS_WRITE,),
+    params=CREATE_HEADERS,
+    tags=TAGS,
 )
-@requires(Scope.JOBS_WRITE)
 def create() -> Response:
     """Vectors for a text or a list of texts, as OpenAI's list of embeddings; X-Job-Id names the job."""
     svc = services()

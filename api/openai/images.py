@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api.auth import requires
-from api.http import CREATE_HEADERS, base_url
+from api.caller import base_url
+from api.headers import CREATE_HEADERS
 from api.openai.catalog import find_model
 from api.openai.errors import TAGS, WRITE_ERRORS, InvalidRequestError, answers
 from api.openai.jobs import answer, finished, job_input, read_request, submit
 from api.openai.schemas import ImagesRequest
+from api.operations import operation
 from api.services import Services, services
-from api.spec import documented
 from shared.auth import Scope
 from shared.jobs import JobRecord, JobType
 
@@ -27,13 +27,13 @@ _SIZE = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")
 RENAME = {"num_images": "n", "width": "size", "height": "size"}
 
 
-@bp.post("/generations")
-@documented(
+@operation(
+    bp.post("/generations"),
     answers("created, and data: one url or b64_json per image", *WRITE_ERRORS),
+    scopes=(Scope.JOBS_WRITE,),
     params=CREATE_HEADERS,
     tags=TAGS,
 )
-@requires(Scope.JOBS_WRITE)
 def generate() -> Response:
     """Images from a prompt, as OpenAI's {created, data}; X-Job-Id names the job."""
     svc = services()

@@ -7,17 +7,17 @@ and tenants as POST /v1/jobs, with Idempotency-Key and Cancel-After read the sam
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Response, g, request
+from flask import Response, g
 
 from api.auth import principal
-from api.http import create_options, read_body
-from api.metrics import long_wait
+from api.body import read_body
+from api.headers import create_headers
 from api.openai.errors import InvalidRequestError, WaitTimeoutError, ended
 from api.services import Services
-from api.submit import Submitted, submit_job
+from api.submit import Options, Submitted, submit_job
+from api.waiting import long_wait
 from shared.errors import InputError, MalformedBodyError
 from shared.inputs import JobInput, parse_input
 from shared.jobs import JobRecord, JobStatus, JobType
@@ -88,23 +88,10 @@ def job_input(
         raise invalid(exc, rename=rename) from exc
 
 
-@dataclass(frozen=True)
-class _Body:
-    """What `create_options` reads of a body: no deadline or webhook field, and the request's identity."""
-
-    canonical: str
-    deadline_s: None = None
-    webhook: None = None
-
-    def model_dump_json(self) -> str:
-        """The request's identity, which the Idempotency-Key fingerprint hashes."""
-        return self.canonical
-
-
 def submit(svc: Services, route: str, job_type: JobType, job_input: JobInput, *, wait_s: int) -> Submitted:
     """Submit the job (Idempotency-Key: the same job for the same input), waiting up to `wait_s` s."""
     canonical = json.dumps([route, job_input.model_dump(mode="json")], sort_keys=True)
-    options = create_options(_Body(canonical), svc.settings.limits)
+    options = Options.requested(create_headers(svc.settings.limits), canonical)
     if wait_s:  # the request long-waits for its job: a place under the caps, or 429 before submitting
         svc.holder.hold_request(principal())
     done = submit_job(svc, job_type, job_input, principal=principal(), wait_s=wait_s, options=options)
@@ -124,7 +111,7 @@ def finished(svc: Services, done: Submitted, wait_s: int, *, param: str | None =
     raise WaitTimeoutError(
         f"job {record.id} did not finish within {wait_s} s; it goes on: GET /v1/jobs/{record.id}",
         job_id=record.id,
-        retry="Idempotency-Key" in request.headers,
+        retry=done.retryable,
     )
 
 

@@ -7,4 +7,7 @@ UNCAPPED = {
     "LLMB_LIMITS__KEY_MAX_ACTIVE_JOBS": "1000000000",
     "LLMB_LIMITS__QUEUE_MAX_WAITING": "1000000000",
     "LLMB_LIMITS__TENANT_MAX_WAITING": "1000000000",
+    # The held-connection caps (100 a key, 250 a tenant by default): the bench holds 500 long-waits.
+    "LLMB_LIMITS__KEY_MAX_STREAMS": "1000000000",
+    "LLMB_LIMITS__TENANT_MAX_STREAMS": "1000000000",
 }

@@ -57,9 +57,9 @@ def _removing(funcs: list[Any], func: Any) -> Callable[[], Restore]:
 def _unwrapping(app: Flask, middleware: Any) -> Callable[[], Restore]:
     def leave_out() -> Restore:
         holder: Any = app
-        while holder.wsgi_app is not middleware:
-            holder = holder.wsgi_app
-        attribute = "wsgi_app" if holder is app else "app"
+        attribute = "wsgi_app"  # the app's; each middleware's is `app`
+        while getattr(holder, attribute) is not middleware:
+            holder, attribute = getattr(holder, attribute), "app"
         setattr(holder, attribute, middleware.app)
         return lambda: setattr(holder, attribute, middleware)
 
