@@ -36,7 +36,8 @@ def held_deliveries(logs: Path, outages: list[tuple[float, float]]) -> list[str]
     """Jobs a worker received and did not start within HELD_S while it went on logging (not killed)."""
     # With late acks and a prefetch of one per pool process a worker receives a job only for a free
     # process, so a received job starts within milliseconds; one that waits is a stalled consumer.
-    # Jobs received while Redis was down (`outages`, epoch spans) are left out: their claim waits.
+    # Jobs received during `outages` (epoch spans: Redis down, whose claim waits; S3 down, whose
+    # uploads' retries may hold every thread) are left out.
     found = []
     for log in sorted(logs.glob("worker-*.log")):
         waiting: dict[str, float] = {}

@@ -21,12 +21,13 @@ from devtools.chaos.faults import FAULTS, Soak
 from devtools.chaos.figures import Measured, Timeline, measure
 from devtools.chaos.logs import held_deliveries, log_counts
 from devtools.chaos.mix import Mix
-from devtools.chaos.plan import REDIS_RESTART, Plan
+from devtools.chaos.plan import REDIS_RESTART, S3_OUTAGE, Plan
 from devtools.chaos.usage import UsageCheck, check_usage
 from devtools.stack.process import wait_until as poll
 from shared import keys
 
 TERMINAL = {b"succeeded", b"failed", b"canceled"}
+UPLOAD_RETRIES_S = 10.0  # past an S3 outage's end, uploads that were retrying may still hold threads
 
 
 @dataclass
@@ -72,7 +73,10 @@ def run(plan: Plan, root: Path) -> Outcome:
                 soak.driver.stop()
         cluster.stop()
     # The workers' logs are read once they have stopped, their last words written.
+    # Deliveries that arrive while Redis is away wait for their claim; while S3 is away, for a thread:
+    # every one of the worker's threads may be retrying an upload (storage_tries, with backoff).
     outages = [(f.at, f.until) for f in soak.faults if f.kind == REDIS_RESTART]
+    outages += [(f.at, f.until + UPLOAD_RETRIES_S) for f in soak.faults if f.kind == S3_OUTAGE]
     outcome.logs, outcome.held = log_counts(root / "logs"), held_deliveries(root / "logs", outages)
     outcome.wall_s = time.monotonic() - began
     return outcome
