@@ -117,6 +117,20 @@ def test_cancel_a_chat_mid_generation_then_the_worker_goes_on(engines: tuple[Api
     assert stopped["result"] is None
 
 
+def test_a_short_chat_runs_and_ends_while_a_long_one_streams_in_the_same_worker(
+    engines: tuple[Api, Stack],
+) -> None:
+    """One worker process, deliveries on threads: a chat job does not wait for the one streaming."""
+    api, _ = engines
+    endless = submit(api, "chat", {"messages": [{"role": "user", "content": "endless"}], "max_tokens": 2000})
+    api.until(endless["id"], lambda j: (j["progress"] or {}).get("step", 0) >= 1)  # it streams
+    short = submit(api, "chat", {**CHAT, "max_tokens": 4}, wait=60)
+    assert short["status"] == "succeeded"
+    assert api.job(endless["id"])["status"] == "running"  # only a cancel ends it
+    api.http.post(f"/v1/jobs/{endless['id']}/cancel")
+    assert api.finished(endless["id"], timeout=60)["status"] == "canceled"
+
+
 def test_a_chat_longer_than_the_context_fails_with_a_clear_error(engines: tuple[Api, Stack]) -> None:
     api, _ = engines
     job = submit(api, "chat", {**CHAT, "max_tokens": 2048}, wait=60)
