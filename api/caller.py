@@ -6,7 +6,7 @@ from flask import request
 
 from api.auth import principal
 from shared.errors import NotFoundError
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 
 
 def owned(record: JobRecord) -> JobRecord:

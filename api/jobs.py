@@ -18,7 +18,7 @@ from api.waiting import long_wait, prefer_wait, wait_query
 from shared import numbers
 from shared.auth import Scope
 from shared.errors import InputError
-from shared.jobs import JobRecord, JobType
+from shared.job_record import JobRecord, JobType
 from shared.store import Place
 from shared.views import render_job
 

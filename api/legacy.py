@@ -13,7 +13,7 @@ from api.submit import submit_job
 from shared.auth import Scope
 from shared.errors import GatewayTimeoutError, JobFailedError
 from shared.inputs import ImageInput
-from shared.jobs import JobStatus, JobType
+from shared.job_record import JobStatus, JobType
 
 bp = Blueprint("legacy", __name__)
 

@@ -10,7 +10,7 @@ from api.services import services
 from api.spec import Answer
 from shared.auth import Scope
 from shared.errors import ConflictError, NotFoundError
-from shared.jobs import JobStatus
+from shared.job_record import JobStatus
 
 bp = Blueprint("results", __name__, url_prefix="/v1/jobs")
 

@@ -16,7 +16,7 @@ from shared import logs
 from shared.auth import Principal
 from shared.errors import ConflictError, InputError
 from shared.inputs import JobInput
-from shared.jobs import JobRecord, JobStatus, JobType
+from shared.job_record import JobRecord, JobStatus, JobType
 from shared.store import Created, Existing, Idempotency, Place
 from shared.webhook import WebhookSpec
 from shared.webhook_targets import check_url, parse_nets

@@ -16,7 +16,7 @@ from api.services import Services
 from shared import numbers
 from shared.errors import InputError
 from shared.hub import wait_for_terminal
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.settings import Limits
 
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]+)", re.IGNORECASE | re.ASCII)

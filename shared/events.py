@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.store import redis_errors
 from shared.vocabulary import EventType, JobStatus
 
@@ -45,12 +45,12 @@ class EventLog:
     def contains(self, job_id: str, event_id: str) -> bool:
         """True when `event_id` (a valid stream id) is one of the job's stored events."""
         with redis_errors():
-            found = self._redis.xrange(keys.events(job_id), min=event_id, max=event_id, count=1)
+            found = self._redis.xrange(redis_keys.events(job_id), min=event_id, max=event_id, count=1)
         return bool(found)
 
     def history(self, job_id: str, *, after: str = "0-0") -> list[Event]:
         """Every stored event after the given id, oldest first."""
         start = f"({after}" if after != "0-0" else "-"
         with redis_errors():
-            entries = cast(Entries, self._redis.xrange(keys.events(job_id), min=start))
+            entries = cast(Entries, self._redis.xrange(redis_keys.events(job_id), min=start))
         return [decode_event(i, f) for i, f in entries]

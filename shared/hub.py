@@ -14,9 +14,9 @@ from typing import cast
 import redis
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.events import Entries, Event, decode_event
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.redis_conn import BLOCK_CHUNK_S
 from shared.store import JobStore
 
@@ -69,7 +69,7 @@ class EventHub:
     def __init__(self, client: Redis, blocking: Redis) -> None:
         self._redis = client
         self._blocking = blocking
-        self.wake_key = keys.hub_wake(uuid.uuid4().hex)
+        self.wake_key = redis_keys.hub_wake(uuid.uuid4().hex)
         self._subs: dict[str, list[Subscription]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -115,7 +115,7 @@ class EventHub:
         with self._lock:
             streams = {self.wake_key: wake_last}
             for job_id, subs in self._subs.items():
-                streams[keys.events(job_id)] = min((s.after for s in subs), key=_id)
+                streams[redis_keys.events(job_id)] = min((s.after for s in subs), key=_id)
         return streams
 
     def _run(self) -> None:
@@ -138,7 +138,7 @@ class EventHub:
                 if name == self.wake_key:
                     wake_last = entries[-1][0].decode()
                     continue
-                self._dispatch(keys.job_of_events(name), entries)
+                self._dispatch(redis_keys.job_of_events(name), entries)
 
     def _dispatch(self, job_id: str, entries: Entries) -> None:
         with self._lock:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, Progress
+from shared.job_record import ErrorInfo, JobRecord, JobStatus, JobType, Progress
 from shared.store.queues import Place
 
 

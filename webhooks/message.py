@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.settings import Settings, bind_host
 from shared.views import iso, render_job
 from shared.webhook import WebhookEvent

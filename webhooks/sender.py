@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from shared.errors import InputError, NotFoundError
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.settings import Settings
 from shared.store import JobStore
 from shared.store.webhooks import WebhookStore, attempts_key

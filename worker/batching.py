@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 
 if TYPE_CHECKING:
     from worker.runtime import WorkerRuntime

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from shared.errors import NotFoundError
-from shared.jobs import JobRecord, JobStatus, JobType
+from shared.job_record import JobRecord, JobStatus, JobType
 from shared.store.order import Aging
 from worker.holder import holder_is_dead
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.errors import ErrorCode
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.logs import bind, job_fields
 from shared.vocabulary import JobType
 from worker.batching import gather

@@ -10,7 +10,7 @@ from typing import TypeVar
 from billiard.exceptions import SoftTimeLimitExceeded
 
 from shared.errors import ServiceError, StorageError, UnavailableError
-from shared.jobs import ErrorInfo, JobRecord, JobStatus
+from shared.job_record import ErrorInfo, JobRecord, JobStatus
 from shared.logs import bound, job_fields
 from shared.storage import result_key, result_prefix
 from shared.vocabulary import ErrorCode, JobType

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.errors import UnavailableError
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.store import JobStore, Leases
 from worker.liveness import STALL_S, ConsumeWatch, touch
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shared.errors import UnavailableError
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.store import JobStore
 
 # Longer than any pause between deliveries a healthy consumer with free room would show.

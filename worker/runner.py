@@ -13,7 +13,7 @@ from billiard.exceptions import SoftTimeLimitExceeded
 
 from shared.errors import InputError, ResourceExhaustedError, UnavailableError
 from shared.inputs import parse_input
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.logs import job_fields
 from shared.messages import listed
 from shared.vocabulary import ErrorCode
@@ -54,8 +54,8 @@ def prepare(rt: WorkerRuntime, pipeline: AnyPipeline, record: JobRecord) -> Prep
         fail(rt, record, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
         return None
     elapsed = time.time() - (record.started_at or time.time())
-    deadline = time.monotonic() + rt.settings.job_time_limit_s - elapsed
-    job = RunningJob(record.id, holder=rt.holder, deadline=deadline, deadline_at=record.deadline_at)
+    limit_at = time.monotonic() + rt.settings.job_time_limit_s - elapsed
+    job = RunningJob(record.id, holder=rt.holder, time_limit_at=limit_at, deadline_at=record.deadline_at)
     return Prepared(record, work, job, time.monotonic())
 
 
@@ -80,7 +80,7 @@ def run_batch(
     with _running(rt, prepared):
         began = time.monotonic()
         for p in prepared:  # a job's time limit is its time on the device, not its wait for it
-            p.job.deadline += began - p.prepared_at
+            p.job.time_limit_at += began - p.prepared_at
         outputs = _run(pipeline, [p.work for p in prepared], batch)
         # The batch's device time, shared by the jobs' work (worker/usage.py).
         device_s = time.monotonic() - began

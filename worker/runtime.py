@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.redis_conn import connect
 from shared.settings import Settings
 from shared.storage import ObjectStore, open_storage

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.settings import Settings
 from worker.batcher import MicroBatcher
 

@@ -39,7 +39,7 @@ class RunningJob:
 
     job_id: str
     holder: str
-    deadline: float  # time.monotonic() past which it times out
+    time_limit_at: float  # time.monotonic() past which it times out (LLMB_JOB_TIME_LIMIT_S on the device)
     deadline_at: float | None = None  # epoch seconds past which the client no longer wants it
     stop: StopReason | None = None
     sent_tokens: int = 0  # tokens already sent: a retried batch does not send them twice
@@ -91,8 +91,8 @@ class RunningJob:
             self.stop = StopReason.LEASE_LOST
 
     def check(self, now: float) -> None:
-        """Stop the job once it is past its deadline or its worker is stopping."""
-        if self.stop is None and now > self.deadline:
+        """Stop the job once it is past its time limit or its deadline, or its worker is stopping."""
+        if self.stop is None and now > self.time_limit_at:
             self.stop = StopReason.TIMEOUT
         if self.stop is None and self.deadline_at is not None and time.time() > self.deadline_at:
             self.stop = StopReason.DEADLINE

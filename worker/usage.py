@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.vocabulary import JobType
 from worker.pipelines.base import Output
 

@@ -16,7 +16,7 @@ from flask.ctx import RequestContext
 from api.batches.lines import ENDPOINTS, answer, custom_id_of, nonblank, parse, split
 from api.services import Services
 from shared.errors import NotFoundError, ServiceError
-from shared.jobs import JobStatus
+from shared.job_record import JobStatus
 from shared.storage import ObjectStore
 from shared.store.batches import BatchRecord, BatchStore
 from shared.store.files import FileRecord, FileStore, object_key

@@ -26,7 +26,7 @@ from api.problems import openai_body
 from api.services import Services
 from shared.errors import ServiceError
 from shared.inputs import JobInput
-from shared.jobs import JobRecord, JobStatus, JobType
+from shared.job_record import JobRecord, JobStatus, JobType
 
 ENDPOINTS = {
     "/v1/chat/completions": JobType.CHAT,

@@ -33,7 +33,7 @@ from shared.errors import (
     TooManyActiveJobsError,
 )
 from shared.inputs import JobInput
-from shared.jobs import JobRecord, JobStatus
+from shared.job_record import JobRecord, JobStatus
 from shared.storage import ObjectStore
 from shared.store.batches import ENDED, BatchRecord, BatchStore, error_entry
 from shared.store.files import FileStore

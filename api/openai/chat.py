@@ -21,7 +21,7 @@ from api.services import Services, services
 from api.submit import Submitted
 from api.waiting import open_stream
 from shared.auth import Scope
-from shared.jobs import JobRecord, JobType
+from shared.job_record import JobRecord, JobType
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
 

@@ -16,7 +16,7 @@ from api.openai.schemas import EmbeddingsRequest
 from api.operations import operation
 from api.services import services
 from shared.auth import Scope
-from shared.jobs import JobRecord, JobType
+from shared.job_record import JobRecord, JobType
 
 bp = Blueprint("embeddings", __name__, url_prefix="/embeddings")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from api.spec import Answer
 from shared.errors import GatewayTimeoutError, InputError, NotFoundError, ServiceError
-from shared.jobs import JobRecord, JobStatus
+from shared.job_record import JobRecord, JobStatus
 from shared.vocabulary import ErrorCode
 
 

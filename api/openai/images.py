@@ -17,7 +17,7 @@ from api.openai.schemas import ImagesRequest
 from api.operations import operation
 from api.services import Services, services
 from shared.auth import Scope
-from shared.jobs import JobRecord, JobType
+from shared.job_record import JobRecord, JobType
 
 bp = Blueprint("images", __name__, url_prefix="/images")
 

@@ -20,7 +20,7 @@ from api.submit import Options, Submitted, submit_job
 from api.waiting import long_wait
 from shared.errors import InputError, MalformedBodyError
 from shared.inputs import JobInput, parse_input
-from shared.jobs import JobRecord, JobStatus, JobType
+from shared.job_record import JobRecord, JobStatus, JobType
 from shared.settings import Limits
 
 S = TypeVar("S")

@@ -21,7 +21,7 @@ from api.problems import openai_body
 from api.services import Services
 from shared.errors import InvalidTransitionError, ServiceError
 from shared.events import Event
-from shared.jobs import JobRecord, JobStatus
+from shared.job_record import JobRecord, JobStatus
 from shared.vocabulary import EventType
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import boto3
 from botocore.config import Config
 from redis import Redis
 
-from shared import keys
-from shared.jobs import JobRecord
+from shared import redis_keys
+from shared.job_record import JobRecord
 
 PNG_START = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"IEND\xaeB`\x82"
@@ -64,7 +64,7 @@ class JobView:
 
 def job_ids(r: Redis) -> set[str]:
     """Every job id stored in Redis (records, not their event streams)."""
-    prefix = f"{keys.PREFIX}:job:"
+    prefix = f"{redis_keys.PREFIX}:job:"
     found = (k.decode() for k in r.scan_iter(match=f"{prefix}*", count=1000))
     return {k.removeprefix(prefix) for k in found if not k.endswith(":events")}
 
@@ -76,8 +76,8 @@ def read_jobs(r: Redis, ids: list[str]) -> dict[str, JobView]:
         chunk = ids[start : start + CHUNK]
         pipe = r.pipeline(transaction=False)
         for job_id in chunk:
-            pipe.hgetall(keys.job(job_id))
-            pipe.xrange(keys.events(job_id))
+            pipe.hgetall(redis_keys.job(job_id))
+            pipe.xrange(redis_keys.events(job_id))
         replies = pipe.execute()
         for i, job_id in enumerate(chunk):
             raw, entries = replies[2 * i], replies[2 * i + 1]

@@ -21,7 +21,7 @@ from devtools.chaos.access import admin_settings, new_admin_key
 from devtools.chaos.plan import QUEUES, Plan, settings
 from devtools.stack.deployment import WEBHOOKS_READY_S, WORKER_READY_S, Stack
 from devtools.stack.process import Service, port_open, spawn, wait_until
-from shared import keys
+from shared import redis_keys
 from shared.vocabulary import JobType
 
 JOB_TYPES = [JobType(q) for q in QUEUES.split(",")]
@@ -150,11 +150,13 @@ class Cluster:
         """Every running job with its holder's pid, read from the queues' running indexes."""
         r = self.client()
         ids = [
-            (i.decode(), q) for q in JOB_TYPES for i in cast(list[bytes], r.zrange(keys.running(q), 0, -1))
+            (i.decode(), q)
+            for q in JOB_TYPES
+            for i in cast(list[bytes], r.zrange(redis_keys.running(q), 0, -1))
         ]
         pipe = r.pipeline(transaction=False)
         for job_id, _ in ids:
-            pipe.hmget(keys.job(job_id), "holder", "attempts", "progress")
+            pipe.hmget(redis_keys.job(job_id), "holder", "attempts", "progress")
         out = []
         for (job_id, q), (holder, attempts, progress) in zip(ids, pipe.execute(), strict=True):
             if holder:
@@ -167,7 +169,7 @@ class Cluster:
     def backlog(self) -> int:
         """How many jobs wait in the soak's queues."""
         r = self.client()
-        return sum(cast(int, r.zcard(keys.waiting(q))) for q in JOB_TYPES)
+        return sum(cast(int, r.zcard(redis_keys.waiting(q))) for q in JOB_TYPES)
 
     def restart_redis(self, down_s: float) -> tuple[float, float]:
         """Stop Redis (it writes its AOF), stay down `down_s`, start it on its port: (stopped, back)."""

@@ -24,7 +24,7 @@ from devtools.chaos.mix import Mix
 from devtools.chaos.plan import REDIS_RESTART, S3_OUTAGE, Plan
 from devtools.chaos.usage import UsageCheck, check_usage
 from devtools.stack.process import wait_until as poll
-from shared import keys
+from shared import redis_keys
 
 TERMINAL = {b"succeeded", b"failed", b"canceled"}
 UPLOAD_RETRIES_S = 10.0  # past an S3 outage's end, uploads that were retrying may still hold threads
@@ -158,7 +158,7 @@ def _drain_and_read(cluster: Cluster, tally: Tally, started: float) -> dict[str,
         """The stored jobs not finished yet."""
         pipe = r.pipeline(transaction=False)
         for job_id in ids:
-            pipe.hget(keys.job(job_id), "status")
+            pipe.hget(redis_keys.job(job_id), "status")
         return [
             j for j, s in zip(ids, cast(list[bytes | None], pipe.execute()), strict=True) if s not in TERMINAL
         ]

@@ -19,7 +19,7 @@ import httpx
 from redis import Redis
 
 from devtools.stack.deployment import Stack
-from shared import keys
+from shared import redis_keys
 from shared.vocabulary import JobType
 
 PIPELINE = {"LLMB_IMAGE_PIPELINE": "devtools.chaos.pipeline:PacedImagePipeline", "LLMB_BATCH_MAX": "4"}
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_all(stack: Stack, redis: Redis) -> None:
     """Start one worker and wait until nothing waits or runs (two commands each 0.2 s)."""
     stack.start_worker(env={"LLMB_CONCURRENCY": "2"})
-    while redis.zcard(keys.waiting(JobType.IMAGE)) or redis.zcard(keys.running(JobType.IMAGE)):
+    while redis.zcard(redis_keys.waiting(JobType.IMAGE)) or redis.zcard(redis_keys.running(JobType.IMAGE)):
         time.sleep(0.2)
 
 

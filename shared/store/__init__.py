@@ -4,7 +4,7 @@
 """
 
 from shared.store.commands import EVENTS_MAXLEN, Transition
-from shared.store.jobs import JobStore
+from shared.store.job_store import JobStore
 from shared.store.leases import HEARTBEAT_TTL_S, Leases, Report
 from shared.store.results import Created, Existing, Idempotency, Place, QueueLoad
 from shared.store.scripts import redis_errors

@@ -8,7 +8,7 @@ from typing import cast
 from pydantic import BaseModel, ConfigDict, field_validator
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.auth import Principal, Scope
 from shared.budgets import Budget, Period
 from shared.errors import NotFoundError
@@ -84,24 +84,24 @@ class KeyStore:
     def create(self, record: KeyRecord) -> None:
         """Store a new key's record and index it."""
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(keys.api_key(record.id), mapping=record.to_redis())  # type: ignore[arg-type]
-        pipe.zadd(keys.api_keys(), {record.id: record.created_at})
+        pipe.hset(redis_keys.api_key(record.id), mapping=record.to_redis())  # type: ignore[arg-type]
+        pipe.zadd(redis_keys.api_keys(), {record.id: record.created_at})
         with redis_errors():
             pipe.execute()
 
     def get(self, key_id: str) -> KeyRecord | None:
         """The key's record, or None for an unknown id."""
         with redis_errors():
-            raw = cast(dict[bytes, bytes], self._redis.hgetall(keys.api_key(key_id)))
+            raw = cast(dict[bytes, bytes], self._redis.hgetall(redis_keys.api_key(key_id)))
         return KeyRecord.model_validate({k.decode(): v for k, v in raw.items()}) if raw else None
 
     def list(self, *, tenant: str | None = None) -> list[KeyRecord]:
         """Every key (of one tenant when given), oldest first."""
         with redis_errors():
-            ids = cast(list[bytes], self._redis.zrange(keys.api_keys(), 0, -1))
+            ids = cast(list[bytes], self._redis.zrange(redis_keys.api_keys(), 0, -1))
             pipe = self._redis.pipeline(transaction=False)
             for key_id in ids:
-                pipe.hgetall(keys.api_key(key_id.decode()))
+                pipe.hgetall(redis_keys.api_key(key_id.decode()))
             raws = pipe.execute()
         records = [KeyRecord.model_validate({k.decode(): v for k, v in raw.items()}) for raw in raws if raw]
         return [r for r in records if tenant is None or r.tenant == tenant]
@@ -109,10 +109,12 @@ class KeyStore:
     def revoke(self, key_id: str) -> KeyRecord:
         """Refuse the key from now on (its record stays, with the time); NotFoundError for an unknown id."""
         with redis_errors():
-            if not self._redis.exists(keys.api_key(key_id)):
+            if not self._redis.exists(redis_keys.api_key(key_id)):
                 raise NotFoundError(f"no key {key_id}")
-            if not self._redis.hget(keys.api_key(key_id), "revoked_at"):  # the first revocation's time stays
-                self._redis.hset(keys.api_key(key_id), "revoked_at", time.time())
+            if not self._redis.hget(
+                redis_keys.api_key(key_id), "revoked_at"
+            ):  # the first revocation's time stays
+                self._redis.hset(redis_keys.api_key(key_id), "revoked_at", time.time())
         record = self.get(key_id)
         if record is None:
             raise NotFoundError(f"no key {key_id}")
@@ -121,4 +123,4 @@ class KeyStore:
     def touch(self, key_id: str, when: float) -> None:
         """Note when the key was last used."""
         with redis_errors():
-            self._redis.hset(keys.api_key(key_id), "last_used_at", when)
+            self._redis.hset(redis_keys.api_key(key_id), "last_used_at", when)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from redis import ConnectionPool, Redis
 
 from shared.errors import NotFoundError
-from shared.keys import PREFIX, job, webhook_deliveries
+from shared.redis_keys import PREFIX, job, webhook_deliveries
 from shared.store.scripts import Script, redis_errors
 from shared.webhook import NoticeEvent, delivery
 

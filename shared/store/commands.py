@@ -2,7 +2,7 @@
 
 A builder here names what its script's `--! keys:` and `--! args:` lines name; `JobStore` runs the
 script with it and reads the answer with `answer`. The statuses a command may start from come from
-the transition table (shared/jobs.py:may_start_from).
+the transition table (shared/job_record.py:may_start_from).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shared import keys
+from shared import redis_keys
 from shared.budgets import PERIODS, period_id, report_alerts
-from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, encode_fields, may_start_from
+from shared.job_record import ErrorInfo, JobRecord, JobStatus, JobType, encode_fields, may_start_from
 from shared.store.order import BATCH_BASE, Aging
 from shared.vocabulary import ErrorCode
 
@@ -62,9 +62,9 @@ def answer(reply: list[Any]) -> Transition:
 
 def start(job_id: str, job_type: JobType, *, holder: str, lease_until: float, permit: bool = False) -> Call:
     """start.lua's call (start_mate.lua's with `permit`): run the queued job under `holder`'s lease."""
-    named = {"job": keys.job(job_id), "events": keys.events(job_id)} | _start_keys(job_type)
+    named = {"job": redis_keys.job(job_id), "events": redis_keys.events(job_id)} | _start_keys(job_type)
     if permit:
-        named["celery_queue"] = keys.celery_queue(job_type)
+        named["celery_queue"] = redis_keys.celery_queue(job_type)
     args = _start_args(holder, lease_until) | {"from": may_start_from(RUNNING, only_from=QUEUED)}
     return named, args, []
 
@@ -72,11 +72,11 @@ def start(job_id: str, job_type: JobType, *, holder: str, lease_until: float, pe
 def claim_next(job_type: JobType, *, holder: str, lease_until: float, aging: Aging) -> Call:
     """claim_next.lua's call: run the first waiting job of the queue by the store's order."""
     named = _start_keys(job_type) | {
-        "fair": keys.fair_share(job_type),
-        "celery_queue": keys.celery_queue(job_type),
+        "fair": redis_keys.fair_share(job_type),
+        "celery_queue": redis_keys.celery_queue(job_type),
     }
     order = {
-        "job_prefix": keys.job_prefix(),
+        "job_prefix": redis_keys.job_prefix(),
         "batch_base": BATCH_BASE,
         "aging_s": aging.after_s,
         "aging_every": aging.every,
@@ -86,10 +86,10 @@ def claim_next(job_type: JobType, *, holder: str, lease_until: float, aging: Agi
 
 def _start_keys(job_type: JobType) -> dict[str, str]:
     return {
-        "waiting": keys.waiting(job_type),
-        "running": keys.running(job_type),
-        "webhooks": keys.webhook_deliveries(),
-        "waits": keys.duration_histogram("wait", job_type),
+        "waiting": redis_keys.waiting(job_type),
+        "running": redis_keys.running(job_type),
+        "webhooks": redis_keys.webhook_deliveries(),
+        "waits": redis_keys.duration_histogram("wait", job_type),
     }
 
 
@@ -127,14 +127,14 @@ def finish(
         "lapsed_before": "" if lapsed_before is None else lapsed_before,
         "usage": json.dumps(usage) if usage else "",
         "usage_ttl": USAGE_TTL_S,
-        "spend_prefix": keys.spend_prefix(),
+        "spend_prefix": redis_keys.spend_prefix(),
         "spend_periods": " ".join(period_id(p, now) for p in PERIODS),
         "spend_ttl": SPEND_TTL_S,
         "status": status.value,
     }
     named = _end_keys(job_id, job_type) | {
-        "usage_totals": keys.usage_totals(),
-        "usage_hour": keys.usage_hour(int(now // 3600)),
+        "usage_totals": redis_keys.usage_totals(),
+        "usage_hour": redis_keys.usage_hour(int(now // 3600)),
     }
     return named, args, [x for kv in encode_fields(fields).items() for x in kv]
 
@@ -149,11 +149,11 @@ def cancel(
 
 def _end_keys(job_id: str, job_type: JobType) -> dict[str, str]:
     return _job_keys(job_id, job_type) | {
-        "deadlines": keys.deadlines(),
-        "webhooks": keys.webhook_deliveries(),
-        "finished": keys.finished(job_type),
-        "counts": keys.finished_counts(),
-        "runs": keys.duration_histogram("run", job_type),
+        "deadlines": redis_keys.deadlines(),
+        "webhooks": redis_keys.webhook_deliveries(),
+        "finished": redis_keys.finished(job_type),
+        "counts": redis_keys.finished_counts(),
+        "runs": redis_keys.duration_histogram("run", job_type),
     }
 
 
@@ -188,11 +188,11 @@ def requeue(
 
 def _job_keys(job_id: str, job_type: JobType) -> dict[str, str]:
     return {
-        "job": keys.job(job_id),
-        "events": keys.events(job_id),
-        "waiting": keys.waiting(job_type),
-        "running": keys.running(job_type),
-        "celery_queue": keys.celery_queue(job_type),
+        "job": redis_keys.job(job_id),
+        "events": redis_keys.events(job_id),
+        "waiting": redis_keys.waiting(job_type),
+        "running": redis_keys.running(job_type),
+        "celery_queue": redis_keys.celery_queue(job_type),
     }
 
 

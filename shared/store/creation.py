@@ -7,9 +7,9 @@ from typing import Any
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.errors import QueueFullError, TenantQueueFullError, TooManyActiveJobsError, UnavailableError
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.queues import task_message
 from shared.store.commands import EVENTS_MAXLEN, Call, status_event
 from shared.store.leases import HEARTBEAT_TTL_S
@@ -75,22 +75,24 @@ def created(reply: list[Any], record: JobRecord) -> Created | Existing:
 def _create_keys(record: JobRecord, idempotency: Idempotency | None) -> dict[str, str]:
     """The keys create.lua names, for this record."""
     idem = (
-        keys.idempotency(idempotency.tenant, idempotency.key_hash) if idempotency else keys.no_idempotency()
+        redis_keys.idempotency(idempotency.tenant, idempotency.key_hash)
+        if idempotency
+        else redis_keys.no_idempotency()
     )
     return {
-        "job": keys.job(record.id),
-        "events": keys.events(record.id),
-        "waiting": keys.waiting(record.type),
-        "tenant_waiting": keys.tenant_waiting(record.owner, record.type),
-        "owner_jobs": keys.owner_jobs(record.owner),
-        "celery_queue": keys.celery_queue(record.type),
-        "sequence": keys.sequence(),
-        "active": keys.key_active_jobs(record.key_id or record.owner),
+        "job": redis_keys.job(record.id),
+        "events": redis_keys.events(record.id),
+        "waiting": redis_keys.waiting(record.type),
+        "tenant_waiting": redis_keys.tenant_waiting(record.owner, record.type),
+        "owner_jobs": redis_keys.owner_jobs(record.owner),
+        "celery_queue": redis_keys.celery_queue(record.type),
+        "sequence": redis_keys.sequence(),
+        "active": redis_keys.key_active_jobs(record.key_id or record.owner),
         "idem": idem,
-        "deadlines": keys.deadlines(),
-        "finished": keys.finished(record.type),
-        "workers": keys.workers(record.type),
-        "fair": keys.fair_share(record.type),
+        "deadlines": redis_keys.deadlines(),
+        "finished": redis_keys.finished(record.type),
+        "workers": redis_keys.workers(record.type),
+        "fair": redis_keys.fair_share(record.type),
     }
 
 

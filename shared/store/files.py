@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from redis import ConnectionPool, Redis
 
 from shared.errors import NotFoundError
-from shared.keys import PREFIX
+from shared.redis_keys import PREFIX
 from shared.store.scripts import redis_errors
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.store.scripts import Script, redis_errors
 
 # A hold not renewed for this long is free again (its holder renews it three times as often).
@@ -50,7 +50,7 @@ class Holds:
         }
         with redis_errors():
             answer = self._hold(
-                {"by_key": keys.key_holds(key_id), "by_tenant": keys.tenant_holds(tenant)}, args
+                {"by_key": redis_keys.key_holds(key_id), "by_tenant": redis_keys.tenant_holds(tenant)}, args
             )
         full = answer.decode() if isinstance(answer, bytes) else str(answer)
         return hold if full == "ok" else full
@@ -62,7 +62,7 @@ class Holds:
         until, ttl_ms = time.time() + self.ttl_s, int(self.ttl_s * 1000) + 1
         pipe = self._redis.pipeline(transaction=False)
         for hold in holds:
-            for name in (keys.key_holds(hold.key_id), keys.tenant_holds(hold.tenant)):
+            for name in (redis_keys.key_holds(hold.key_id), redis_keys.tenant_holds(hold.tenant)):
                 pipe.zadd(name, {hold.lease: until}, xx=True)
                 pipe.pexpire(name, ttl_ms)
         with redis_errors():
@@ -71,8 +71,8 @@ class Holds:
     def give_back(self, hold: Hold) -> None:
         """Free the hold (UnavailableError: it lapses on its own within HOLD_TTL_S)."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zrem(keys.key_holds(hold.key_id), hold.lease)
-        pipe.zrem(keys.tenant_holds(hold.tenant), hold.lease)
+        pipe.zrem(redis_keys.key_holds(hold.key_id), hold.lease)
+        pipe.zrem(redis_keys.tenant_holds(hold.tenant), hold.lease)
         with redis_errors():
             pipe.execute()
 
@@ -80,6 +80,6 @@ class Holds:
         """How many unlapsed holds the key and the tenant hold now."""
         now = time.time()
         with redis_errors():
-            by_key = self._redis.zcount(keys.key_holds(key_id), now, "+inf")
-            by_tenant = self._redis.zcount(keys.tenant_holds(tenant), now, "+inf")
+            by_key = self._redis.zcount(redis_keys.key_holds(key_id), now, "+inf")
+            by_tenant = self._redis.zcount(redis_keys.tenant_holds(tenant), now, "+inf")
         return int(by_key), int(by_tenant)

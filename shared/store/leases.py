@@ -9,7 +9,7 @@ from typing import Any
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.store.commands import EVENTS_MAXLEN
 from shared.store.scripts import Script, redis_errors
 from shared.vocabulary import EventType, JobType
@@ -46,7 +46,7 @@ class Leases:
         """Extend the lease; False when this holder no longer holds the job."""
         with redis_errors():
             held = self._renew(
-                {"job": keys.job(job_id), "running": keys.running(job_type)},
+                {"job": redis_keys.job(job_id), "running": redis_keys.running(job_type)},
                 {"holder": holder, "lease_until": self.deadline()},
             )
         return bool(held)
@@ -57,9 +57,9 @@ class Leases:
         for r in reports:
             self._report(
                 {
-                    "job": keys.job(r.job_id),
-                    "events": keys.events(r.job_id),
-                    "webhooks": keys.webhook_deliveries(),
+                    "job": redis_keys.job(r.job_id),
+                    "events": redis_keys.events(r.job_id),
+                    "webhooks": redis_keys.webhook_deliveries(),
                 },
                 {
                     "holder": r.holder,
@@ -80,8 +80,8 @@ class Leases:
         now = time.time()
         pipe = self._redis.pipeline(transaction=False)
         for q in job_types:
-            pipe.zadd(keys.workers(q), {worker_id: now})
-            pipe.zremrangebyscore(keys.workers(q), "-inf", now - HEARTBEAT_TTL_S * 10)
+            pipe.zadd(redis_keys.workers(q), {worker_id: now})
+            pipe.zremrangebyscore(redis_keys.workers(q), "-inf", now - HEARTBEAT_TTL_S * 10)
         with redis_errors():
             pipe.execute()
 
@@ -89,6 +89,6 @@ class Leases:
         """Stop counting this worker (clean shutdown)."""
         pipe = self._redis.pipeline(transaction=False)
         for q in job_types:
-            pipe.zrem(keys.workers(q), worker_id)
+            pipe.zrem(redis_keys.workers(q), worker_id)
         with redis_errors():
             pipe.execute()

@@ -7,8 +7,8 @@ from typing import cast
 
 from redis import Redis
 
-from shared import keys
-from shared.jobs import JobRecord, JobStatus, JobType
+from shared import redis_keys
+from shared.job_record import JobRecord, JobStatus, JobType
 from shared.queues import QUEUES
 from shared.store.leases import HEARTBEAT_TTL_S
 from shared.store.results import HISTORY, Histogram, History, Place, QueueLoad, Stats
@@ -26,7 +26,7 @@ class QueueReads:
         if record.status != JobStatus.QUEUED:
             return None
         with redis_errors():
-            rank = cast(int | None, self._redis.zrank(keys.waiting(record.type), record.id))
+            rank = cast(int | None, self._redis.zrank(redis_keys.waiting(record.type), record.id))
         return None if rank is None else rank + 1
 
     def place(self, record: JobRecord) -> Place:
@@ -34,9 +34,9 @@ class QueueReads:
         if record.status != JobStatus.QUEUED:
             return Place(None, None)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zrank(keys.waiting(record.type), record.id)
-        pipe.zrevrange(keys.finished(record.type), 0, HISTORY - 1, withscores=True)
-        pipe.zcount(keys.workers(record.type), time.time() - HEARTBEAT_TTL_S, "+inf")
+        pipe.zrank(redis_keys.waiting(record.type), record.id)
+        pipe.zrevrange(redis_keys.finished(record.type), 0, HISTORY - 1, withscores=True)
+        pipe.zcount(redis_keys.workers(record.type), time.time() - HEARTBEAT_TTL_S, "+inf")
         with redis_errors():
             rank, finished, workers = pipe.execute()
         if rank is None:
@@ -50,9 +50,9 @@ class QueueReads:
         now = time.time()
         pipe = self._redis.pipeline(transaction=False)
         for q in QUEUES:
-            pipe.zcard(keys.waiting(q))
-            pipe.zcard(keys.running(q))
-            pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
+            pipe.zcard(redis_keys.waiting(q))
+            pipe.zcard(redis_keys.running(q))
+            pipe.zcount(redis_keys.workers(q), now - worker_ttl_s, "+inf")
         with redis_errors():
             counts = pipe.execute()
         return {q: QueueLoad(*counts[3 * i : 3 * i + 3]) for i, q in enumerate(QUEUES)}
@@ -63,7 +63,9 @@ class QueueReads:
         with redis_errors():
             rows = cast(
                 list[tuple[bytes, float]],
-                self._redis.zrangebyscore(keys.waiting(job_type), low, "+inf", 0, count, withscores=True),
+                self._redis.zrangebyscore(
+                    redis_keys.waiting(job_type), low, "+inf", 0, count, withscores=True
+                ),
             )
         return [(job_id.decode(), score) for job_id, score in rows]
 
@@ -71,7 +73,7 @@ class QueueReads:
         """Each job's batch key (what it can share a model call with); None when it vanished."""
         pipe = self._redis.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.hget(keys.job(job_id), "batch_key")
+            pipe.hget(redis_keys.job(job_id), "batch_key")
         with redis_errors():
             rows = cast(list[bytes | None], pipe.execute())
         return [None if row is None else row.decode() for row in rows]
@@ -80,24 +82,24 @@ class QueueReads:
         """How many task messages wait in these queues' Celery lists."""
         pipe = self._redis.pipeline(transaction=False)
         for q in job_types:
-            pipe.llen(keys.celery_queue(q))
+            pipe.llen(redis_keys.celery_queue(q))
         with redis_errors():
             return sum(cast(list[int], pipe.execute()))
 
     def stats(self, *, worker_ttl_s: float) -> Stats:
         """Job ends, the wait and run histograms, queue loads, usage and budget alerts, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(keys.finished_counts())
+        pipe.hgetall(redis_keys.finished_counts())
         for q in QUEUES:
-            pipe.hgetall(keys.duration_histogram("wait", q))
-            pipe.hgetall(keys.duration_histogram("run", q))
+            pipe.hgetall(redis_keys.duration_histogram("wait", q))
+            pipe.hgetall(redis_keys.duration_histogram("run", q))
         now = time.time()
         for q in QUEUES:
-            pipe.zcard(keys.waiting(q))
-            pipe.zcard(keys.running(q))
-            pipe.zcount(keys.workers(q), now - worker_ttl_s, "+inf")
-        pipe.hgetall(keys.usage_totals())
-        pipe.hgetall(keys.budget_alert_counts())
+            pipe.zcard(redis_keys.waiting(q))
+            pipe.zcard(redis_keys.running(q))
+            pipe.zcount(redis_keys.workers(q), now - worker_ttl_s, "+inf")
+        pipe.hgetall(redis_keys.usage_totals())
+        pipe.hgetall(redis_keys.budget_alert_counts())
         with redis_errors():
             *found, usage, alerts = pipe.execute()
         finished = {_split_key(k): int(v) for k, v in found[0].items()}

@@ -6,9 +6,9 @@ from typing import cast
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.errors import NotFoundError
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 from shared.store.results import Existing, Idempotency
 from shared.store.scripts import redis_errors
 
@@ -27,7 +27,7 @@ class JobReads:
     def get(self, job_id: str) -> JobRecord:
         """The job's record, or NotFoundError for an unknown or expired id."""
         with redis_errors():
-            raw = cast(dict[bytes, bytes], self._redis.hgetall(keys.job(job_id)))
+            raw = cast(dict[bytes, bytes], self._redis.hgetall(redis_keys.job(job_id)))
         if not raw:
             raise NotFoundError(f"no job {job_id}")
         return JobRecord.from_redis(raw)
@@ -35,8 +35,8 @@ class JobReads:
     def snapshot(self, job_id: str) -> tuple[JobRecord, str]:
         """The record and the id of its latest event, read atomically; NotFoundError if unknown."""
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hgetall(keys.job(job_id))
-        pipe.xrevrange(keys.events(job_id), count=1)
+        pipe.hgetall(redis_keys.job(job_id))
+        pipe.xrevrange(redis_keys.events(job_id), count=1)
         with redis_errors():
             raw, last = pipe.execute()
         if not raw:
@@ -45,13 +45,13 @@ class JobReads:
 
     def list_for_owner(self, owner: str, *, limit: int, before: float | None = None) -> list[JobRecord]:
         """The owner's jobs, newest first, created strictly before `before` when given."""
-        index = keys.owner_jobs(owner)
+        index = redis_keys.owner_jobs(owner)
         top = f"({before}" if before is not None else "+inf"
         with redis_errors():
             ids = cast(list[bytes], self._redis.zrevrangebyscore(index, top, "-inf", start=0, num=limit))
             pipe = self._redis.pipeline(transaction=False)
             for job_id in ids:
-                pipe.hgetall(keys.job(job_id.decode()))
+                pipe.hgetall(redis_keys.job(job_id.decode()))
             raws = pipe.execute()
             gone = [job_id for job_id, raw in zip(ids, raws, strict=True) if not raw]
             if gone:
@@ -60,7 +60,7 @@ class JobReads:
 
     def known(self, idempotency: Idempotency) -> Existing | None:
         """What an Idempotency-Key already made (None: nothing yet), read before anything is counted."""
-        key = keys.idempotency(idempotency.tenant, idempotency.key_hash)
+        key = redis_keys.idempotency(idempotency.tenant, idempotency.key_hash)
         with redis_errors():
             found = cast(
                 list[bytes | None], self._redis.hmget(key, "job_id", "fingerprint", "inflight_until")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.jobs import JobRecord
+from shared.job_record import JobRecord
 
 # The history the wait estimate reads: a queue's last finished jobs (lib.lua's end_job keeps 100).
 HISTORY = 50

@@ -9,7 +9,7 @@ from typing import cast
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.budgets import Period, Spend, period_id
 from shared.store.scripts import redis_errors
 
@@ -37,7 +37,7 @@ class UsageReads:
         hours = range(first_hour, last_hour + 1)
         pipe = self._redis.pipeline(transaction=False)
         for hour in hours:
-            pipe.hgetall(keys.usage_hour(hour))
+            pipe.hgetall(redis_keys.usage_hour(hour))
         with redis_errors():
             found = cast(list[dict[bytes, bytes]], pipe.execute())
         rows = []
@@ -52,7 +52,9 @@ class UsageReads:
         """What each (kind `key` or `tenant`, name, period) used in the period holding `now`, in one trip."""
         pipe = self._redis.pipeline(transaction=False)
         for kind, name, period in whose:
-            pipe.hmget(keys.spend(period_id(period, now), kind, name), ["device_s", "tokens", "alerted_at"])
+            pipe.hmget(
+                redis_keys.spend(period_id(period, now), kind, name), ["device_s", "tokens", "alerted_at"]
+            )
         with redis_errors():
             found = cast(list[list[bytes | None]], pipe.execute())
         return [Spend(float(d or 0), int(t or 0), float(a) if a else None) for d, t, a in found]
@@ -63,5 +65,5 @@ class UsageReads:
         `subject` names the spend (`d20261206:key:<id>`); None once it expired or if none was written.
         """
         with redis_errors():
-            raw = cast(bytes | None, self._redis.hget(keys.spend_prefix() + subject, "alert"))
+            raw = cast(bytes | None, self._redis.hget(redis_keys.spend_prefix() + subject, "alert"))
         return cast(dict[str, object], json.loads(raw)) if raw else None

@@ -14,7 +14,7 @@ from typing import cast
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.store.batches import batch_webhooks
 from shared.store.scripts import Script, redis_errors
 from shared.webhook import Attempt, NoticeEvent, WebhookEvent, parse_delivery
@@ -35,9 +35,9 @@ def attempts_key(member: str) -> str:
     """The list that records the attempts of a delivery: its job's, its batch's or its budget period's."""
     subject, event = parse_delivery(member)
     if isinstance(event, WebhookEvent):
-        return keys.webhook_attempts(subject)
+        return redis_keys.webhook_attempts(subject)
     if event == NoticeEvent.BUDGET_THRESHOLD:
-        return f"{keys.spend_prefix()}{subject}:webhooks"
+        return f"{redis_keys.spend_prefix()}{subject}:webhooks"
     return batch_webhooks(subject)
 
 
@@ -70,14 +70,15 @@ class WebhookStore:
         """Up to `limit` deliveries due by `now`, leased to the caller until `lease_until`."""
         with redis_errors():
             found = self._claim(
-                {"due": keys.webhook_deliveries()}, {"now": now, "lease_until": lease_until, "limit": limit}
+                {"due": redis_keys.webhook_deliveries()},
+                {"now": now, "lease_until": lease_until, "limit": limit},
             )
         return [m.decode() for m in found]
 
     def next_due(self) -> float | None:
         """When the earliest delivery is due (epoch seconds), or None when none is scheduled."""
         with redis_errors():
-            first = self._redis.zrange(keys.webhook_deliveries(), 0, 0, withscores=True)
+            first = self._redis.zrange(redis_keys.webhook_deliveries(), 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
     def settle(
@@ -95,13 +96,13 @@ class WebhookStore:
             "ttl": self.job_ttl_s,
             "keep": ATTEMPTS_KEPT,
         }
-        store_keys = {"due": keys.webhook_deliveries(), "attempts": attempts_key(member)}
+        store_keys = {"due": redis_keys.webhook_deliveries(), "attempts": attempts_key(member)}
         with redis_errors():
             return bool(self._settle(store_keys, args))
 
     def attempts(self, job_id: str) -> list[Attempt]:
         """The job's delivery attempts, oldest first (the newest ATTEMPTS_KEPT)."""
-        return self.attempts_at(keys.webhook_attempts(job_id))
+        return self.attempts_at(redis_keys.webhook_attempts(job_id))
 
     def attempts_at(self, key: str) -> list[Attempt]:
         """The attempts recorded in the list `key` (attempts_key of a delivery), oldest first."""
@@ -111,7 +112,7 @@ class WebhookStore:
 
     def secret(self, tenant: str) -> SigningSecret:
         """The tenant's signing secret, made on first need."""
-        key = keys.webhook_secret(tenant)
+        key = redis_keys.webhook_secret(tenant)
         with redis_errors():
             self._redis.hsetnx(key, "current", new_secret())
             raw = cast(dict[bytes, bytes], self._redis.hgetall(key))
@@ -119,7 +120,7 @@ class WebhookStore:
 
     def rotate(self, tenant: str, *, now: float) -> SigningSecret:
         """Give the tenant a new secret; the replaced one still signs for ROTATION_GRACE_S."""
-        key = keys.webhook_secret(tenant)
+        key = redis_keys.webhook_secret(tenant)
         args = {"new": new_secret(), "now": now, "previous_until": now + ROTATION_GRACE_S}
         with redis_errors():
             self._rotate({"secret": key}, args)

@@ -12,7 +12,7 @@ from redis import Redis
 
 from api.batches.runner import Runner
 from devtools.stack.process import Service
-from shared import keys
+from shared import redis_keys
 from shared.limits import Limits
 from shared.storage import open_storage
 from shared.store.batches import BatchStore, lines_key
@@ -64,7 +64,7 @@ def test_a_full_queue_pauses_the_batch_and_a_restart_makes_no_second_job(
     runner = runner_for(app)
     runner.step(batch_id)
     runner.step(batch_id)  # the queue is still full: nothing more
-    waiting = keys.waiting(JobType.EMBED)
+    waiting = redis_keys.waiting(JobType.EMBED)
     assert redis_client.zcard(waiting) == 2
     assert redis_client.llen(lines_key(batch_id)) == 3  # the refused line, then two jobs
     job = app.test_client().get(
@@ -100,7 +100,7 @@ def test_a_cancelled_batch_cancels_its_queued_lines_and_lists_every_line_once(
     runner.step(batch_id)  # sees them ended: finalizes
     batch = client.get(f"/v1/batches/{batch_id}", headers=bearer(key)).get_json()
     assert (batch["status"], batch["output_file_id"]) == ("cancelled", None)
-    assert redis_client.zcard(keys.waiting(JobType.EMBED)) == 0
+    assert redis_client.zcard(redis_keys.waiting(JobType.EMBED)) == 0
     errors = client.get(f"/v1/files/{batch['error_file_id']}/content", headers=bearer(key)).data.splitlines()
     assert [json.loads(e)["custom_id"] for e in errors] == ["e0", "e1", "e2", "e3"]
     assert {json.loads(e)["error"]["code"] for e in errors} == {"batch_cancelled"}
@@ -163,7 +163,7 @@ def test_the_key_s_own_active_job_cap_paces_its_batch(app_for: AppFor, redis_cli
     app = app_for(auth="on", admin_key=SecretStr(ADMIN))
     _, batch_id = start(app, b"".join(embed_line(i) for i in range(4)), max_active_jobs=2)
     runner_for(app).step(batch_id)
-    assert redis_client.zcard(keys.waiting(JobType.EMBED)) == 2
+    assert redis_client.zcard(redis_keys.waiting(JobType.EMBED)) == 2
     assert redis_client.llen(lines_key(batch_id)) == 2
 
 

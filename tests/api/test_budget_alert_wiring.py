@@ -8,7 +8,7 @@ import time
 from flask import Flask
 from pydantic import SecretStr
 
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.limits import Limits
 from tests.api.conftest import AppFor
 from tests.api.test_auth import ADMIN, bearer, make_key, submit

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from redis import Redis
 
 from shared.budgets import period_end, period_id
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.settings import Limits
 from shared.store import JobStore
 from tests.api.conftest import AppFor

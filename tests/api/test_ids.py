@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from redis import Redis
 
-from shared import ids, keys
+from shared import ids, redis_keys
 from shared.errors import NotFoundError
 from tests.api.conftest import AppFor
 
@@ -70,7 +70,13 @@ def test_no_text_as_an_id_answers_anything_but_404(app_for: AppFor, method: str,
 
 @given(st.text(max_size=80))
 def test_a_key_name_is_built_only_from_an_id_shaped_part(text: str) -> None:
-    for build in (keys.job, keys.events, keys.webhook_attempts, keys.api_key, keys.key_active_jobs):
+    for build in (
+        redis_keys.job,
+        redis_keys.events,
+        redis_keys.webhook_attempts,
+        redis_keys.api_key,
+        redis_keys.key_active_jobs,
+    ):
         try:
             name = build(text)
         except NotFoundError:
@@ -86,4 +92,4 @@ def test_every_job_id_the_api_makes_has_the_shape(value: object) -> None:
 
 def test_the_store_refuses_a_malformed_id_as_unknown(redis_client: Redis) -> None:
     with pytest.raises(NotFoundError):
-        keys.job("0f8fad5b-d9cb-469f-a165-70867728950e:events")
+        redis_keys.job("0f8fad5b-d9cb-469f-a165-70867728950e:events")

@@ -9,7 +9,7 @@ from redis import Redis
 
 from api.services import Services
 from devtools.stack.process import Service
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.storage import open_storage, result_key
 from tests.api.conftest import AppFor
 from tests.conftest import s3_settings_for

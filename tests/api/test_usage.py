@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from pydantic import SecretStr
 from redis import Redis
 
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.store import JobStore
 from tests.api.conftest import AppFor
 from tests.api.test_auth import ADMIN, bearer, make_key

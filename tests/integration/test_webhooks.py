@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from devtools.stack.deployment import Stack
 from devtools.stack.process import free_port
-from shared import keys
+from shared import redis_keys
 from shared.redis_conn import connect
 from shared.webhook import WebhookEvent, delivery
 from tests.fixtures.receiver import HANG, Receiver
@@ -107,7 +107,7 @@ def test_a_receiver_answering_410_gets_no_more_attempts(running: tuple[Stack, Ap
     assert len(receiver.received) == 1
     redis = connect(stack.env["LLMB_REDIS_URL"])
     # Nothing is scheduled any more, so no sender can try it again.
-    assert redis.zscore(keys.webhook_deliveries(), delivery(job["id"], WebhookEvent.COMPLETED)) is None
+    assert redis.zscore(redis_keys.webhook_deliveries(), delivery(job["id"], WebhookEvent.COMPLETED)) is None
     redis.close()
 
 

@@ -6,7 +6,7 @@ import time
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.store.batches import BatchRecord, BatchStore
 
 HOOK = {"url": "https://hooks.example.com/x", "events": ["batch.completed", "batch.cancelled"]}
@@ -21,7 +21,7 @@ def record(batch_id: str, **fields: object) -> BatchRecord:
 
 
 def scheduled(redis_client: Redis, batch_id: str) -> list[str]:
-    members = redis_client.zrange(keys.webhook_deliveries(), 0, -1)
+    members = redis_client.zrange(redis_keys.webhook_deliveries(), 0, -1)
     return [m.decode() for m in members if m.decode().startswith(batch_id + "|")]
 
 
@@ -34,7 +34,9 @@ def test_an_ended_batch_schedules_its_webhook_once_however_often_it_is_written(r
     ended = made.model_copy(update={"status": "completed", "completed_at": int(time.time())})
     store.save(ended)
     assert scheduled(redis_client, "batch_once") == ["batch_once|batch.completed"]
-    redis_client.zrem(keys.webhook_deliveries(), "batch_once|batch.completed")  # the sender delivered it
+    redis_client.zrem(
+        redis_keys.webhook_deliveries(), "batch_once|batch.completed"
+    )  # the sender delivered it
     store.save(ended)  # a restarted runner writes the ended batch again
     assert scheduled(redis_client, "batch_once") == []
     assert store.load("batch_once")[0].status == "completed"

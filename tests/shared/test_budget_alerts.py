@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.budgets import Budget, alert_caps, period_id
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.store import JobStore, commands
 from tests.fixtures.jobs import new_record
 
@@ -36,7 +36,7 @@ def end_job(
 
 
 def scheduled(redis_client: Redis) -> list[str]:
-    members = redis_client.zrange(keys.webhook_deliveries(), 0, -1)
+    members = redis_client.zrange(redis_keys.webhook_deliveries(), 0, -1)
     return sorted(m.decode() for m in members if m.decode().endswith("|budget.threshold"))
 
 

@@ -7,8 +7,8 @@ import time
 import pytest
 from redis import Redis
 
-from shared import keys
-from shared.jobs import JobStatus, JobType
+from shared import redis_keys
+from shared.job_record import JobStatus, JobType
 from shared.store import JobStore
 from shared.vocabulary import ErrorCode
 from tests.fixtures.jobs import new_record, submit
@@ -55,19 +55,19 @@ def test_a_job_past_its_deadline_is_canceled_and_the_next_one_claimed(store, red
 
 def test_ids_whose_records_are_gone_are_dropped_from_the_index(store, redis_client) -> None:
     stale, live = submit(store), submit(store)
-    redis_client.delete(keys.job(stale.id))
+    redis_client.delete(redis_keys.job(stale.id))
     assert claim(store).id == live.id
-    assert redis_client.zcard(keys.waiting(IMAGE)) == 0
+    assert redis_client.zcard(redis_keys.waiting(IMAGE)) == 0
 
 
 def test_a_batch_mate_starts_only_with_a_permit_it_takes_from_the_list(store, redis_client) -> None:
     first, mate, other = submit(store), submit(store), submit(store)
-    assert redis_client.llen(keys.celery_queue(IMAGE)) == 3  # one permit per waiting job
+    assert redis_client.llen(redis_keys.celery_queue(IMAGE)) == 3  # one permit per waiting job
     started = store.start_mate(mate.id, IMAGE, holder="w1", lease_until=time.time() + 30)
     assert started.ok
     assert started.record.status == JobStatus.RUNNING
-    assert redis_client.llen(keys.celery_queue(IMAGE)) == 2  # its permit went with it
-    redis_client.delete(keys.celery_queue(IMAGE))  # the others are being delivered
+    assert redis_client.llen(redis_keys.celery_queue(IMAGE)) == 2  # its permit went with it
+    redis_client.delete(redis_keys.celery_queue(IMAGE))  # the others are being delivered
     refused = store.start_mate(other.id, IMAGE, holder="w1", lease_until=time.time() + 30)
     assert refused.no_permit
     assert store.get(other.id).status == JobStatus.QUEUED  # left for a delivery to claim
@@ -76,7 +76,7 @@ def test_a_batch_mate_starts_only_with_a_permit_it_takes_from_the_list(store, re
 
 
 def test_a_queued_job_that_ends_without_running_spends_a_permit(store, redis_client) -> None:
-    queue = keys.celery_queue(IMAGE)
+    queue = redis_keys.celery_queue(IMAGE)
     canceled, late, stale, running = submit(store), submit(store), submit(store), submit(store)
     assert redis_client.rpop(queue)  # Celery delivers one message (a permit) ...
     assert claim(store).id == canceled.id  # ... which claims the first job
@@ -86,7 +86,7 @@ def test_a_queued_job_that_ends_without_running_spends_a_permit(store, redis_cli
     assert redis_client.llen(queue) == 3  # the list stays as long as the waiting jobs
     assert store.expire(late.id, IMAGE)
     assert redis_client.llen(queue) == 2
-    redis_client.delete(keys.job(stale.id))  # its record expired unclaimed
+    redis_client.delete(redis_keys.job(stale.id))  # its record expired unclaimed
     assert redis_client.rpop(queue)
     assert claim(store).id == running.id  # the delivery drops the stale id and its permit on the way
     assert redis_client.llen(queue) == 0

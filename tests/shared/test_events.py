@@ -8,7 +8,7 @@ from redis import Redis
 
 from shared.events import EventLog
 from shared.hub import EventHub, wait_for_terminal
-from shared.jobs import JobStatus, JobType
+from shared.job_record import JobStatus, JobType
 from shared.redis_conn import connect_blocking
 from shared.store import JobStore, Leases, Report
 from shared.vocabulary import EventType

@@ -6,7 +6,7 @@ import pytest
 
 from shared.errors import InputError
 from shared.inputs import ChatInput, EmbedInput, ImageInput, parse_input
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.settings import Limits
 
 IMAGE_OK = {"prompt": "a red fox"}

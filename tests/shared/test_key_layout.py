@@ -15,7 +15,7 @@ import pytest
 from redis import Redis
 
 from shared.budgets import Budget, alert_caps
-from shared.jobs import ErrorInfo, JobStatus, JobType
+from shared.job_record import ErrorInfo, JobStatus, JobType
 from shared.store import Idempotency, JobStore, Leases, Report
 from shared.vocabulary import ErrorCode, EventType
 from tests.fixtures.jobs import new_record

@@ -6,8 +6,8 @@ import time
 import pytest
 from redis import Redis
 
-from shared import keys
-from shared.jobs import JobType
+from shared import redis_keys
+from shared.job_record import JobType
 from shared.store import JobStore, Leases, Report
 from shared.vocabulary import EventType
 from tests.fixtures.jobs import submit
@@ -48,7 +48,7 @@ def test_report_appends_for_the_holder_and_tells_others_to_stop(parts, redis_cli
     assert store.get(job.id).progress is not None
     store.cancel(job.id)
     assert leases.report_many([progress(job.id, "w1", 2)]) == ["canceled"]
-    steps = [json.loads(f[b"data"]).get("step") for _, f in redis_client.xrange(keys.events(job.id))]
+    steps = [json.loads(f[b"data"]).get("step") for _, f in redis_client.xrange(redis_keys.events(job.id))]
     assert steps.count(1) == 1
     assert 2 not in steps
     assert leases.report_many([Report("missing", "w1", EventType.TOKEN, {"text": "x"})]) == ["missing"]
@@ -67,8 +67,8 @@ def test_a_check_only_report_answers_the_status_and_adds_no_event(parts, redis_c
     store, leases = parts
     job = submit(store)
     start(store, job.id, "w1", time.time() + 30)
-    before = redis_client.xlen(keys.events(job.id))
+    before = redis_client.xlen(redis_keys.events(job.id))
     assert leases.report_many([Report(job.id, "w1", None, {})]) == ["running"]
     store.cancel(job.id)
     assert leases.report_many([Report(job.id, "w1", None, {})]) == ["canceled"]
-    assert redis_client.xlen(keys.events(job.id)) == before + 1  # only the cancel's own event
+    assert redis_client.xlen(redis_keys.events(job.id)) == before + 1  # only the cancel's own event

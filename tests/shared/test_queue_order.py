@@ -11,7 +11,7 @@ import time
 import pytest
 from redis import Redis
 
-from shared.jobs import JobRecord, JobType
+from shared.job_record import JobRecord, JobType
 from shared.store import JobStore
 from shared.store.order import Aging, class_base
 from tests.fixtures.jobs import new_record

@@ -11,11 +11,11 @@ import pytest
 
 from devtools.stack.sentinel import SentinelSet, ask
 from devtools.stack.servers import start_redis
-from shared import keys
+from shared import redis_keys
 from shared.celery_config import make_celery
 from shared.errors import UnavailableError
 from shared.hub import EventHub
-from shared.jobs import JobStatus
+from shared.job_record import JobStatus
 from shared.redis_conn import connect, connect_blocking
 from shared.redis_target import RedisTarget
 from shared.settings import Settings, load_settings
@@ -62,7 +62,7 @@ def test_a_create_is_answered_once_the_replicas_it_asks_for_hold_it(redis_set: S
     client = connect(sentinel_settings(redis_set))
     try:
         copied = JobStore(client, job_ttl_s=3600, write_replicas=2, write_wait_ms=5000).create(new_record())
-        assert ask(redis_set.master_port(), "EXISTS", keys.job(copied.record.id)) == 1
+        assert ask(redis_set.master_port(), "EXISTS", redis_keys.job(copied.record.id)) == 1
         record = new_record()
         too_many = JobStore(client, job_ttl_s=3600, write_replicas=3, write_wait_ms=200)
         with pytest.raises(UnavailableError, match="reached 2 of 3 Redis replicas within 200 ms"):

@@ -6,9 +6,9 @@ import time
 import pytest
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.errors import InvalidTransitionError, NotFoundError, TenantQueueFullError
-from shared.jobs import ErrorInfo, JobStatus, JobType
+from shared.job_record import ErrorInfo, JobStatus, JobType
 from shared.store import Created, Existing, Idempotency, JobStore, Leases, Place
 from shared.store.results import History
 from shared.vocabulary import ErrorCode
@@ -24,7 +24,8 @@ def store(redis_client: Redis) -> JobStore:
 
 def events_of(client: Redis, job_id: str) -> list[dict[str, object]]:
     return [
-        json.loads(f[b"data"]) | {"type": f[b"type"].decode()} for _, f in client.xrange(keys.events(job_id))
+        json.loads(f[b"data"]) | {"type": f[b"type"].decode()}
+        for _, f in client.xrange(redis_keys.events(job_id))
     ]
 
 
@@ -37,12 +38,12 @@ def test_create_writes_record_index_event_and_message_together(store, redis_clie
     assert store.get(record.id) == record
     assert record.seq >= 1
     assert record.batch_key == "64x64:1:7.5"
-    assert redis_client.zrank(keys.waiting(IMAGE), record.id) == 0
+    assert redis_client.zrank(redis_keys.waiting(IMAGE), record.id) == 0
     message = json.loads(redis_client.lindex("image", 0))
     assert message["headers"]["id"] == record.id
     assert message["properties"]["delivery_info"]["routing_key"] == "image"
     assert events_of(redis_client, record.id) == [{"status": "queued", "attempts": 0, "type": "status"}]
-    assert 0 < redis_client.ttl(keys.job(record.id)) <= 3600
+    assert 0 < redis_client.ttl(redis_keys.job(record.id)) <= 3600
 
 
 def test_positions_follow_arrival_order(store) -> None:
@@ -67,14 +68,14 @@ def test_start_stamps_time_counts_the_attempt_and_moves_between_indexes(store, r
     assert started is not None
     assert (started.status, started.attempts, started.holder) == (JobStatus.RUNNING, 1, "w1")
     assert started.started_at is not None
-    assert redis_client.zscore(keys.running(IMAGE), job.id) == pytest.approx(started.lease_until)
-    assert redis_client.zrank(keys.waiting(IMAGE), job.id) is None
+    assert redis_client.zscore(redis_keys.running(IMAGE), job.id) == pytest.approx(started.lease_until)
+    assert redis_client.zrank(redis_keys.waiting(IMAGE), job.id) is None
     assert store.succeed(job.id, IMAGE, holder="w1", result={"files": []}).ok
     record = store.get(job.id)
     assert record.finished_at is not None
     assert record.result == {"files": []}
     assert (record.holder, record.lease_until) == ("", 0.0)
-    assert redis_client.zscore(keys.running(IMAGE), job.id) is None
+    assert redis_client.zscore(redis_keys.running(IMAGE), job.id) is None
     assert [e["status"] for e in events_of(redis_client, job.id)] == ["queued", "running", "succeeded"]
 
 
@@ -144,7 +145,7 @@ def test_reap_requeues_a_lapsed_job_first_in_line_and_fails_it_past_the_cap(stor
     start(store, lapsed.id, "gone", lease_s=-1)
     start(store, alive.id, "w1")
     for holder in ("gone-1", "gone-2"):  # two attempts already lost
-        redis_client.hset(keys.job(spent.id), mapping={"status": "queued"})
+        redis_client.hset(redis_keys.job(spent.id), mapping={"status": "queued"})
         start(store, spent.id, holder, lease_s=-1)
     redis_client.delete("image")
     assert sorted(store.reap(IMAGE, max_attempts=2)) == sorted([lapsed.id, spent.id])
@@ -163,8 +164,8 @@ def test_terminal_record_and_events_keep_the_ttl(redis_client) -> None:
     store = JobStore(redis_client, job_ttl_s=100)
     job = submit(store)
     store.cancel(job.id)
-    assert 0 < redis_client.ttl(keys.job(job.id)) <= 100
-    assert 0 < redis_client.ttl(keys.events(job.id)) <= 100
+    assert 0 < redis_client.ttl(redis_keys.job(job.id)) <= 100
+    assert 0 < redis_client.ttl(redis_keys.events(job.id)) <= 100
 
 
 def test_cancel_of_a_finished_job_conflicts(store) -> None:
@@ -187,9 +188,9 @@ def test_list_pages_newest_first_and_drops_expired(store, redis_client) -> None:
     assert [r.id for r in first] == mine[:3]
     rest = store.list_for_owner("anonymous", limit=3, before=first[-1].created_at)
     assert [r.id for r in rest] == mine[3:]
-    redis_client.delete(keys.job(mine[0]))
+    redis_client.delete(redis_keys.job(mine[0]))
     assert [r.id for r in store.list_for_owner("anonymous", limit=10)] == mine[1:]
-    assert redis_client.zscore(keys.owner_jobs("anonymous"), mine[0]) is None
+    assert redis_client.zscore(redis_keys.owner_jobs("anonymous"), mine[0]) is None
     assert store.list_for_owner("someone-else", limit=10) == []
 
 
@@ -197,7 +198,7 @@ def test_queue_loads_count_waiting_running_and_workers(store, redis_client) -> N
     a, _b = submit(store), submit(store)
     submit(store, JobType.CHAT, messages=[{"role": "user", "content": "hi"}])
     start(store, a.id, "w")
-    redis_client.zadd(keys.workers(IMAGE), {"w-live": time.time(), "w-dead": time.time() - 600})
+    redis_client.zadd(redis_keys.workers(IMAGE), {"w-live": time.time(), "w-dead": time.time() - 600})
     loads = store.queue_loads(worker_ttl_s=30)
     assert (loads[IMAGE].waiting, loads[IMAGE].running, loads[IMAGE].workers, loads[IMAGE].load) == (
         1,
@@ -212,7 +213,7 @@ def test_queue_loads_count_waiting_running_and_workers(store, redis_client) -> N
 def test_create_answers_the_first_event_id_so_a_waiter_needs_no_snapshot(store, redis_client) -> None:
     record = new_record()
     created = store.create(record)
-    ((first_id, _fields),) = redis_client.xrange(keys.events(record.id))
+    ((first_id, _fields),) = redis_client.xrange(redis_keys.events(record.id))
     assert created.event_id == first_id.decode()
     assert created.place.position == 1
     assert store.snapshot(record.id)[1] == first_id.decode()
@@ -287,10 +288,10 @@ def test_the_tenant_waiting_cap_follows_jobs_out_of_and_back_into_the_queue(stor
         store.create(new_record(owner="t1"), max_tenant_waiting=1)
     assert store.create(new_record(owner="t2"), max_tenant_waiting=1)  # another tenant's place
     start(store, job.id)  # a running job no longer waits
-    assert redis_client.zcard(keys.tenant_waiting("t1", IMAGE)) == 0
+    assert redis_client.zcard(redis_keys.tenant_waiting("t1", IMAGE)) == 0
     later = store.create(new_record(owner="t1"), max_tenant_waiting=2).record
     assert store.hand_back(job.id, IMAGE, holder="w1")  # back in line: it waits again
-    assert redis_client.zrange(keys.tenant_waiting("t1", IMAGE), 0, -1) == [
+    assert redis_client.zrange(redis_keys.tenant_waiting("t1", IMAGE), 0, -1) == [
         job.id.encode(),
         later.id.encode(),
     ]

@@ -7,8 +7,8 @@ import time
 import pytest
 from redis import Redis
 
-from shared import keys
-from shared.jobs import ErrorInfo, JobType
+from shared import redis_keys
+from shared.job_record import ErrorInfo, JobType
 from shared.store import JobStore
 from shared.store.usage import UsageRow
 from shared.vocabulary import ErrorCode
@@ -53,7 +53,7 @@ def test_an_end_writes_its_usage_on_the_record_and_in_the_totals_once(store, red
     assert store.usage_rows(hour, hour, tenant="t2") == []
     totals = store.stats(worker_ttl_s=30).usage
     assert (totals["chat", "t1", "device_s"], totals["chat", "t1", "jobs"]) == (pytest.approx(0.75), 2)
-    ttls = [redis_client.ttl(keys.usage_hour(h)) for h in (hour - 1, hour)]
+    ttls = [redis_client.ttl(redis_keys.usage_hour(h)) for h in (hour - 1, hour)]
     assert 0 < max(ttls) <= 400 * 24 * 3600
 
 

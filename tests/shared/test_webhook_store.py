@@ -6,7 +6,7 @@ import time
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.store.webhooks import ROTATION_GRACE_S, WebhookStore
 from shared.webhook import Attempt, Outcome, WebhookEvent
 
@@ -14,7 +14,7 @@ from shared.webhook import Attempt, Outcome, WebhookEvent
 def test_a_due_delivery_goes_to_one_sender_and_comes_back_when_its_lease_passes(redis_client: Redis) -> None:
     store = WebhookStore(redis_client, job_ttl_s=60)
     redis_client.zadd(
-        keys.webhook_deliveries(), {"j1|completed": 100, "j2|completed": 200, "j3|started": 900}
+        redis_keys.webhook_deliveries(), {"j1|completed": 100, "j2|completed": 200, "j3|started": 900}
     )
     assert store.take_due(now=300, lease_until=400, limit=10) == ["j1|completed", "j2|completed"]
     assert store.take_due(now=300, lease_until=400, limit=10) == []  # leased: nobody else takes them
@@ -24,12 +24,12 @@ def test_a_due_delivery_goes_to_one_sender_and_comes_back_when_its_lease_passes(
     # The dead sender's late settle changes nothing in the new holder's schedule.
     assert not store.settle("j1|completed", lease=400, attempt=None)
     assert store.settle("j1|completed", lease=500, attempt=None)
-    assert redis_client.zscore(keys.webhook_deliveries(), "j1|completed") is None
+    assert redis_client.zscore(redis_keys.webhook_deliveries(), "j1|completed") is None
 
 
 def test_a_settled_attempt_is_recorded_and_the_delivery_due_again_in_one_step(redis_client: Redis) -> None:
     store = WebhookStore(redis_client, job_ttl_s=60)
-    redis_client.zadd(keys.webhook_deliveries(), {"j1|completed": 100})
+    redis_client.zadd(redis_keys.webhook_deliveries(), {"j1|completed": 100})
     (member,) = store.take_due(now=100, lease_until=160, limit=5)
     attempt = Attempt(
         at=100,
@@ -42,7 +42,7 @@ def test_a_settled_attempt_is_recorded_and_the_delivery_due_again_in_one_step(re
     assert store.settle(member, lease=160, attempt=attempt, next_at=105)
     assert store.next_due() == 105
     assert store.attempts("j1") == [attempt]
-    assert 0 < redis_client.ttl(keys.webhook_attempts("j1")) <= 60
+    assert 0 < redis_client.ttl(redis_keys.webhook_attempts("j1")) <= 60
 
 
 def test_a_tenant_s_secret_is_made_once_and_a_rotation_keeps_the_old_one_signing_a_day(

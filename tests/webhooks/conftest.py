@@ -10,7 +10,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from shared.jobs import JobRecord, JobType
+from shared.job_record import JobRecord, JobType
 from shared.settings import Settings
 from shared.store import JobStore
 from shared.store.webhooks import WebhookStore

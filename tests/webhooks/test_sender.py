@@ -12,7 +12,7 @@ from redis import Redis
 from standardwebhooks import Webhook
 
 from devtools.stack.process import wait_until
-from shared import keys
+from shared import redis_keys
 from shared.store import JobStore, Leases, Report
 from shared.store.webhooks import WebhookStore
 from shared.views import render_job
@@ -220,9 +220,9 @@ def test_a_gone_job_and_the_progress_of_an_ended_one_are_dropped_unsent(
 ) -> None:
     receiver = receivers()
     ended = hooked_job(jobs, receiver.url, events=("progress",))
-    redis_client.zadd(keys.webhook_deliveries(), {delivery(ended.id, WebhookEvent.PROGRESS): 0})
+    redis_client.zadd(redis_keys.webhook_deliveries(), {delivery(ended.id, WebhookEvent.PROGRESS): 0})
     assert try_next(sender_for(), deliveries) is None
-    redis_client.zadd(keys.webhook_deliveries(), {delivery("gone", WebhookEvent.COMPLETED): 0})
+    redis_client.zadd(redis_keys.webhook_deliveries(), {delivery("gone", WebhookEvent.COMPLETED): 0})
     assert try_next(sender_for(), deliveries) is None
     assert deliveries.next_due() is None
     assert receiver.received == []

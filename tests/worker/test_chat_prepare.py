@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.jobs import JobStatus, JobType
+from shared.job_record import JobStatus, JobType
 from shared.settings import Settings
 from shared.vocabulary import ErrorCode
 from tests.fixtures.jobs import submit

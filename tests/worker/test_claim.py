@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from shared.jobs import JobStatus
+from shared.job_record import JobStatus
 from tests.fixtures.jobs import new_record
 from worker.claim import is_lost
 from worker.holder import holder_is_dead, new_holder_id

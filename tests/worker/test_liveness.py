@@ -5,7 +5,7 @@ from pathlib import Path
 
 from redis import Redis
 
-from shared.jobs import JobType
+from shared.job_record import JobType
 from shared.store import JobStore, Leases
 from worker.keeper import Housekeeper, Housekeeping
 from worker.liveness import STALL_S, ConsumeWatch

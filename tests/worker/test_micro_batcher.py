@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from shared.jobs import JobStatus, JobType
+from shared.job_record import JobStatus, JobType
 from tests.fixtures.doubles import StepPipeline
 from tests.fixtures.jobs import submit
 from worker.batcher import MicroBatcher

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shared.errors import NotFoundError, StorageError
-from shared.jobs import JobStatus
+from shared.job_record import JobStatus
 from shared.storage import result_prefix
 from shared.storage.local import LocalStore
 from shared.vocabulary import ErrorCode

@@ -4,7 +4,7 @@ import threading
 import time
 from pathlib import Path
 
-from shared.jobs import JobStatus, JobType
+from shared.job_record import JobStatus, JobType
 from shared.storage.local import LocalStore
 from shared.vocabulary import ErrorCode
 from tests.fixtures.doubles import FailingPipeline, FailingStorage, StepPipeline

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.jobs import JobType
+from shared.job_record import JobType
 from tests.fixtures.jobs import new_record
 from worker.pipelines.base import Output
 from worker.usage import batch_usage, divide, measures

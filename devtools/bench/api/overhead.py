@@ -12,7 +12,7 @@ from redis import Redis
 
 from devtools.bench.api.report import Row, judged, pct
 from devtools.bench.api.waits import JOB
-from shared import keys
+from shared import redis_keys
 
 
 class LeanClient:
@@ -43,7 +43,7 @@ def serial_job(client: LeanClient, redis: Redis) -> dict[str, float]:
     if status != 200 or job["status"] != "succeeded":
         raise RuntimeError(f"job did not finish within the wait: {status} {job}")
     # The record's raw epoch floats: the JSON view rounds them to milliseconds.
-    raw = redis.hmget(keys.job(job["id"]), "created_at", "started_at", "finished_at")
+    raw = redis.hmget(redis_keys.job(job["id"]), "created_at", "started_at", "finished_at")
     created, started, finished = (float(v) for v in raw)  # type: ignore[arg-type]
     return {
         "overhead": total - (finished - started),

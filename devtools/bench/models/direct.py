@@ -46,7 +46,7 @@ def settings_for(shapes: Shapes, device: str) -> Settings:
 def run_direct(pipeline: Pipeline[Any, Any], inputs: Sequence[JobInput]) -> list[Output | Exception]:
     """Prepare and run jobs as the worker does (its `Steps` included), the reports going nowhere."""
     far = time.monotonic() + 1e9
-    jobs = [RunningJob(f"direct-{n}", holder="bench", deadline=far) for n in range(len(inputs))]
+    jobs = [RunningJob(f"direct-{n}", holder="bench", time_limit_at=far) for n in range(len(inputs))]
     steps = RunningBatch(jobs, NullLeases(), interval_s=0.05)  # type: ignore[arg-type]
     return pipeline.run([pipeline.prepare(i) for i in inputs], steps)
 

@@ -19,7 +19,7 @@ from devtools.bench.models.plan import rate
 from devtools.bench.models.shapes import Shapes
 from devtools.stack.deployment import Stack
 from devtools.stack.process import Service, wait_until
-from shared import keys
+from shared import redis_keys
 from shared.vocabulary import JobType
 
 TERMINAL = {"succeeded", "failed", "canceled"}
@@ -152,7 +152,7 @@ class SystemBench:
         """The median job's milliseconds a token, from its first streamed token event to its last."""
         pipe = self.redis.pipeline(transaction=False)
         for job_id in ids:
-            pipe.xrange(keys.events(job_id))
+            pipe.xrange(redis_keys.events(job_id))
         steps = []
         for events in pipe.execute():
             tokens = [
@@ -196,7 +196,7 @@ class SystemBench:
         def finished() -> list[dict[str, Any]] | None:
             pipe = self.redis.pipeline(transaction=False)
             for job_id in ids:
-                pipe.hmget(keys.job(job_id), fields)
+                pipe.hmget(redis_keys.job(job_id), fields)
             rows = [dict(zip(fields, (_text(v) for v in row), strict=True)) for row in pipe.execute()]
             return rows if all(row["status"] in TERMINAL for row in rows) else None
 
@@ -204,7 +204,7 @@ class SystemBench:
 
     def _drain(self, kind: str) -> None:
         """Wait until the worker took every message left (deliveries of jobs it ran in a batch already)."""
-        queue = keys.celery_queue(JobType(kind))
+        queue = redis_keys.celery_queue(JobType(kind))
         wait_until(
             lambda: not self.redis.llen(queue), timeout=600, what=f"the {kind} queue drained", every=0.1
         )

@@ -11,7 +11,7 @@ import httpx
 from redis import Redis
 
 from devtools.bench.api.overhead import LeanClient
-from shared import keys
+from shared import redis_keys
 from shared.vocabulary import JobType
 
 IDLE_CLOSE_S = 2.0  # under gunicorn's keepalive (5 s): an idle connection is opened anew, never found closed
@@ -70,7 +70,7 @@ class Api:
             if (
                 not image["waiting"]
                 and not image["running"]
-                and not redis.llen(keys.celery_queue(JobType.IMAGE))
+                and not redis.llen(redis_keys.celery_queue(JobType.IMAGE))
             ):
                 return
             if time.monotonic() > deadline:
@@ -109,7 +109,7 @@ def job_times(redis: Redis, ids: list[str]) -> list[Times]:
     for start in range(0, len(ids), 1000):
         pipe = redis.pipeline(transaction=False)
         for job_id in ids[start : start + 1000]:
-            pipe.hmget(keys.job(job_id), "status", "created_at", "started_at", "finished_at")
+            pipe.hmget(redis_keys.job(job_id), "status", "created_at", "started_at", "finished_at")
         for status, created, started, finished in pipe.execute():
             out.append(
                 Times(
@@ -130,7 +130,7 @@ def wait_ended(redis: Redis, ids: list[str], timeout: float) -> list[Times]:
         for start in range(0, len(pending), 1000):
             pipe = redis.pipeline(transaction=False)
             for job_id in pending[start : start + 1000]:
-                pipe.hget(keys.job(job_id), "status")
+                pipe.hget(redis_keys.job(job_id), "status")
             statuses += pipe.execute()
         pending = [job_id for job_id, s in zip(pending, statuses, strict=True) if s not in TERMINAL]
         if pending and time.monotonic() > deadline:

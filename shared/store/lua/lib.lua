@@ -1,4 +1,4 @@
--- The job store's Redis keys, as shared/keys.py names them, and the helpers every job command shares.
+-- The job store's Redis keys, as shared/redis_keys.py names them, and the helpers every job command shares.
 -- Each command script (one per command: create, start, start_mate, claim_next, report, renew, finish,
 -- requeue, cancel) names the keys it takes in its `--! keys:` line; those names are the first column.
 -- Placeholders: <id> a job id, <q> a queue (= job type: image, chat, embed), <tenant>, <key> an API key
@@ -6,7 +6,7 @@
 -- <period> a budget period (d20261206, m202612), <process> an API process.
 --
 -- layout:
---   job            llmb:job:<id>                        hash    the job's record (shared/jobs.py JobRecord)
+--   job            llmb:job:<id>                        hash    the job's record (shared/job_record.py JobRecord)
 --   events         llmb:job:<id>:events                 stream  its events: status, progress, tokens
 --   waiting        llmb:queue:<q>:waiting               zset    a queue's waiting jobs, by place in line
 --   running        llmb:queue:<q>:running               zset    a queue's running jobs, by lease expiry
@@ -34,7 +34,7 @@
 -- A command loads this file after binding its keys (`K.<name>`) and arguments (`A.<name>`); the helpers
 -- read the keys by these names, and the arguments `now`, `maxlen`, `buckets` (duration histogram bounds),
 -- `ttl` (a finished job's), `job_type` and, to count usage, `usage_ttl`, `spend_prefix`, `spend_periods`
--- and `spend_ttl`. The state machine is Python's (shared/jobs.py): a command is told the statuses it may
+-- and `spend_ttl`. The state machine is Python's (shared/job_record.py): a command is told the statuses it may
 -- start from (`from`) and knows no rule of its own.
 
 -- The job's status when it is one of `from` (space-separated) and held by `holder` ('*' = any);

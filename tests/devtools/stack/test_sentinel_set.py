@@ -15,7 +15,7 @@ import httpx
 from devtools import REPO
 from devtools.stack.process import Service
 from devtools.stack.sentinel import SentinelSet, ask
-from shared import keys
+from shared import redis_keys
 from tests.devtools.stack.conftest import MakeRun
 
 IMAGE = {"type": "image", "input": {"prompt": "ok", "steps": 1, "width": 64, "height": 64}}
@@ -55,11 +55,11 @@ def test_make_run_with_the_printed_settings_keeps_its_jobs_on_the_sentinel_maste
             job = http.post("/v1/jobs", json=IMAGE).json()
             done = http.get(f"/v1/jobs/{job['id']}", params={"wait": 60}).json()
         assert done["status"] == "succeeded"
-        assert ask(redis_set.master_port(), "EXISTS", keys.job(job["id"])) == 1
+        assert ask(redis_set.master_port(), "EXISTS", redis_keys.job(job["id"])) == 1
         found = re.search(r"redis-server on 127\.0\.0\.1:(\d+)", run.output)
         assert found is not None
         embedded = int(found.group(1))
-        assert ask(embedded, "EXISTS", keys.job(job["id"])) == 0  # make run's own Redis stays unused
+        assert ask(embedded, "EXISTS", redis_keys.job(job["id"])) == 0  # make run's own Redis stays unused
         run.signal(signal.SIGTERM)
         assert run.exited() == 0
     finally:

@@ -14,7 +14,7 @@ from devtools import REPO
 from devtools.bench.api.compare import Variant, start_api
 from devtools.stack.deployment import WORKER_READY_S, Stack
 from devtools.stack.process import Service, spawn, wait_until
-from shared import keys
+from shared import redis_keys
 from shared.vocabulary import JobType
 
 CHAT_MODEL = REPO / "var" / "models" / "tiny-chat"
@@ -34,7 +34,7 @@ class VariantStack:
 
     def wait_idle(self) -> None:
         """Wait until the chat queue's Celery list is empty (no delivery left over), then a moment more."""
-        queue = keys.celery_queue(JobType.CHAT)
+        queue = redis_keys.celery_queue(JobType.CHAT)
         wait_until(lambda: not self.redis.llen(queue), timeout=120, what="the chat queue drained", every=0.1)
         time.sleep(0.5)
 

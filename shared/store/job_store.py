@@ -1,9 +1,8 @@
 """The Redis job store: job records and their status changes, each a named command (one Lua script).
 
-A change is `JobStore.<command>` → `shared/store/lua/<command>.lua`: create, start (start, start_mate,
-claim_next), finish (succeed, fail), requeue (hand_back, release_lost), cancel (cancel, expire). The
-key layout and the helpers the scripts share are at the top of lua/lib.lua; the statuses each may start
-from come from shared/jobs.py's table. Read-only queries: JobReads, QueueReads and UsageReads.
+`JobStore.<command>` runs `lua/<command>.lua`: create, start (start, start_mate, claim_next), finish
+(succeed, fail), requeue (hand_back, release_lost), cancel (cancel, expire). lua/lib.lua holds the key
+layout and shared helpers; shared/job_record.py the statuses each may start from. Reads: JobReads etc.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from typing import cast
 
 from redis import Redis
 
-from shared import keys
+from shared import redis_keys
 from shared.errors import InvalidTransitionError, NotFoundError
-from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, worker_lost
+from shared.job_record import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, worker_lost
 from shared.queues import task_message
 from shared.store import commands
 from shared.store.commands import Transition, answer
@@ -82,7 +81,9 @@ class JobStore:
     def settle(self, idempotency: Idempotency) -> None:
         """The request that used this Idempotency-Key has its answer: the key replays from now on."""
         with redis_errors():
-            self._redis.hset(keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0)
+            self._redis.hset(
+                redis_keys.idempotency(idempotency.tenant, idempotency.key_hash), "inflight_until", 0
+            )
 
     def start(self, job_id: str, job_type: JobType, *, holder: str, lease_until: float) -> JobRecord | None:
         """Run the queued job under `holder`'s lease (one more attempt, start.lua); None when it moved on.
@@ -194,7 +195,7 @@ class JobStore:
     def expire_overdue(self, now: float) -> list[str]:
         """Cancel every unfinished job whose deadline is past `now` (reason `deadline`); their ids."""
         with redis_errors():
-            due = cast(list[bytes], self._redis.zrangebyscore(keys.deadlines(), "-inf", now, 0, 100))
+            due = cast(list[bytes], self._redis.zrangebyscore(redis_keys.deadlines(), "-inf", now, 0, 100))
         expired = []
         for raw in due:
             job_id = raw.decode()
@@ -206,7 +207,7 @@ class JobStore:
                 expired.append(job_id)
             else:  # its record expired, or it ended meanwhile
                 with redis_errors():
-                    self._redis.zrem(keys.deadlines(), job_id)
+                    self._redis.zrem(redis_keys.deadlines(), job_id)
         return expired
 
     def hand_back(self, job_id: str, job_type: JobType, *, holder: str) -> bool:
@@ -219,7 +220,9 @@ class JobStore:
         """Free the running jobs whose lease lapsed (`release_lost`); their ids."""
         now = time.time()
         with redis_errors():
-            lapsed = cast(list[bytes], self._redis.zrangebyscore(keys.running(job_type), "-inf", now, 0, 100))
+            lapsed = cast(
+                list[bytes], self._redis.zrangebyscore(redis_keys.running(job_type), "-inf", now, 0, 100)
+            )
         freed = []
         for raw in lapsed:
             record = self.get(raw.decode())
@@ -232,10 +235,10 @@ class JobStore:
     ) -> bool:
         """The one decision about a running job whose worker was lost; False when it moved on meanwhile.
 
-        It goes back in line at its place, attempts unchanged (requeue.lua; with a task message unless
-        `permit` is False: a redelivered message claims it), or fails `worker_lost` once `max_attempts`
-        were made (finish.lua; shared/jobs.py:after_lost_worker). Guarded by the lost holder and, for the
-        reaper, the lease having lapsed before `lapsed_before`. Raises UnavailableError.
+        Back in line at its place, attempts unchanged (requeue.lua; with a task message unless `permit`
+        is False: a redelivered message claims it), or `worker_lost` once `max_attempts` were made
+        (finish.lua; job_record.after_lost_worker). Guarded by the lost holder and, for the reaper, the
+        lease having lapsed before `lapsed_before`. Raises UnavailableError.
         """
         job_id, job_type, holder = record.id, record.type, record.holder
         if after_lost_worker(record.attempts, max_attempts=max_attempts) == JobStatus.FAILED:

@@ -5,10 +5,18 @@ import itertools
 import pytest
 
 from shared.errors import InvalidTransitionError
-from shared.jobs import ErrorInfo, JobRecord, JobStatus, JobType, Progress, check_transition, may_start_from
+from shared.job_record import (
+    ErrorInfo,
+    JobRecord,
+    JobStatus,
+    JobType,
+    Progress,
+    check_transition,
+    may_start_from,
+)
 from shared.vocabulary import ErrorCode
 
-# Written out by hand from DESIGN.md, so the table in shared/jobs.py is checked, not restated.
+# Written out by hand from DESIGN.md, so the table in shared/job_record.py is checked, not restated.
 ALLOWED = {
     ("queued", "running"),
     ("queued", "canceled"),
