@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     embed_pipeline: str = "worker.pipelines.embed:SentenceEmbedPipeline"
     batch_max: int = 8
     batch_wait_ms: int = 25
+    device_batches: int = Field(default=1, ge=1)  # threads pool: one pipeline's batches on the device at once
     tenant_weights: TenantWeights = ()
     priority_aging_s: float = Field(default=300.0, ge=0)
     priority_aging_every: int = Field(default=5, ge=1)

@@ -4,7 +4,8 @@ Each delivery (a Celery thread) claims its own job, prepares it and hands it in 
 batch key. The first job of a key opens a batch and leads it: it waits until the batch is full
 (`LLMB_BATCH_MAX`), or `LLMB_BATCH_WAIT_MS` passed, or there is nothing to wait for (the device
 is free, no delivery of this queue is on its way and no job waits in the store); then it takes
-the device, which runs one batch at a time, and runs the batch. While the device is busy the open
+the device, which runs `device_slots` batches at a time (LLMB_DEVICE_BATCHES, 1 by default), and
+runs the batch. While the device is busy the open
 batch keeps filling, so a busy worker runs full batches and an idle one starts a lone job at
 once (the idea of Ray Serve's `@serve.batch` and BentoML's adaptive batching).
 """
@@ -33,16 +34,20 @@ class _Batch(Generic[ItemT]):
 
 
 class MicroBatcher(Generic[ItemT]):
-    """Batches of same-key items from concurrent callers, run on the device one batch at a time.
+    """Batches of same-key items from concurrent callers, run on the device `device_slots` at a time.
 
     `others_waiting()` says whether jobs of the queue wait in the store (their deliveries come).
     """
 
-    def __init__(self, *, batch_max: int, wait_s: float, others_waiting: Callable[[], bool]) -> None:
+    def __init__(
+        self, *, batch_max: int, wait_s: float, others_waiting: Callable[[], bool], device_slots: int = 1
+    ) -> None:
         self.batch_max = max(1, batch_max)
         self.wait_s = wait_s
         self.others_waiting = others_waiting
-        self.device = threading.Lock()
+        self.device_slots = max(1, device_slots)
+        self.device = threading.BoundedSemaphore(self.device_slots)
+        self._on_device = 0  # batches holding the device now
         self._lock = threading.Lock()
         self._open: dict[str, _Batch[ItemT]] = {}
         self._arriving = 0
@@ -82,6 +87,8 @@ class MicroBatcher(Generic[ItemT]):
         def leave_device() -> None:
             if on_device[0]:
                 on_device[0] = False
+                with self._lock:
+                    self._on_device -= 1
                 self.device.release()
 
         try:
@@ -89,6 +96,7 @@ class MicroBatcher(Generic[ItemT]):
             self.device.acquire()  # a busy device: the batch goes on filling meanwhile
             on_device[0] = True
             with self._lock:
+                self._on_device += 1
                 self._close(batch)
             run(batch.items, leave_device)
         except BaseException as exc:  # noqa: BLE001 - every caller of the batch re-raises it in its thread
@@ -109,8 +117,8 @@ class MicroBatcher(Generic[ItemT]):
     def _nothing_to_wait_for(self) -> bool:
         """The device is free, no delivery is on its way and no job waits: waiting gains nothing."""
         with self._lock:
-            arriving = self._arriving
-        if self.device.locked() or arriving:
+            arriving, busy = self._arriving, self._on_device >= self.device_slots
+        if busy or arriving:
             return False
         try:
             return not self.others_waiting()

@@ -33,7 +33,8 @@ def deliveries(settings: Settings) -> int:
     """Deliveries one worker runs at once: `LLMB_CONCURRENCY`, else sized to its pipelines.
 
     prefork: one pool process. threads: per queue, the chat engine's places (continuous engine),
-    or two batches (`2 * LLMB_BATCH_MAX`) for a batched pipeline, summed.
+    or the batches on the device plus one forming (`(LLMB_DEVICE_BATCHES + 1) * LLMB_BATCH_MAX`)
+    for a batched pipeline, summed.
     """
     if settings.concurrency is not None:
         return settings.concurrency
@@ -42,7 +43,7 @@ def deliveries(settings: Settings) -> int:
     return sum(
         settings.chat_max_requests or CHAT_SLOTS
         if t == JobType.CHAT and settings.chat_engine == "continuous"
-        else 2 * settings.batch_max
+        else (settings.device_batches + 1) * settings.batch_max
         for t in settings.job_types
     )
 
@@ -77,6 +78,7 @@ class Lanes:
                     batch_max=batch_max,
                     wait_s=self.settings.batch_wait_ms / 1000,
                     others_waiting=lambda: self.others_waiting(job_type),
+                    device_slots=self.settings.device_batches,
                 )
                 self._lanes[job_type] = Lane(batcher)
             return self._lanes[job_type]

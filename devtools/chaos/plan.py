@@ -58,6 +58,8 @@ def settings() -> dict[str, str]:
         "LLMB_LEASE_TTL_S": str(LEASE_S),
         "LLMB_JOB_TIME_LIMIT_S": str(TIME_LIMIT_S),
         "LLMB_BATCH_MAX": "4",
+        # Its paced pipeline sleeps rather than computes: two batches at once, as two pool processes ran.
+        "LLMB_DEVICE_BATCHES": "2",
     }
 
 

@@ -171,3 +171,18 @@ def test_a_job_s_time_limit_counts_from_its_batch_taking_the_device(runtime_for)
     for thread in (holder, waiter):
         thread.join(WAIT)
     assert rt.store.get(behind.id).status == JobStatus.SUCCEEDED
+
+
+def test_with_two_device_slots_a_second_batch_runs_beside_a_held_one() -> None:
+    batcher: MicroBatcher[str] = MicroBatcher(
+        batch_max=4, wait_s=0, others_waiting=lambda: False, device_slots=2
+    )
+    device = Device()
+    held = submitter(batcher, device, "x", "held")
+    assert device.on_device.wait(WAIT)
+    beside = submitter(batcher, device, "y", "beside")
+    beside.join(WAIT)  # it ran while "held" still holds one of the two slots
+    assert not beside.is_alive()
+    assert device.batches == [["held"], ["beside"]]
+    device.release.set()
+    held.join(WAIT)
