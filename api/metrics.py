@@ -32,9 +32,9 @@ from api.request_metrics import LATENCY, REQUESTS, RequestMetrics
 from api.services import services
 from api.spec import Answer
 from shared.store import HEARTBEAT_TTL_S
+from shared.store.answers import Histogram as StoredHistogram
+from shared.store.answers import Stats
 from shared.store.commands import DURATION_BUCKETS
-from shared.store.results import Histogram as StoredHistogram
-from shared.store.results import Stats
 from shared.vocabulary import JOB_ERROR_CODES, ErrorCode, JobStatus, JobType
 
 bp = Blueprint("metrics", __name__)

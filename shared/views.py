@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.job_record import ErrorInfo, JobRecord, JobStatus, JobType, Progress
-from shared.store.queues import Place
+from shared.store.queue_reads import Place
 
 
 class JobLinks(BaseModel):

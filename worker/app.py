@@ -25,7 +25,7 @@ from shared.vocabulary import JobType
 from worker.consumer import consumer_class
 from worker.delivery import run_job
 from worker.holder import new_holder_id
-from worker.keeper import Housekeeper, Housekeeping
+from worker.keeper import Housekeeper, HousekeeperConfig
 from worker.liveness import ConsumeWatch
 from worker.metrics import process_exited
 from worker.preload import Preloaded, preload
@@ -106,7 +106,7 @@ class ProcessState:
             capacity=deliveries(self.settings),
             busy=lambda: len(worker_state.active_requests) + len(worker_state.reserved_requests),
         )
-        plan = Housekeeping(
+        plan = HousekeeperConfig(
             worker_id=new_holder_id(),
             job_types=self.settings.job_types,
             max_attempts=self.settings.max_attempts,

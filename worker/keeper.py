@@ -61,7 +61,7 @@ class LeaseKeeper:
 
 
 @dataclass
-class Housekeeping:
+class HousekeeperConfig:
     """What the worker's main process looks after, and how often (seconds)."""
 
     worker_id: str
@@ -75,7 +75,7 @@ class Housekeeping:
 class Housekeeper:
     """Beats for this worker on its queues and frees jobs whose workers were lost."""
 
-    def __init__(self, store: JobStore, leases: Leases, plan: Housekeeping) -> None:
+    def __init__(self, store: JobStore, leases: Leases, plan: HousekeeperConfig) -> None:
         self.store = store
         self.leases = leases
         self.plan = plan

@@ -11,10 +11,10 @@ from shared import redis_keys
 from shared.errors import QueueFullError, TenantQueueFullError, TooManyActiveJobsError, UnavailableError
 from shared.job_record import JobRecord
 from shared.queues import task_message
+from shared.store.answers import HISTORY, Created, Existing, History, Idempotency, Place
 from shared.store.commands import EVENTS_MAXLEN, Call, status_event
 from shared.store.leases import HEARTBEAT_TTL_S
 from shared.store.order import class_base
-from shared.store.results import HISTORY, Created, Existing, History, Idempotency, Place
 from shared.store.scripts import Script, redis_errors
 
 

@@ -17,12 +17,12 @@ from shared.errors import InvalidTransitionError, NotFoundError
 from shared.job_record import ErrorInfo, JobRecord, JobStatus, JobType, after_lost_worker, worker_lost
 from shared.queues import task_message
 from shared.store import commands
+from shared.store.answers import Created, Existing, Idempotency
 from shared.store.commands import Transition, answer
 from shared.store.creation import create_call, created, run_create
 from shared.store.order import Aging
-from shared.store.queues import QueueReads
+from shared.store.queue_reads import QueueReads
 from shared.store.reads import JobReads
-from shared.store.results import Created, Existing, Idempotency
 from shared.store.scripts import Script, redis_errors
 from shared.store.usage import UsageReads
 

@@ -9,7 +9,7 @@ from redis import Redis
 from shared import redis_keys
 from shared.errors import NotFoundError
 from shared.job_record import JobRecord
-from shared.store.results import Existing, Idempotency
+from shared.store.answers import Existing, Idempotency
 from shared.store.scripts import redis_errors
 
 

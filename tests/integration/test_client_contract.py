@@ -45,7 +45,7 @@ def test_fifty_concurrent_posts_with_one_key_make_one_job(stack: Stack) -> None:
 
 def test_a_queued_job_past_its_deadline_is_canceled_and_never_runs(stack: Stack, tmp_path: Path) -> None:
     api = Api(stack.start_api().port)
-    # Housekeeping sweeps every second; one delivery at a time, so the job behind the held one waits.
+    # HousekeeperConfig sweeps every second; one delivery at a time, so the job behind the held one waits.
     stack.start_worker(env={**SCRIPTED, "LLMB_LEASE_TTL_S": "3", "LLMB_CONCURRENCY": "1"})
     busy = api.submit(f"hold:{tmp_path / 'go'}")
     # Held at step 1: its batch has stopped gathering, so the next job waits (not taken as a mate).

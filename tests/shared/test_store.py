@@ -10,7 +10,7 @@ from shared import redis_keys
 from shared.errors import InvalidTransitionError, NotFoundError, TenantQueueFullError
 from shared.job_record import ErrorInfo, JobStatus, JobType
 from shared.store import Created, Existing, Idempotency, JobStore, Leases, Place
-from shared.store.results import History
+from shared.store.answers import History
 from shared.vocabulary import ErrorCode
 from tests.fixtures.jobs import new_record, submit
 

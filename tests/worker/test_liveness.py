@@ -7,7 +7,7 @@ from redis import Redis
 
 from shared.job_record import JobType
 from shared.store import JobStore, Leases
-from worker.keeper import Housekeeper, Housekeeping
+from worker.keeper import Housekeeper, HousekeeperConfig
 from worker.liveness import STALL_S, ConsumeWatch
 
 
@@ -38,7 +38,7 @@ def test_waiting_messages_and_a_free_slot_but_no_delivery_is_a_stall(redis_clien
 def test_the_alive_file_is_touched_only_while_consuming(redis_client: Redis, tmp_path: Path) -> None:
     alive = tmp_path / "alive"
     w = watch(redis_client)
-    plan = Housekeeping(
+    plan = HousekeeperConfig(
         worker_id="w", job_types=[JobType.IMAGE], max_attempts=3, interval_s=1, watch=w, alive_file=alive
     )
     keeper = Housekeeper(JobStore(redis_client, job_ttl_s=60), Leases(redis_client, lease_ttl_s=30), plan)

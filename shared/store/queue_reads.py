@@ -10,8 +10,8 @@ from redis import Redis
 from shared import redis_keys
 from shared.job_record import JobRecord, JobStatus, JobType
 from shared.queues import QUEUES
+from shared.store.answers import HISTORY, Histogram, History, Place, QueueLoad, Stats
 from shared.store.leases import HEARTBEAT_TTL_S
-from shared.store.results import HISTORY, Histogram, History, Place, QueueLoad, Stats
 from shared.store.scripts import redis_errors
 
 
