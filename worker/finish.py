@@ -159,7 +159,7 @@ def _store(rt: WorkerRuntime, record: JobRecord, output: Output) -> dict[str, ob
     files = []
     for artifact in output.artifacts:
         key = result_key(record.id, artifact.name)
-        _put_with_retries(rt, key, artifact.data, artifact.content_type)
+        _put_with_retries(rt, key, artifact.body(), artifact.content_type)
         files.append({"key": key, "content_type": artifact.content_type, **artifact.meta})
     return {**output.summary, "files": files} if files else dict(output.summary)
 

@@ -9,7 +9,7 @@ a row that is no longer wanted may be dropped from the computation (it "leaves" 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +27,12 @@ class Artifact:
     data: bytes
     content_type: str
     meta: dict[str, Any] = field(default_factory=dict)
+    # Bytes still being made off the device (e.g. a PNG encoding in a thread): `body()` waits for them.
+    later: Callable[[], bytes] | None = None
+
+    def body(self) -> bytes:
+        """The object's bytes: `data`, or what `later` gives once it is done (re-raising its error)."""
+        return self.data if self.later is None else self.later()
 
 
 @dataclass

@@ -86,9 +86,10 @@ class DiffusersImagePipeline:
         ]
 
     def _outputs(self, images: list[Any], batch: Sequence[ImageWork]) -> list[Output | Exception]:
-        # PNG encoding is zlib work that releases the GIL: encode a batch's images side by side.
+        # PNG encoding is zlib work that releases the GIL: a batch's images are encoded side by side,
+        # off the device's time (the worker gives the device to the next batch while they encode).
         names = [i for w in batch for i in range(w.input.num_images)]
-        artifacts = list(self.encoder.map(_png, names, images))
+        artifacts = [_png(self.encoder, index, image) for index, image in zip(names, images, strict=True)]
         outputs: list[Output | Exception] = []
         start = 0
         for w in batch:
@@ -98,8 +99,14 @@ class DiffusersImagePipeline:
         return outputs
 
 
-def _png(index: int, image: Any) -> Artifact:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
+def _png(encoder: ThreadPoolExecutor, index: int, image: Any) -> Artifact:
+    """The image as a PNG artifact whose bytes are encoded in `encoder`, awaited when it is stored."""
+
+    def encode() -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        return buf.getvalue()
+
     meta = {"width": image.width, "height": image.height}
-    return Artifact(name=f"{index}.png", data=buf.getvalue(), content_type="image/png", meta=meta)
+    pending = encoder.submit(encode)
+    return Artifact(name=f"{index}.png", data=b"", content_type="image/png", meta=meta, later=pending.result)
