@@ -165,6 +165,8 @@ def line_up_behind_a_held_job(api: Api, release: Path, specs: list[dict[str, Any
     blocker = submit(api, "image", {"prompt": f"hold:{release}", "width": 256, "height": 256, "steps": 2})
     api.until(blocker["id"], lambda j: j["status"] == "running", timeout=120)
     jobs = [submit(api, "image", spec) for spec in specs]
+    for job in jobs:  # each claimed into the open micro-batch before the blocker leaves the device
+        api.until(job["id"], lambda j: j["status"] == "running", timeout=120)
     release.touch()
     assert api.finished(blocker["id"], timeout=120)["status"] == "succeeded"
     return jobs

@@ -19,6 +19,10 @@ def held_batch(api: Api, tmp_path: Path, n: int) -> list[dict[str, object]]:
     blocker = api.submit(f"hold:{tmp_path / 'first'}", width=128)  # keeps the worker busy while they line up
     api.until(blocker["id"], lambda j: j["status"] == "running")
     jobs = [api.submit(f"hold:{tmp_path / 'go'}", steps=3) for _ in range(n)]
+    # Each is claimed into the worker's open micro-batch (it cannot run while the blocker holds the
+    # device) before the blocker goes: a delivery late to the batch would run after it, held for ever.
+    for job in jobs:
+        api.until(str(job["id"]), lambda j: j["status"] == "running")
     (tmp_path / "first").touch()
     for job in jobs:
         api.until(str(job["id"]), lambda j: (j["progress"] or {}).get("step", 0) >= 1, timeout=60)
