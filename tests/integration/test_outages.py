@@ -76,7 +76,8 @@ def test_dropping_every_client_connection_does_not_stall_the_worker(stack: Stack
 
 
 def test_a_lost_worker_s_job_runs_before_the_backlog(stack: Stack, tmp_path: Path) -> None:
-    fast = {**SCRIPTED, "LLMB_LEASE_TTL_S": "3", "LLMB_BATCH_MAX": "1"}
+    # One delivery at a time: the survivor's first delivery is the only one that can run ahead of it.
+    fast = {**SCRIPTED, "LLMB_LEASE_TTL_S": "3", "LLMB_BATCH_MAX": "1", "LLMB_CONCURRENCY": "1"}
     api = Api(stack.start_api().port)
     doomed = stack.start_worker(env=fast, name="doomed")
     lost = api.submit(f"hold:{tmp_path / 'never'}", width=128)

@@ -99,7 +99,12 @@ def test_stopping_one_job_leaves_the_others_text_unchanged(chat: TransformersCha
     assert [stopped[0], stopped[2]] == [free[0], free[2]]
 
 
-def test_a_short_job_joins_a_running_batch_and_ends_before_it(chat: TransformersChatPipeline) -> None:
+def test_a_short_job_joins_a_running_batch_and_ends_before_it(
+    chat: TransformersChatPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No end-of-text for either job: a random-weight model could sample it early, ending the long job
+    # before the short one joined (the short one ends at its max_tokens).
+    monkeypatch.setattr(chat, "_eos_ids", lambda: [len(chat.tokenizer) + 7])
     short_done = threading.Event()
     # The long job runs until the short one has ended (it cannot end first: only this stops it).
     long_steps = RecordingSteps(1, stop=lambda row, count: short_done.is_set())
@@ -127,6 +132,7 @@ def test_a_short_job_joins_a_running_batch_and_ends_before_it(chat: Transformers
 def test_a_canceled_job_frees_its_place_for_a_waiting_one() -> None:
     one_place = TransformersChatPipeline(Settings(data_dir=REPO / "var", device="cpu", chat_max_requests=1))
     one_place.load()
+    one_place._eos_ids = lambda: [len(one_place.tokenizer) + 7]  # type: ignore[method-assign]  # as above
     released = threading.Event()
     long_steps = RecordingSteps(1, stop=lambda row, count: released.is_set())
     waiting_steps = RecordingSteps(1)
