@@ -23,7 +23,6 @@ def gather(
     rt: WorkerRuntime,
     first: JobRecord,
     *,
-    device_busy: Callable[[], bool] = lambda: False,
     hold: Callable[[JobRecord], None] = lambda _: None,
 ) -> list[JobRecord]:
     """`first` plus up to batch_max - 1 waiting jobs with its batch key, claimed for this worker.
@@ -31,8 +30,7 @@ def gather(
     Each mate is started with a permit of the queue (JobStore.start_mate), so every delivery still
     finds a job. A job alone in its queue runs at once. With others waiting, gathering goes on
     while compatible jobs keep arriving, until none came for batch_wait_ms (or four times that in
-    all): a burst becomes one batch. While another batch holds the device (`device_busy`), it goes
-    on gathering: this batch could not run sooner (as Ray Serve's `@serve.batch` fills while a call runs).
+    all): a burst becomes one batch (prefork: the threads pool batches in worker/batcher.py).
     """
     batch = [first]
     quiet_s = rt.settings.batch_wait_ms / 1000
@@ -41,9 +39,8 @@ def gather(
     while len(batch) < rt.settings.batch_max:
         room = rt.settings.batch_max - len(batch)
         waiting = rt.store.waiting_after(first.type, after, room * _LOOKAHEAD)
-        busy = device_busy()
-        if not waiting and after is None and not busy:
-            break  # nobody else waits and the device is free: no reason to delay this job
+        if not waiting and after is None:
+            break  # nobody else waits: no reason to delay this job
         if waiting:
             after = waiting[-1][1]
         ids = [job_id for job_id, _ in waiting if job_id != first.id]
@@ -52,7 +49,7 @@ def gather(
         if claimed:
             batch += claimed
             last_growth = now
-        if no_permits or (not busy and (now - last_growth >= quiet_s or now - started >= 4 * quiet_s)):
+        if no_permits or now - last_growth >= quiet_s or now - started >= 4 * quiet_s:
             break
         time.sleep(_POLL_S)
     if len(batch) > 1:
