@@ -38,6 +38,11 @@ def fair_share(job_type: JobType) -> str:
     return f"{PREFIX}:queue:{job_type.value}:fair"
 
 
+def interactive_wakes(job_type: JobType) -> str:
+    """List of wake-ups for interactive jobs that arrive behind batch jobs (worker/interactive.py)."""
+    return f"{PREFIX}:queue:{job_type.value}:wakes"
+
+
 def workers(job_type: JobType) -> str:
     """Sorted set of the workers consuming a queue, scored by last heartbeat."""
     return f"{PREFIX}:queue:{job_type.value}:workers"

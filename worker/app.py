@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+from functools import partial
 from typing import Any
 
 import billiard.process
@@ -18,19 +19,21 @@ from shared.celery_config import make_celery
 from shared.errors import UnavailableError
 from shared.queues import TASK_NAME
 from shared.readiness import mark_ready
-from shared.redis_conn import connect
+from shared.redis_conn import connect, connect_blocking
 from shared.settings import Settings
 from shared.store import JobStore, Leases
+from shared.store.wakes import InteractiveWakes
 from shared.vocabulary import JobType
 from worker.consumer import consumer_class
-from worker.delivery import run_job
+from worker.delivery import claim_at_door, run_claimed, run_job
 from worker.holder import new_holder_id
+from worker.interactive import InteractiveDoor
 from worker.keeper import Housekeeper, HousekeeperConfig
 from worker.liveness import ConsumeWatch
 from worker.metrics import process_exited
 from worker.preload import Preloaded, preload
 from worker.runtime import WorkerRuntime
-from worker.slots import deliveries
+from worker.slots import deliveries, door_slots
 from worker.steps import HAND_BACK
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class ProcessState:
         self.housekeeper: Housekeeper | None = None
         self.watch: ConsumeWatch | None = None
         self.preloaded: Preloaded | None = None
+        self.door: InteractiveDoor | None = None
         self._lock = threading.Lock()
         self.preforked = settings.worker_pool == "prefork"
         self.loaded = False  # threads: every pipeline loaded before the consumer started
@@ -93,6 +97,16 @@ class ProcessState:
             # run names a gone one.
             mark_ready(self.settings.ready_file, pid=os.getppid() if self.preforked else os.getpid())
         log.info("warm-up done; ready for %s", ",".join(self.settings.job_types))
+
+    def open_door(self) -> None:
+        """threads: start claiming interactive jobs that arrive behind batch jobs (worker/interactive.py)."""
+        slots = door_slots(self.settings)
+        if slots:
+            wakes = InteractiveWakes(connect_blocking(self.settings))
+            rt = self.runtime()
+            work = (partial(claim_at_door, rt), partial(run_claimed, rt))
+            self.door = InteractiveDoor(wakes, self.settings.job_types, slots, work)
+            self.door.start()
 
     def start_housekeeping(self) -> None:
         """Heartbeats, the reaper and liveness run in the main process, which outlives its children."""
@@ -173,6 +187,7 @@ def _connect_signals(state: ProcessState) -> None:
     def on_ready(**_: Any) -> None:
         state.start_housekeeping()
         if threads and state.loaded:  # each pipeline loaded once, in this process, whatever the device
+            state.open_door()
             state.report_ready()
 
     def on_received(**_: Any) -> None:
@@ -180,6 +195,8 @@ def _connect_signals(state: ProcessState) -> None:
             state.watch.received()
 
     def on_shutting_down(**_: Any) -> None:
+        if state.door is not None:
+            state.door.stop()
         if state.settings.stop_mode == "hand_back":
             hand_back_running_jobs(threads=threads)
 

@@ -7,7 +7,8 @@ is free, no delivery of this queue is on its way and no job waits in the store);
 the device, which runs `device_slots` batches at a time (LLMB_DEVICE_BATCHES, 1 by default), and
 runs the batch. While the device is busy the open
 batch keeps filling, so a busy worker runs full batches and an idle one starts a lone job at
-once (the idea of Ray Serve's `@serve.batch` and BentoML's adaptive batching).
+once (the idea of Ray Serve's `@serve.batch` and BentoML's adaptive batching). A batch with an
+urgent item (an interactive job) takes the device before batches without one that wait for it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class _Batch(Generic[ItemT]):
     full: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    urgent: bool = False  # it holds an urgent item: it takes the device first
 
 
 class MicroBatcher(Generic[ItemT]):
@@ -46,9 +48,10 @@ class MicroBatcher(Generic[ItemT]):
         self.wait_s = wait_s
         self.others_waiting = others_waiting
         self.device_slots = max(1, device_slots)
-        self.device = threading.BoundedSemaphore(self.device_slots)
         self._on_device = 0  # batches holding the device now
         self._lock = threading.Lock()
+        self._turn = threading.Condition(self._lock)  # the device freed, or an urgent batch came
+        self._queued: list[_Batch[ItemT]] = []  # batches waiting for the device
         self._open: dict[str, _Batch[ItemT]] = {}
         self._arriving = 0
 
@@ -57,12 +60,15 @@ class MicroBatcher(Generic[ItemT]):
         with self._lock:
             self._arriving += delta
 
-    def submit(self, key: str, item: ItemT, run: Runner[ItemT], *, arrived: bool = True) -> None:
+    def submit(
+        self, key: str, item: ItemT, run: Runner[ItemT], *, arrived: bool = True, urgent: bool = False
+    ) -> None:
         """Run `item` in a batch of its key; returns once that batch ran (and re-raises its failure).
 
         The batch's leader calls `run(items, leave_device)` holding the device; `run` calls
         `leave_device()` once its pipeline call is over, so the next batch runs while it finishes.
         `arrived`: the caller was counted on its way in (`arriving(+1)`); it is counted out here.
+        `urgent`: the item's batch takes the device before waiting batches with no urgent item.
         """
         with self._lock:
             batch = self._open.get(key)
@@ -70,6 +76,9 @@ class MicroBatcher(Generic[ItemT]):
             if batch is None:
                 batch = self._open[key] = _Batch(key)
             batch.items.append(item)
+            if urgent and not batch.urgent:
+                batch.urgent = True
+                self._turn.notify_all()
             if len(batch.items) >= self.batch_max:
                 self._close(batch)
             self._arriving -= 1 if arrived else 0
@@ -89,15 +98,12 @@ class MicroBatcher(Generic[ItemT]):
                 on_device[0] = False
                 with self._lock:
                     self._on_device -= 1
-                self.device.release()
+                    self._turn.notify_all()
 
         try:
             self._wait_for_company(batch)
-            self.device.acquire()  # a busy device: the batch goes on filling meanwhile
+            self._take_device(batch)  # a busy device: the batch goes on filling meanwhile
             on_device[0] = True
-            with self._lock:
-                self._on_device += 1
-                self._close(batch)
             run(batch.items, leave_device)
         except BaseException as exc:  # noqa: BLE001 - every caller of the batch re-raises it in its thread
             batch.error = exc
@@ -106,6 +112,22 @@ class MicroBatcher(Generic[ItemT]):
                 self._close(batch)  # never left open to callers that would wait on it for ever
             leave_device()
             batch.done.set()
+
+    def _take_device(self, batch: _Batch[ItemT]) -> None:
+        """Wait for a free device slot, behind every waiting urgent batch unless this one is urgent."""
+        with self._lock:
+            self._queued.append(batch)
+            try:
+                while self._on_device >= self.device_slots or (
+                    not batch.urgent and any(b.urgent for b in self._queued)
+                ):
+                    self._turn.wait()
+            finally:
+                self._queued.remove(batch)
+            self._on_device += 1
+            self._close(batch)
+            if batch.urgent:  # batches behind it may take a device slot still free
+                self._turn.notify_all()
 
     def _wait_for_company(self, batch: _Batch[ItemT]) -> None:
         """Until the batch is full, `wait_s` passed, or there is nothing to wait for."""

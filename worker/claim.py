@@ -53,7 +53,10 @@ def claim_delivered(rt: WorkerRuntime, job_id: str, *, job_type: JobType | None 
     return claim_next(rt, own.type)
 
 
-def claim_next(rt: WorkerRuntime, job_type: JobType) -> JobRecord | None:
-    """The queue's next job by the store's order, started under this process's lease."""
+def claim_next(rt: WorkerRuntime, job_type: JobType, *, door: bool = False) -> JobRecord | None:
+    """The queue's next job by the store's order, started under this process's lease (`door`: only an
+    interactive one, claimed without a delivery; worker/interactive.py)."""
     aging = Aging(rt.settings.priority_aging_s, rt.settings.priority_aging_every)
-    return rt.store.claim_next(job_type, holder=rt.holder, lease_until=rt.leases.deadline(), aging=aging)
+    return rt.store.claim_next(
+        job_type, holder=rt.holder, lease_until=rt.leases.deadline(), aging=aging, door=door
+    )

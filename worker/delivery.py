@@ -3,8 +3,10 @@ batch, in a micro-batch with concurrent deliveries (threads), or with mates it g
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from shared.errors import ErrorCode
@@ -12,7 +14,7 @@ from shared.job_record import JobRecord
 from shared.logs import bind, job_fields
 from shared.vocabulary import JobType
 from worker.batching import gather
-from worker.claim import claim_delivered
+from worker.claim import claim_delivered, claim_next
 from worker.finish import fail
 from worker.metrics import metrics
 from worker.pipelines.base import Pipeline
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 AnyPipeline = Pipeline[Any, Any]
 Hold = Callable[[JobRecord], None]  # keeps a claimed job's lease from its claim on
+Claim = Callable[[], JobRecord | None]  # the job a run claims: the queue's next, or none
 
 
 def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) -> None:
@@ -36,22 +39,41 @@ def run_job(job_id: str, rt: WorkerRuntime, *, job_type: JobType | None = None) 
     the job (shared/logs.py; the task's signals forget it after Celery's own last line about it).
     """
     bind(job_id=job_id, type=job_type)
+    with _holding(rt) as hold:
+        if rt.settings.worker_pool == "prefork":
+            _run_gathered(rt, job_id, job_type, hold)
+            return
+        claim = functools.partial(_claim, rt, job_id, job_type)
+        _run_one(rt, claim, hold, lane=_lane(rt, job_type) if job_type is not None else None)
+
+
+def run_claimed(rt: WorkerRuntime, record: JobRecord) -> None:
+    """Run a job claimed without a delivery (worker/interactive.py) as a delivery would run it."""
+    bind(**job_fields(record))
+    with _holding(rt) as hold:
+        _run_one(rt, lambda: record, hold, lane=_lane(rt, record.type))
+
+
+@contextlib.contextmanager
+def _holding(rt: WorkerRuntime) -> Iterator[Hold]:
+    """A `hold` that keeps a claimed job's lease from its claim on (it may wait for the device), and
+    lets go of every job it held when the run ends, even early (Redis away): no lease outlives its run."""
     held: list[str] = []
 
-    def hold(record: JobRecord) -> None:  # its lease is kept from the claim: it may wait for the device
+    def hold(record: JobRecord) -> None:
         rt.keeper.track(record.id, record.type)
         held.append(record.id)
 
     try:
-        if rt.settings.worker_pool == "prefork":
-            _run_gathered(rt, job_id, job_type, hold)
-        elif job_type is None or runs_alone(rt.settings, _loaded(rt, job_type)):
-            _run_one(rt, job_id, job_type, hold, lane=None)
-        else:
-            _run_one(rt, job_id, job_type, hold, lane=rt.lanes.get(job_type))
-    finally:  # a run that ended early (Redis away) leaves no lease renewed for a job nobody runs
+        yield hold
+    finally:
         for held_id in held:
             rt.keeper.untrack(held_id)
+
+
+def _lane(rt: WorkerRuntime, job_type: JobType) -> Lane | None:
+    """The micro-batcher lane of a batched job type; None when its pipeline batches jobs itself."""
+    return None if runs_alone(rt.settings, _loaded(rt, job_type)) else rt.lanes.get(job_type)
 
 
 def _run_gathered(rt: WorkerRuntime, job_id: str, job_type: JobType | None, hold: Hold) -> None:
@@ -68,15 +90,14 @@ def _run_gathered(rt: WorkerRuntime, job_id: str, job_type: JobType | None, hold
         run_batch(rt, pipeline, prepared)
 
 
-def _run_one(
-    rt: WorkerRuntime, job_id: str, job_type: JobType | None, hold: Hold, *, lane: Lane | None
-) -> None:
-    """threads: claim one job; run it in the chat engine's batch, or in a micro-batch of its lane."""
+def _run_one(rt: WorkerRuntime, claim: Claim, hold: Hold, *, lane: Lane | None) -> None:
+    """threads: claim one job; run it in the chat engine's batch, or in a micro-batch of its lane
+    (an interactive job's batch takes the device before batches of batch jobs)."""
     counted = lane is not None
     if lane is not None:
         lane.batcher.arriving(+1)  # a leader waits for a delivery on its way
     try:
-        record = _claim(rt, job_id, job_type)
+        record = claim()
         pipeline = _pipeline(rt, record) if record is not None else None
         if record is None or pipeline is None:
             return
@@ -91,7 +112,11 @@ def _run_one(
         key = record.batch_key or f"job:{record.id}"  # a job no other can join runs alone, in turn
         counted, was_counted = False, counted  # submit counts it in, under the batcher's lock
         batcher.submit(
-            key, one, lambda jobs, leave: run_batch(rt, pipeline, jobs, leave), arrived=was_counted
+            key,
+            one,
+            lambda jobs, leave: run_batch(rt, pipeline, jobs, leave),
+            arrived=was_counted,
+            urgent=record.priority == "interactive",
         )
     finally:
         if counted and lane is not None:
@@ -124,6 +149,20 @@ def _claim(rt: WorkerRuntime, job_id: str, job_type: JobType | None) -> JobRecor
         log.info("delivery of job %s runs job %s, first in line", job_id, record.id)
     bind(**job_fields(record))
     log.info("job %s: running (attempt %d)", record.id, record.attempts)
+    return record
+
+
+def claim_at_door(rt: WorkerRuntime, job_type: JobType) -> JobRecord | None:
+    """The queue's first interactive job, claimed without a delivery (worker/interactive.py) and counted;
+    None when a batch job is first in line or no task message is left to spend. Raises UnavailableError."""
+    record = claim_next(rt, job_type, door=True)
+    if record is None:
+        return None
+    # Tracked from the claim: a delivery of this process whose message names the job must find it
+    # running here (claim.py:is_lost) while it is handed to a door thread. run_claimed lets go of it.
+    rt.keeper.track(record.id, record.type)
+    metrics().deliveries.labels(record.type, "door").inc()
+    log.info("job %s: running (attempt %d), claimed at the interactive door", record.id, record.attempts)
     return record
 
 

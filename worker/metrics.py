@@ -75,7 +75,8 @@ class WorkerMetrics:
         )
         self.deliveries = Counter(
             "llmb_worker_deliveries",
-            "Celery deliveries (permits) by outcome: ran (a job claimed) or empty (none waited)",
+            "Celery deliveries (permits) by outcome: ran (a job claimed), empty (none waited), "
+            "door (an interactive job claimed at the interactive door)",
             ["queue", "outcome"],
             registry=None,
         )

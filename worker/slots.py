@@ -48,6 +48,15 @@ def deliveries(settings: Settings) -> int:
     )
 
 
+def door_slots(settings: Settings) -> int:
+    """Interactive jobs a worker claims past its busy threads at once (worker/interactive.py): a batch's
+    worth (`LLMB_BATCH_MAX`) under the threads pool; none under prefork or a set `LLMB_CONCURRENCY`
+    (one process a job, or a number of jobs at once the operator chose)."""
+    if settings.worker_pool == "prefork" or settings.concurrency is not None:
+        return 0
+    return max(1, settings.batch_max)
+
+
 def runs_alone(settings: Settings, pipeline: Any) -> bool:
     """Whether each delivery runs its one job straight into the pipeline (it batches them itself)."""
     return settings.worker_pool == "threads" and bool(getattr(pipeline, "concurrent", False))

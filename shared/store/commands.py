@@ -69,8 +69,11 @@ def start(job_id: str, job_type: JobType, *, holder: str, lease_until: float, pe
     return named, args, []
 
 
-def claim_next(job_type: JobType, *, holder: str, lease_until: float, aging: Aging) -> Call:
-    """claim_next.lua's call: run the first waiting job of the queue by the store's order."""
+def claim_next(
+    job_type: JobType, *, holder: str, lease_until: float, aging: Aging, door: bool = False
+) -> Call:
+    """claim_next.lua's call: run the first waiting job of the queue by the store's order (`door`: only
+    an interactive one, claimed without a delivery, its task message spent)."""
     named = _start_keys(job_type) | {
         "fair": redis_keys.fair_share(job_type),
         "celery_queue": redis_keys.celery_queue(job_type),
@@ -80,6 +83,7 @@ def claim_next(job_type: JobType, *, holder: str, lease_until: float, aging: Agi
         "batch_base": BATCH_BASE,
         "aging_s": aging.after_s,
         "aging_every": aging.every,
+        "door": "1" if door else "0",
     }
     return named, _start_args(holder, lease_until) | order, []
 

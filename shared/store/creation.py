@@ -14,7 +14,7 @@ from shared.queues import task_message
 from shared.store.answers import HISTORY, Created, Existing, History, Idempotency, Place
 from shared.store.commands import EVENTS_MAXLEN, Call, status_event
 from shared.store.leases import HEARTBEAT_TTL_S
-from shared.store.order import class_base
+from shared.store.order import BATCH_BASE, MAX_WAKES, class_base
 from shared.store.scripts import Script, redis_errors
 
 
@@ -93,6 +93,7 @@ def _create_keys(record: JobRecord, idempotency: Idempotency | None) -> dict[str
         "finished": redis_keys.finished(record.type),
         "workers": redis_keys.workers(record.type),
         "fair": redis_keys.fair_share(record.type),
+        "wakes": redis_keys.interactive_wakes(record.type),
     }
 
 
@@ -113,4 +114,6 @@ def _create_args(record: JobRecord, ttl_s: int, idempotency: Idempotency | None)
         "priority": record.priority,
         "tenant": record.owner,
         "class_base": class_base(record.priority),
+        "batch_base": BATCH_BASE,
+        "max_wakes": MAX_WAKES,
     }

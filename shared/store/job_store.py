@@ -20,7 +20,7 @@ from shared.store import commands
 from shared.store.answers import Created, Existing, Idempotency
 from shared.store.commands import Transition, answer
 from shared.store.creation import create_call, created, run_create
-from shared.store.order import Aging
+from shared.store.order import AGING, Aging
 from shared.store.queue_reads import QueueReads
 from shared.store.reads import JobReads
 from shared.store.scripts import Script, redis_errors
@@ -112,15 +112,16 @@ class JobStore:
         return started
 
     def claim_next(
-        self, job_type: JobType, *, holder: str, lease_until: float, aging: Aging | None = None
+        self, job_type: JobType, *, holder: str, lease_until: float, aging: Aging = AGING, door: bool = False
     ) -> JobRecord | None:
         """Run the next waiting job of the queue by the store's order (claim_next.lua); None if none.
 
-        Jobs past their deadline on the way are canceled (reason deadline) instead of started.
+        `door`: claimed without a delivery (worker/interactive.py), only an interactive job, its task
+        message spent. Jobs past their deadline on the way are canceled instead. Raises UnavailableError.
         """
         for _ in range(8):
             call = commands.claim_next(
-                job_type, holder=holder, lease_until=lease_until, aging=aging or Aging()
+                job_type, holder=holder, lease_until=lease_until, aging=aging, door=door
             )
             with redis_errors():
                 reply = self._claim_next(*call)
@@ -161,13 +162,12 @@ class JobStore:
         lapsed_before: float | None = None,
     ) -> Transition:
         """Fail the job with the reason (and usage, counted) unless `holder` lost it or its lease ran on."""
-        ttl_s = self.job_ttl_s
         call = commands.finish(
             job_id,
             job_type,
             JobStatus.FAILED,
             holder=holder,
-            ttl_s=ttl_s,
+            ttl_s=self.job_ttl_s,
             error=error,
             usage=usage,
             lapsed_before=lapsed_before,

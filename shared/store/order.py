@@ -19,6 +19,10 @@ PRIORITIES = ("interactive", "batch")
 # 1000/weight a job, so batch scores sort after interactive ones for any tag below 2**42 (4 billion
 # jobs of weight 1 in one class), and every score stays exact in a double (below 2**53).
 BATCH_BASE = float(2**52)
+# Wake-ups kept for interactive jobs that arrive behind batch jobs (create.lua); a worker with room for
+# one pops one and claims the first interactive job (worker/interactive.py). Each wakes one claim, so a
+# few are enough; the cap keeps a list nobody pops (no worker running) small.
+MAX_WAKES = 64
 
 
 def class_base(priority: str) -> float:
@@ -37,3 +41,6 @@ class Aging:
 
     after_s: float = 300.0
     every: int = 5
+
+
+AGING = Aging()  # the defaults (LLMB_PRIORITY_AGING_S, LLMB_PRIORITY_AGING_EVERY)

@@ -6,11 +6,13 @@ store's, not Celery's list's. Jobs wait while no worker runs; one worker then cl
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 
 from devtools.stack.deployment import Stack
+from devtools.stack.process import wait_until
 from tests.integration.conftest import SCRIPTED, bearer, finished_with
 
 ADMIN = "order-admin-key"
@@ -82,3 +84,35 @@ def test_under_a_burst_every_delivery_runs_a_job_and_every_job_is_claimed_once(s
         int(line.split("batched with ")[1].split()[0]) for line in log.splitlines() if "batched with" in line
     )
     assert deliveries + batched == len(ids)
+
+
+def test_an_interactive_job_starts_while_every_thread_of_the_worker_holds_a_batch_job(
+    stack: Stack, tmp_path
+) -> None:
+    release = tmp_path / "release"
+    port = stack.start_api(env={"LLMB_AUTH": "on", "LLMB_ADMIN_KEY": ADMIN}).port
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=90) as api:
+        key = api.post("/v1/keys", json={"name": "a"}, headers=bearer(ADMIN)).json()["key"]
+        held = {"input": {"prompt": f"hold:{release}", "steps": 1, "width": 64, "height": 64}}
+        batch = [post(api, key, priority="batch", **held) for _ in range(8)]
+        # Threads: (LLMB_DEVICE_BATCHES 1 + 1) x LLMB_BATCH_MAX 2 = 4, each holding a batch job: a batch
+        # of two on the device (held), the next two waiting for it; four more wait in the store.
+        worker = stack.start_worker(env=SCRIPTED | {"LLMB_BATCH_MAX": "2"})
+
+        def statuses() -> list[str]:
+            return [api.get(f"/v1/jobs/{i}", headers=bearer(key)).json()["status"] for i in batch]
+
+        wait_until(lambda: statuses().count("running") == 4, timeout=60, what="four batch jobs claimed")
+        interactive = post(api, key)
+        wait_until(
+            lambda: api.get(f"/v1/jobs/{interactive}", headers=bearer(key)).json()["status"] == "running",
+            timeout=60,
+            what="the interactive job claimed",
+        )
+        assert statuses().count("queued") == 4  # no thread freed: it came in at the interactive door
+        assert f"job {interactive}: running (attempt 1), claimed at the interactive door" in worker.log()
+        release.touch()
+        jobs = [finished_with(api, key, i) for i in [*batch, interactive]]
+    assert all(j["status"] == "succeeded" and j["attempts"] == 1 for j in jobs)
+    device_order = re.findall(r"batch of \d+ image jobs: ([0-9a-f -]+)", worker.log())
+    assert [b.split() for b in device_order][1] == [interactive]  # before the full batch waiting longer

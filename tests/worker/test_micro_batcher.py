@@ -107,6 +107,47 @@ def test_keys_do_not_mix_and_a_failed_batch_raises_in_each_caller() -> None:
     assert len(errors) == 2  # both callers of the failed batch, not the other key's
 
 
+def test_an_urgent_batch_takes_the_device_before_batches_that_waited_longer_without_one() -> None:
+    batcher: MicroBatcher[str] = MicroBatcher(batch_max=2, wait_s=0, others_waiting=lambda: False)
+    device = Device()
+    first = submitter(batcher, device, "k", "held")
+    assert device.on_device.wait(WAIT)
+    waiting = [submitter(batcher, device, "k", item) for item in ("b1", "b2")]  # full: waits for the device
+    until(lambda: len(batcher._queued) == 1)
+    urgent = threading.Thread(
+        target=batcher.submit, args=("other", "i", device.run), kwargs={"arrived": False, "urgent": True}
+    )
+    urgent.start()
+    until(lambda: len(batcher._queued) == 2)
+    device.release.set()
+    for thread in [first, *waiting, urgent]:
+        thread.join(WAIT)
+    assert device.batches[0] == ["held"]
+    assert device.batches[1] == ["i"]  # before the batch that waited longer
+    assert sorted(device.batches[2]) == ["b1", "b2"]
+
+
+def test_an_urgent_item_joining_a_waiting_batch_moves_that_batch_ahead() -> None:
+    batcher: MicroBatcher[str] = MicroBatcher(batch_max=3, wait_s=0, others_waiting=lambda: False)
+    device = Device()
+    first = submitter(batcher, device, "k", "held")
+    assert device.on_device.wait(WAIT)
+    older = [submitter(batcher, device, "a", item) for item in ("a1", "a2", "a3")]  # full, waiting
+    until(lambda: len(batcher._queued) == 1)
+    newer = submitter(batcher, device, "b", "b1")  # open, and waiting for the device too
+    until(lambda: len(batcher._queued) == 2)
+    joins = threading.Thread(
+        target=batcher.submit, args=("b", "i", device.run), kwargs={"arrived": False, "urgent": True}
+    )
+    joins.start()
+    until(lambda: batcher._queued[1].urgent)
+    device.release.set()
+    for thread in [first, *older, newer, joins]:
+        thread.join(WAIT)
+    assert sorted(device.batches[1]) == ["b1", "i"]
+    assert sorted(device.batches[2]) == ["a1", "a2", "a3"]
+
+
 def test_concurrent_deliveries_each_run_a_job_and_share_one_pipeline_call(runtime_for) -> None:
     """Four permits delivered at once into one process: four jobs claimed once each, one batch."""
     deliveries = 4

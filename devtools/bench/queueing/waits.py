@@ -33,6 +33,7 @@ from shared.store.batches import BatchStore
 PRIORITY_TARGET = 1.5  # issue 21: interactive p50 and p99 with a batch waiting ≤ 1.5× an idle queue's
 FLOOD_CLIENTS = 50  # hey's concurrent clients (it takes no fewer requests than clients)
 FAIRNESS_TARGET = 2.0  # issue 22: the other tenant's p50 with one tenant flooding ≤ 2× an idle queue's
+DOOR_LINE = "claimed at the interactive door"  # worker/delivery.py's log line for such a claim
 
 
 @dataclass
@@ -98,7 +99,9 @@ def priority_rows(w: Waits, api: Api, lines: int) -> list[Row]:
     with paused(w.worker):
         batch_id = create(api, api.upload(image_lines(lines, w.image_model)), "/v1/images/generations")
         wait_enqueued(w.store, batch_id, w.timeout)
+    door_before = w.worker.log().count(DOOR_LINE)
     loaded, backlog = interactive_round(w, api)
+    door = w.worker.log().count(DOOR_LINE) - door_before
     cancel(api, w.store, batch_id, w.timeout)
     return [
         Row(
@@ -113,6 +116,10 @@ def priority_rows(w: Waits, api: Api, lines: int) -> list[Row]:
             p99=True,
         ),
         backlog_row("batch lines", backlog, lines),
+        Row(
+            "  interactive jobs claimed at the interactive door (worker/interactive.py)",
+            f"{door} of {w.interactive}",
+        ),
     ]
 
 

@@ -3,10 +3,12 @@
 -- (or is not queued) are dropped on the way, with a permit each. Aging: when the first waiting job is
 -- interactive, every `aging_every`-th claim goes instead to the first batch job (score >= `batch_base`)
 -- if it has waited `aging_s` s. The claimed job's tag (its order without class and arrival parts)
--- becomes its class's virtual time in `fair` (create.lua's fair queueing). Answers {'empty', ''},
--- {'expired', status} (its deadline passed: still waiting), or lib.lua's `changed`.
+-- becomes its class's virtual time in `fair` (create.lua's fair queueing). `door` '1' (a worker's
+-- interactive door, worker/interactive.py): only an interactive job, no aging, and the claim spends a
+-- permit, so none when none is left. Answers {'empty', ''}, {'expired', status} (its deadline passed:
+-- still waiting), or lib.lua's `changed`.
 --! keys: waiting fair running celery_queue webhooks waits
---! args: job_prefix batch_base aging_s aging_every holder lease_until now maxlen buckets
+--! args: job_prefix batch_base aging_s aging_every door holder lease_until now maxlen buckets
 --! uses: lib
 local function first_from(low)
   for _ = 1, 16 do
@@ -18,11 +20,10 @@ local function first_from(low)
   end
   return nil, nil
 end
-
-local base = tonumber(A.batch_base)
+local base, door = tonumber(A.batch_base), A.door == '1'
 local next_id, score = first_from('-inf')
-if not next_id then return {'empty', ''} end
-if score < base and redis.call('HINCRBY', K.fair, 'claims', 1) % tonumber(A.aging_every) == 0 then
+if not next_id or (door and (score >= base or redis.call('LLEN', K.celery_queue) == 0)) then return {'empty', ''} end
+if not door and score < base and redis.call('HINCRBY', K.fair, 'claims', 1) % tonumber(A.aging_every) == 0 then
   local aged, aged_score = first_from(A.batch_base)
   if aged and tonumber(redis.call('HGET', A.job_prefix .. aged, 'created_at')) <= tonumber(A.now) - tonumber(A.aging_s) then
     next_id, score = aged, aged_score
@@ -34,4 +35,5 @@ if tag > tonumber(redis.call('HGET', K.fair, 'v:' .. class) or '0') then redis.c
 K.job, K.events = A.job_prefix .. next_id, A.job_prefix .. next_id .. ':events'
 if past_deadline(A.now) then return {'expired', 'queued'} end
 begin_run(A.holder, A.lease_until)
+if door then spend_permit() end
 return changed('queued')

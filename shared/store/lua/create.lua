@@ -1,13 +1,12 @@
 -- create (JobStore.create): writes a new job's record, its first event and its Celery message in one
--- step, so a record never exists without its message nor a message without its record; refused when
--- a cap is reached (lib.lua's `admit`). With an Idempotency-Key (`idem_fingerprint` not ''), a key
--- already used answers the job it made instead, and a new one is remembered in the same step, so two
--- requests never make two jobs. The job's indexes (its key's active set, its tenant's waiting set) are
--- named in the record, so its start and end leave them. Answers {'ok', arrival number, 0-based place
--- among the waiting, first event id, lib.lua's `wait_inputs`}, {'exists', job id, fingerprint, in
--- flight until}, or {'queue_full' | 'tenant_queue_full' | 'too_many_active', count}.
---! keys: job events waiting tenant_waiting owner_jobs celery_queue sequence active idem deadlines finished workers fair
---! args: job_id created_at ttl maxlen event message max_waiting max_tenant_waiting max_active idem_fingerprint idem_inflight_until deadline_at history alive_since priority tenant weight class_base fields*
+-- step, so neither exists without the other; refused when a cap is reached (lib.lua's `admit`). With an
+-- Idempotency-Key (`idem_fingerprint` not ''), a key used answers the job it made instead, and a new one
+-- is remembered in the same step. The job's indexes (its key's active set, its tenant's waiting set) are
+-- named in the record, so its start and end leave them; lib.lua's `wake_the_door`. Answers {'ok', arrival
+-- number, 0-based place among the waiting, first event id, lib.lua's `wait_inputs`}, {'exists', job id,
+-- fingerprint, in flight until}, or {'queue_full' | 'tenant_queue_full' | 'too_many_active', count}.
+--! keys: job events waiting tenant_waiting owner_jobs celery_queue sequence active idem deadlines finished workers fair wakes
+--! args: job_id created_at ttl maxlen event message max_waiting max_tenant_waiting max_active idem_fingerprint idem_inflight_until deadline_at history alive_since priority tenant weight class_base batch_base max_wakes fields*
 --! uses: lib
 if A.idem_fingerprint ~= '' then
   local known = redis.call('HMGET', K.idem, 'job_id', 'fingerprint', 'inflight_until')
@@ -35,5 +34,6 @@ end
 local event = redis.call('XADD', K.events, 'MAXLEN', '~', A.maxlen, '*', 'type', 'status', 'data', A.event)
 redis.call('EXPIRE', K.events, A.ttl)
 redis.call('LPUSH', K.celery_queue, A.message)
+wake_the_door()
 local finishes, oldest, newest, workers = wait_inputs()
 return {'ok', seq, redis.call('ZRANK', K.waiting, A.job_id), event, finishes, oldest, newest, workers}

@@ -13,6 +13,7 @@
 --   fair           llmb:queue:<q>:fair                  hash    fair-share tags (shared/store/order.py)
 --   finished       llmb:queue:<q>:finished              zset    a queue's last 100 ends, by when
 --   workers        llmb:queue:<q>:workers               zset    workers consuming a queue, by heartbeat
+--   wakes          llmb:queue:<q>:wakes                 list    wake-ups: interactive jobs behind batch ones
 --   celery_queue   <q>                                  list    Celery's task messages: one permit a job
 --   tenant_waiting llmb:tenant:<tenant>:waiting:<q>     zset    a tenant's waiting jobs (its cap)
 --   active         llmb:apikey:<key>:active             zset    a key's queued and running jobs (its cap)
@@ -262,6 +263,16 @@ local function place_in_line(seq)
   end
   redis.call('HSET', K.fair, finish_field, tag + math.max(1, math.floor(1000 / tonumber(A.weight))))
   return tonumber(A.class_base) + tag * 1024 + seq % 1024
+end
+
+-- An interactive job that arrives while batch jobs wait pushes a wake-up (at most `max_wakes` kept):
+-- a worker whose threads are all busy with batch jobs claims it through its interactive door
+-- (worker/interactive.py) instead of waiting for one of them to end.
+local function wake_the_door()
+  if A.priority == 'interactive' and redis.call('ZCOUNT', K.waiting, A.batch_base, '+inf') > 0 then
+    redis.call('LPUSH', K.wakes, A.job_id)
+    redis.call('LTRIM', K.wakes, 0, tonumber(A.max_wakes) - 1)
+  end
 end
 
 -- The wait estimate's inputs: finishes in the queue's history (its last `history`), the oldest and
