@@ -43,6 +43,12 @@ def configs(mode: str) -> dict[str, dict[str, object]]:
     }
 
 
+GPU_NOTE = (
+    "On a GPU, where these options are meant to pay: `make bench-gpu-pack` here, then on the GPU machine "
+    "`KINDS= UNET=1 bash devtools/bench/gpu/run.sh` (this comparison alone, on the real-shaped sd-turbo "
+    'model), which writes the section "Image pipeline options (GPU)"; `UNET_ARGS="--shapes real --mode '
+    'reduce-overhead"` tries CUDA graphs.'
+)
 HEADINGS = {False: "## Image pipeline options (CPU)", True: "## Image pipeline options (GPU)"}
 
 _loaded: dict[str, Any] = {}  # in each configuration's process: its pipeline and jobs
@@ -170,6 +176,7 @@ def render(args: argparse.Namespace, command: str, load_s: Loads, rates: dict[st
             "compiles from scratch, longer. A compiled configuration whose UNet ran `eager` fell back: its "
             "compile failed (the log above the table says why).",
             "",
+            *([] if device == "cuda" else [GPU_NOTE, ""]),
         ]
     )
 
