@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
+from devtools.bench.models.direct import check, run_direct
+from shared.inputs import ImageInput
 from shared.job_record import JobStatus
 from shared.settings import Settings
 from tests.fixtures.jobs import submit
@@ -89,6 +93,53 @@ def test_each_setting_loads_and_an_image_job_gives_pngs_of_its_size(
     for conv in (unet.conv_in, unet.down_blocks[1].resnets[0].conv1, pipeline.pipe.vae.decoder.conv_in):
         assert channels_last(conv) is in_channels_last
     assert_pngs_of_size(run_image_job(runtime_for, pipeline))
+
+
+class ThreadNoting(DiffusersImagePipeline):
+    """The image pipeline, noting the thread of its warm-up call and of each diffusers call after it."""
+
+    threads: list[int]
+
+    def warm_up_call(self, pipe: Any) -> None:
+        self.threads = [threading.get_ident()]
+        super().warm_up_call(pipe)
+
+    def load(self) -> None:
+        super().load()
+        diffusers_call = self.pipe
+
+        def noted(**kwargs: Any) -> Any:
+            self.threads.append(threading.get_ident())
+            return diffusers_call(**kwargs)
+
+        self.pipe = noted
+
+
+@pytest.mark.parametrize("compile_mode", ["off", "reduce-overhead"])
+def test_a_compiled_unet_runs_on_one_thread_whichever_thread_runs_the_batch(
+    settings: Settings, compile_calls: list[dict[str, Any]], compile_mode: str
+) -> None:
+    # torch keeps CUDA graphs per thread; the threads pool runs a batch on its leading delivery's thread.
+    pipeline = ThreadNoting(
+        settings.model_copy(update={"image_model": str(TINY_SD), "image_compile": compile_mode})
+    )
+    pipeline.load()
+    job = ImageInput(prompt="a red fox", steps=1, width=64, height=64, seed=1)
+    caller_threads = set()
+    with ThreadPoolExecutor(1) as first, ThreadPoolExecutor(1) as second:
+        for delivery in (first, second):  # one batch after the other (LLMB_DEVICE_BATCHES=1)
+            ident, outputs = delivery.submit(
+                lambda: (threading.get_ident(), run_direct(pipeline, [job]))
+            ).result()
+            assert len(check(outputs)) == 1
+            caller_threads.add(ident)
+    assert len(caller_threads) == 2
+    assert len(pipeline.threads) == 3  # the warm-up and two batches
+    if compile_mode == "off":
+        assert set(pipeline.threads) == caller_threads | {threading.get_ident()}
+    else:
+        assert len(set(pipeline.threads)) == 1
+        assert not set(pipeline.threads) & (caller_threads | {threading.get_ident()})
 
 
 def _raise_at_compile(model: Any, **kwargs: Any) -> Any:

@@ -11,13 +11,41 @@ at batch 64, add a few), and past torch's recompile limit that call runs eagerly
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from shared.image_options import CompileMode
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class OneThread:
+    """Runs every call on one thread of its own when `on` (else in the caller's), in the caller's context.
+
+    torch keeps CUDA graphs (`reduce-overhead`, `max-autotune` on CUDA) per thread, and the threads pool
+    runs each batch on the thread of the delivery that leads it: a compiled UNet called from one thread
+    records its graphs once, not once per Celery thread (and pytorch/pytorch#123177: graphs across
+    threads are not supported). Batches then take turns on that thread whatever LLMB_DEVICE_BATCHES says.
+    """
+
+    def __init__(self, *, on: bool) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unet") if on else None
+        self.ident: int | None = None  # the thread's, once it ran something
+
+    def __call__(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)`, raising what it raises (a job stopped at a step included)."""
+        if self.pool is None or threading.get_ident() == self.ident:  # already on it: a nested call
+            return fn(*args, **kwargs)
+        return self.pool.submit(contextvars.copy_context().run, self._on_it, fn, args, kwargs).result()
+
+    def _on_it(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        self.ident = threading.get_ident()
+        return fn(*args, **kwargs)
 
 
 def to_channels_last(pipe: Any) -> None:
