@@ -4,9 +4,9 @@ As diffusers' "Accelerate inference" guide does it (https://huggingface.co/docs/
 "torch.compile"): the UNet and the VAE to `torch.channels_last`, then `pipe.unet = torch.compile(pipe.unet,
 mode=...)`. We compile with `fullgraph=False` (a graph break runs that part eagerly instead of failing)
 and leave the VAE's decode uncompiled: one decode per image against a UNet call per step. torch's own
-dynamic shapes apply: the warm-up compiles for its 64×64 call, a job of another size or batch size
-recompiles once more (torch then marks those sizes dynamic; a few more guards, e.g. diffusers' upsampler
-at batch 64, add a few), and past torch's recompile limit that call runs eagerly.
+dynamic shapes apply: the warm-up compiles for its 64×64 call, and a job of another size or batch size
+recompiles on its first run (torch then marks those sizes dynamic, though a few guards, such as
+diffusers' upsampler's at batch 64, recompile again); past torch's recompile limit a call runs eagerly.
 """
 
 from __future__ import annotations
