@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from shared.image_options import ImageOptions
 from shared.limits import Limits
 from shared.vocabulary import JobType
 from shared.weights import TenantWeights, weight_of
@@ -39,7 +40,7 @@ LOCAL_MODELS = {JobType.IMAGE: "tiny-sd", JobType.CHAT: "tiny-chat", JobType.EMB
 LOCAL_EMBED_DIMENSIONS = 384
 
 
-class Settings(BaseSettings):
+class Settings(ImageOptions):
     """Configuration shared by the API, the workers, compose and the manifests."""
 
     model_config = SettingsConfigDict(
@@ -102,8 +103,6 @@ class Settings(BaseSettings):
     worker_pool: Literal["threads", "prefork"] = "threads"  # worker/slots.py: one process owns the device
     concurrency: int | None = Field(default=None, ge=1)  # deliveries at once; None: worker/slots.py
     device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
-    image_model: str | None = None
-    image_pipeline: str = "worker.pipelines.image:DiffusersImagePipeline"
     chat_model: str | None = None
     chat_pipeline: str = "worker.pipelines.chat:TransformersChatPipeline"
     chat_cache: Literal["dynamic", "static"] = "dynamic"

@@ -15,6 +15,7 @@ from shared.settings import Settings
 from worker.device import pick_device, pick_dtype
 from worker.pipelines.base import Artifact, Output, Steps
 from worker.pipelines.source import quiet, resolve_model
+from worker.pipelines.unet import OneThread, to_channels_last, warm_up
 
 DEFAULT_FOLDER = "tiny-sd"
 
@@ -33,7 +34,9 @@ class DiffusersImagePipeline:
     def __init__(self, settings: Settings) -> None:
         self.model = settings.image_model or str(settings.models_dir / DEFAULT_FOLDER)
         self.device = pick_device(settings.device)
+        self.channels_last, self.compile = settings.image_channels_last, settings.image_compile
         self.pipe: Any = None
+        self.on_unet_thread = OneThread(on=self.compile != "off")  # a compiled UNet runs on one thread
         self.encoder = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="png")
 
     def load(self) -> None:
@@ -45,7 +48,13 @@ class DiffusersImagePipeline:
             )
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe.to(self.device)
-        self.pipe(prompt="warm-up", width=64, height=64, num_inference_steps=1, output_type="pil")
+        if self.channels_last:
+            to_channels_last(self.pipe)
+        self.on_unet_thread(warm_up, self.pipe, self.compile, self.warm_up_call)
+
+    def warm_up_call(self, pipe: Any) -> None:
+        """The call `load` makes once, so the first job finds all loaded (and a compiled UNet compiled)."""
+        pipe(prompt="warm-up", width=64, height=64, num_inference_steps=1, output_type="pil")
 
     def prepare(self, job_input: ImageInput) -> ImageWork:
         seed = job_input.seed if job_input.seed is not None else random.randrange(2**32)
@@ -61,7 +70,8 @@ class DiffusersImagePipeline:
             steps.checkpoint()
             return kwargs
 
-        images = self.pipe(
+        images = self.on_unet_thread(
+            self.pipe,
             prompt=[w.input.prompt for w, _ in per_image],
             negative_prompt=[w.input.negative_prompt or "" for w, _ in per_image],
             width=first.width,

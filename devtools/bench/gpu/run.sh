@@ -10,7 +10,11 @@
 #
 # Environment: OUT (default var/gpu-out), PYTHON (default: the first of python3, python that imports
 # torch), WHEELS (default var/gpu-wheels), BUDGET_S (default 450), BENCH_ARGS (replaces the default
-# benchmark arguments below).
+# benchmark arguments below), KINDS (default "image chat": the job types benchmarked, "" for none).
+# UNET=1 also compares the image pipeline's UNet options (eager, LLMB_IMAGE_CHANNELS_LAST,
+# LLMB_IMAGE_COMPILE, both: `python -m devtools.bench.models.unet`) on the real-shaped model, with
+# UNET_S (default 240) seconds kept for it from the budget and UNET_ARGS (default below) its arguments;
+# `KINDS= UNET=1 bash devtools/bench/gpu/run.sh` runs that comparison alone.
 set -uo pipefail
 
 START=$(date +%s)
@@ -24,6 +28,12 @@ DRY=0
 DEFAULT_ARGS="--shapes real --caches dynamic --jobs 32"
 [ "$DRY" = 1 ] && DEFAULT_ARGS="--device cpu --shapes tiny --quick"
 BENCH_ARGS=${BENCH_ARGS:-$DEFAULT_ARGS}
+KINDS=${KINDS-image chat}
+UNET=${UNET:-0}
+UNET_S=$([ "$UNET" = 1 ] && echo "${UNET_S:-240}" || echo 0)
+DEFAULT_UNET_ARGS="--shapes real"
+[ "$DRY" = 1 ] && DEFAULT_UNET_ARGS="--device cpu --shapes tiny --batch 2 --side 64 --steps 1 --calls 1 --rounds 1"
+UNET_ARGS=${UNET_ARGS:-$DEFAULT_UNET_ARGS}
 
 mkdir -p "$OUT/docs"
 exec > >(tee -a "$OUT/run.log") 2>&1
@@ -72,8 +82,8 @@ NOTE="the machine's own torch and transformers ($BOX), the other pins carried as
 # Image gets at most half of what is left, chat the rest; each run is interrupted (SIGINT: the bench
 # stops its Redis, API and workers) at its share, and a finished image run is kept even if chat is not.
 status=0
-for kind in image chat; do
-  left=$((BUDGET_S - $(elapsed) - 10))
+for kind in $KINDS; do
+  left=$((BUDGET_S - UNET_S - $(elapsed) - 10))
   share=$([ "$kind" = image ] && echo $((left / 2)) || echo "$left")
   if [ "$share" -lt 30 ]; then
     say "skipping $kind: ${share}s left"
@@ -85,6 +95,19 @@ for kind in image chat; do
   timeout --signal=INT --kill-after=10 "$share" "$PYTHON" -m devtools.bench.models --only "$kind" \
     $BENCH_ARGS --out docs/BENCHMARKS.md --note "$NOTE" || { status=$?; say "bench $kind ended with $status"; }
 done
+
+if [ "$UNET" = 1 ]; then
+  left=$((BUDGET_S - $(elapsed) - 10))
+  if [ "$left" -lt 60 ]; then
+    say "skipping unet: ${left}s left"
+    status=5
+  else
+    say "bench unet, at most ${left}s: $UNET_ARGS"
+    # shellcheck disable=SC2086
+    timeout --signal=INT --kill-after=10 "$left" "$PYTHON" -m devtools.bench.models.unet $UNET_ARGS \
+      --out docs/BENCHMARKS.md || { status=$?; say "bench unet ended with $status"; }
+  fi
+fi
 
 cp docs/BENCHMARKS.md "$OUT/docs/"
 cp docs/bench-models*.png "$OUT/docs/" 2>/dev/null
