@@ -142,6 +142,16 @@ def test_a_compiled_unet_runs_on_one_thread_whichever_thread_runs_the_batch(
         assert not set(pipeline.threads) & (caller_threads | {threading.get_ident()})
 
 
+def test_two_batches_at_once_on_one_pipeline_take_turns_and_both_succeed(settings: Settings) -> None:
+    # LLMB_DEVICE_BATCHES=2 gives two batches the device at once; the scheduler's per-call state
+    # (its step index) would be shared between them (an IndexError in the Euler scheduler).
+    pipeline = loaded(settings)
+    jobs = [ImageInput(prompt=p, steps=3, width=64, height=64, seed=1) for p in ("a fox", "a hen")]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda job: run_direct(pipeline, [job, job]), jobs))
+    assert [len(check(outputs)) for outputs in results] == [2, 2]
+
+
 def _raise_at_compile(model: Any, **kwargs: Any) -> Any:
     raise RuntimeError("torch.compile is not supported here")
 

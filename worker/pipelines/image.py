@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ class DiffusersImagePipeline:
         self.channels_last, self.compile = settings.image_channels_last, settings.image_compile
         self.pipe: Any = None
         self.on_unet_thread = OneThread(on=self.compile != "off")  # a compiled UNet runs on one thread
+        # Calls take turns: a diffusers pipeline's scheduler holds the running call's timesteps and step
+        # index, so two batches at once (LLMB_DEVICE_BATCHES > 1) would corrupt each other (IndexError
+        # in the Euler scheduler). Their PNG encoding and storing still overlap the next call.
+        self.one_call = threading.Lock()
         self.encoder = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="png")
 
     def load(self) -> None:
@@ -62,7 +67,6 @@ class DiffusersImagePipeline:
 
     def run(self, batch: Sequence[ImageWork], steps: Steps) -> list[Output | Exception]:
         first = batch[0].input  # a batch shares size, steps and guidance (the input's batch key)
-        per_image = [(w, i) for w in batch for i in range(w.input.num_images)]
 
         def on_step(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             for row in range(len(batch)):
@@ -70,7 +74,15 @@ class DiffusersImagePipeline:
             steps.checkpoint()
             return kwargs
 
-        images = self.on_unet_thread(
+        with self.one_call:  # the pipeline's scheduler keeps one call's state (its step index)
+            images = self._call(batch, on_step)
+        return self._outputs(images, batch)
+
+    def _call(self, batch: Sequence[ImageWork], on_step: Any) -> list[Any]:
+        """One diffusers call for the batch, every image of every job: its PIL images, in order."""
+        first = batch[0].input
+        per_image = [(w, i) for w in batch for i in range(w.input.num_images)]
+        images: list[Any] = self.on_unet_thread(
             self.pipe,
             prompt=[w.input.prompt for w, _ in per_image],
             negative_prompt=[w.input.negative_prompt or "" for w, _ in per_image],
@@ -82,7 +94,7 @@ class DiffusersImagePipeline:
             callback_on_step_end=on_step,
             output_type="pil",
         ).images
-        return self._outputs(images, batch)
+        return images
 
     @staticmethod
     def generators(batch: Sequence[ImageWork]) -> list[Any]:
