@@ -16,8 +16,9 @@ from devtools.scaling.results import SIGNAL_NAMES, SIGNALS, Results
 
 MODEL = """\
 - **Queue.** FIFO. A job *waits* from arrival until a ready worker takes it, then *runs* until it ends.
-  A worker runs one job at a time (LLMB_CONCURRENCY=1; prefetch 1 with late acks, so a running job has
-  left the Redis list). Service times are capped at LLMB_JOB_TIME_LIMIT_S, where the worker fails the job.
+  A worker is modelled as one job at a time, its device's pace (the worker itself claims a job per free
+  thread and batches them, which is not modelled: below); with late acks a running job has left the
+  Redis list. Service times are capped at LLMB_JOB_TIME_LIMIT_S, where the worker fails the job.
 - **KEDA.** Every `pollingInterval` it reads the metric; the trigger is active while metric >
   `activationTargetValue`. From 0 it sets 1 replica; it sets 0 only when the trigger has been inactive for
   `cooldownPeriod`. Between 1 and `maxReplicaCount` the HPA KEDA creates acts every 15 s: desired =
