@@ -55,8 +55,16 @@ def claim_delivered(rt: WorkerRuntime, job_id: str, *, job_type: JobType | None 
 
 def claim_next(rt: WorkerRuntime, job_type: JobType, *, door: bool = False) -> JobRecord | None:
     """The queue's next job by the store's order, started under this process's lease (`door`: only an
-    interactive one, claimed without a delivery; worker/interactive.py)."""
+    interactive one, claimed without a delivery; worker/interactive.py).
+
+    Its lease is kept from the claim (the caller's run lets go of it): a delivery of this process
+    whose message names the job, on another thread, must find it running here (`is_lost`), or it
+    would put the job back in line without a permit and run it a second time.
+    """
     aging = Aging(rt.settings.priority_aging_s, rt.settings.priority_aging_every)
-    return rt.store.claim_next(
+    record = rt.store.claim_next(
         job_type, holder=rt.holder, lease_until=rt.leases.deadline(), aging=aging, door=door
     )
+    if record is not None:  # from its claim on: another thread's delivery naming it finds it running here
+        rt.keeper.track(record.id, record.type)
+    return record

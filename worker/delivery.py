@@ -79,10 +79,12 @@ def _lane(rt: WorkerRuntime, job_type: JobType) -> Lane | None:
 def _run_gathered(rt: WorkerRuntime, job_id: str, job_type: JobType | None, hold: Hold) -> None:
     """prefork: claim the job, gather waiting jobs with its batch key from the store, run them."""
     record = _claim(rt, job_id, job_type)
-    pipeline = _pipeline(rt, record) if record is not None else None
-    if record is None or pipeline is None:
+    if record is None:
         return
     hold(record)
+    pipeline = _pipeline(rt, record)
+    if pipeline is None:
+        return
     batched = rt.settings.batch_max > 1 and record.batch_key
     records = gather(rt, record, hold=hold) if batched else [record]
     prepared = [p for r in records if (p := prepare(rt, pipeline, r)) is not None]
@@ -98,10 +100,12 @@ def _run_one(rt: WorkerRuntime, claim: Claim, hold: Hold, *, lane: Lane | None) 
         lane.batcher.arriving(+1)  # a leader waits for a delivery on its way
     try:
         record = claim()
-        pipeline = _pipeline(rt, record) if record is not None else None
-        if record is None or pipeline is None:
+        if record is None:
             return
-        hold(record)
+        hold(record)  # claim_next tracks it already; `hold` lets go of it when the run ends
+        pipeline = _pipeline(rt, record)
+        if pipeline is None:
+            return
         one = prepare(rt, pipeline, record)
         if one is None:
             return
@@ -158,9 +162,6 @@ def claim_at_door(rt: WorkerRuntime, job_type: JobType) -> JobRecord | None:
     record = claim_next(rt, job_type, door=True)
     if record is None:
         return None
-    # Tracked from the claim: a delivery of this process whose message names the job must find it
-    # running here (claim.py:is_lost) while it is handed to a door thread. run_claimed lets go of it.
-    rt.keeper.track(record.id, record.type)
     metrics().deliveries.labels(record.type, "door").inc()
     log.info("job %s: running (attempt %d), claimed at the interactive door", record.id, record.attempts)
     return record

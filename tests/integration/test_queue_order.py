@@ -6,7 +6,6 @@ store's, not Celery's list's. Jobs wait while no worker runs; one worker then cl
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
@@ -114,5 +113,6 @@ def test_an_interactive_job_starts_while_every_thread_of_the_worker_holds_a_batc
         release.touch()
         jobs = [finished_with(api, key, i) for i in [*batch, interactive]]
     assert all(j["status"] == "succeeded" and j["attempts"] == 1 for j in jobs)
-    device_order = re.findall(r"batch of \d+ image jobs: ([0-9a-f -]+)", worker.log())
-    assert [b.split() for b in device_order][1] == [interactive]  # before the full batch waiting longer
+    # Its batch then takes the device before the full one of batch jobs waiting for it: the order the
+    # micro-batcher gives (tests/worker/test_micro_batcher.py), not asserted here, where the release
+    # may come before its batch has asked for the device.

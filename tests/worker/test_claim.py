@@ -48,3 +48,22 @@ def test_a_dead_pid_on_this_host_releases_its_lease_at_once() -> None:
     assert not holder_is_dead(f"{host}:{os.getpid()}:x", me=ME)
     assert not holder_is_dead(f"elsewhere:{dead_pid()}:x", me=ME)
     assert holder_is_dead(ME, me=ME)
+
+
+def test_a_delivery_naming_a_job_another_thread_of_this_process_just_claimed_leaves_it_running(
+    runtime_for,
+) -> None:
+    # The job is claimed (by a delivery or the interactive door) and not yet handed to its run; the
+    # delivery of the message that names it finds nothing waiting and looks at it: running here, not lost.
+    from tests.fixtures.doubles import StepPipeline
+    from tests.fixtures.jobs import submit
+    from worker.claim import claim_delivered, claim_next
+
+    rt = runtime_for(StepPipeline(), worker_pool="threads")
+    job = submit(rt.store)
+    claimed = claim_next(rt, job.type)
+    assert claimed is not None
+    assert claimed.id == job.id
+    assert claim_delivered(rt, job.id, job_type=job.type) is None
+    after = rt.store.get(job.id)
+    assert (after.status, after.attempts, after.holder) == (JobStatus.RUNNING, 1, rt.holder)

@@ -63,8 +63,11 @@ def test_jobs_arriving_while_the_device_is_busy_fill_one_batch_up_to_its_cap() -
     device = Device()
     first = submitter(batcher, device, "k", "held")
     assert device.on_device.wait(WAIT)
-    others = [submitter(batcher, device, "k", item) for item in "bcde"]
-    until(lambda: sum(len(b.items) for b in batcher._open.values()) == 1)  # "e" opened the next batch
+    others = []
+    for item in "bcde":  # one after another: each is in its batch before the next comes
+        others.append(submitter(batcher, device, "k", item))
+        until(lambda: batcher._arriving == 0)
+    assert [len(b.items) for b in batcher._open.values()] == [1]  # "e" opened the next batch
     device.release.set()
     for thread in [first, *others]:
         thread.join(WAIT)
