@@ -25,14 +25,14 @@ from typing import Any
 from shared.job_record import JobType
 from shared.settings import Settings
 from worker.batcher import MicroBatcher
-
-CHAT_SLOTS = 32  # places in the chat engine's batch when LLMB_CHAT_MAX_REQUESTS is unset
+from worker.pipelines.engine import chat_places
 
 
 def deliveries(settings: Settings) -> int:
     """Deliveries one worker runs at once: `LLMB_CONCURRENCY`, else sized to its pipelines.
 
-    prefork: one pool process. threads: per queue, the chat engine's places (continuous engine),
+    prefork: one pool process. threads: per queue, the chat engine's places (continuous engine,
+    worker/pipelines/engine.py:chat_places),
     or the batches on the device plus one forming (`(LLMB_DEVICE_BATCHES + 1) * LLMB_BATCH_MAX`)
     for a batched pipeline, summed.
     """
@@ -41,7 +41,7 @@ def deliveries(settings: Settings) -> int:
     if settings.worker_pool == "prefork":
         return 1
     return sum(
-        settings.chat_max_requests or CHAT_SLOTS
+        chat_places(settings.chat_max_requests)
         if t == JobType.CHAT and settings.chat_engine == "continuous"
         else (settings.device_batches + 1) * settings.batch_max
         for t in settings.job_types

@@ -16,7 +16,7 @@ from shared.settings import Settings
 from worker.device import pick_device, pick_dtype
 from worker.pipelines.base import Output, Steps
 from worker.pipelines.detok import TextStream
-from worker.pipelines.engine import ChatEngine, EngineOptions
+from worker.pipelines.engine import ChatEngine, EngineOptions, chat_places
 from worker.pipelines.source import quiet, resolve_model
 from worker.pipelines.watch import ChatWork, Reply
 
@@ -33,7 +33,7 @@ class TransformersChatPipeline:
         self.continuous = settings.chat_engine == "continuous"
         self.concurrent = self.continuous  # jobs join the engine's running batch (worker/slots.py)
         self.options = EngineOptions(
-            max_requests=settings.chat_max_requests,
+            max_requests=chat_places(settings.chat_max_requests),
             cuda_graphs=settings.chat_cuda_graphs,
             compile=settings.chat_compile,
             cache_blocks=settings.chat_cache_blocks,

@@ -20,19 +20,40 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
+# Places in the engine's batch when LLMB_CHAT_MAX_REQUESTS is unset: a job's first token waits for a place
+# while more jobs are in flight than places. 96 chat jobs posted at once on the 2-core CPU: first-token
+# p99 3.9 s with 32 places, 1.2 s with 96 (0.18x the design before the engine), tokens/s 1.12x it
+# (docs/BENCHMARKS.md, "Chat under mixed load"); vLLM's default cap on running sequences is 256.
+CHAT_PLACES = 128
 # On a CPU the library would size the KV cache at 60 % of the machine's RAM, in every process that
-# runs an engine; 64 pages of 256 tokens hold 16k tokens, plenty for the small models a CPU runs.
-CPU_CACHE_BLOCKS = 64
+# runs an engine; instead, pages of 256 tokens for each place: a job holds whole pages, so fewer pages
+# than places leave places idle (64 pages held 96 jobs to 64 at once).
+CPU_PAGES_PER_PLACE = 2
+
+
+def cache_pages(options: EngineOptions, *, on_cpu: bool) -> int | None:
+    """The KV cache's pages of 256 tokens: LLMB_CHAT_CACHE_BLOCKS, else CPU_PAGES_PER_PLACE a place on a
+    CPU, else None (the library sizes it from the free device memory)."""
+    if options.cache_blocks:
+        return options.cache_blocks
+    return CPU_PAGES_PER_PLACE * options.max_requests if on_cpu else None
+
+
+def chat_places(max_requests: int | None) -> int:
+    """The engine's places: LLMB_CHAT_MAX_REQUESTS, else CHAT_PLACES (a worker has a thread for each)."""
+    return max_requests or CHAT_PLACES
 
 
 @dataclass(frozen=True)
 class EngineOptions:
     """How to build the manager: its batch size cap and whether to use CUDA graphs / compile (GPUs only)."""
 
-    max_requests: int | None = None
+    max_requests: int = CHAT_PLACES
     cuda_graphs: bool = False
     compile: bool = False
-    cache_blocks: int | None = None  # KV cache pages of 256 tokens; None: CPU_CACHE_BLOCKS on a CPU
+    cache_blocks: int | None = (
+        None  # KV cache pages of 256 tokens; None: CPU_PAGES_PER_PLACE a place on a CPU
+    )
 
 
 @dataclass(frozen=True)
@@ -103,7 +124,7 @@ class ChatEngine:
         opts = self.options
         on_cpu = self.model.device.type == "cpu"
         config = ContinuousBatchingConfig(
-            num_blocks=opts.cache_blocks or (CPU_CACHE_BLOCKS if on_cpu else None),
+            num_blocks=cache_pages(opts, on_cpu=on_cpu),
             max_requests_per_batch=opts.max_requests,
             use_cuda_graph=opts.cuda_graphs if self.model.device.type == "cuda" else False,
             default_compile_level=1 if opts.compile else 0,
@@ -124,7 +145,7 @@ class ChatEngine:
         starter = threading.Thread(target=start, name="chat-engine-start", daemon=True)
         starter.start()
         starter.join()
-        log.info("chat engine started (max %s requests a step)", opts.max_requests or "auto")
+        log.info("chat engine started (%d places)", opts.max_requests)
         return manager
 
     def _route(self, manager: Any) -> None:
