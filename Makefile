@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test fuzz lint format models bench stresstest system-deps clean
+.PHONY: help run test test-compile fuzz lint format models bench stresstest system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ system-deps: ## redis-server, hey, chromium, chromium-driver and promtool from a
 
 test: $(VENV)/.dev-deps system-deps models ## install what the tests need, start their services, run them all
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+test-compile: $(VENV)/.dev-deps models ## the image UNet compiled by torch inductor for real (a minute or more on 2 cores; make test uses dynamo's eager backend)
+	$(BIN)/python -m pytest -m compile tests/worker/test_image_options.py $(PYTEST_ARGS)
 
 # The suite fuzzes each operation with a few examples (about a minute); this asks for many more.
 FUZZ_EXAMPLES ?= 300
