@@ -84,3 +84,11 @@ def child_exit(server: object, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The loaded app lives as long as the worker: out of the collector's sight (Python's gc.freeze), a
+    full collection no longer walks its objects, a pause every request in the process would wait out."""
+    import gc
+
+    gc.freeze()
