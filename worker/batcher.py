@@ -114,20 +114,22 @@ class MicroBatcher(Generic[ItemT]):
             batch.done.set()
 
     def _take_device(self, batch: _Batch[ItemT]) -> None:
-        """Wait for a free device slot, behind every waiting urgent batch unless this one is urgent."""
+        """Wait for a free device slot and this batch's turn: the first waiting urgent batch's, else the
+        first waiting batch's (the order they asked in)."""
         with self._lock:
             self._queued.append(batch)
             try:
-                while self._on_device >= self.device_slots or (
-                    not batch.urgent and any(b.urgent for b in self._queued)
-                ):
+                while self._on_device >= self.device_slots or self._next_in_turn() is not batch:
                     self._turn.wait()
             finally:
                 self._queued.remove(batch)
             self._on_device += 1
             self._close(batch)
-            if batch.urgent:  # batches behind it may take a device slot still free
-                self._turn.notify_all()
+            self._turn.notify_all()  # the next in turn may take a device slot still free
+
+    def _next_in_turn(self) -> _Batch[ItemT]:
+        """The waiting batch whose turn is next (call with the lock held, `_queued` not empty)."""
+        return next((b for b in self._queued if b.urgent), self._queued[0])
 
     def _wait_for_company(self, batch: _Batch[ItemT]) -> None:
         """Until the batch is full, `wait_s` passed, or there is nothing to wait for."""

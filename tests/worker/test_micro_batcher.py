@@ -110,6 +110,21 @@ def test_keys_do_not_mix_and_a_failed_batch_raises_in_each_caller() -> None:
     assert len(errors) == 2  # both callers of the failed batch, not the other key's
 
 
+def test_batches_waiting_for_the_device_take_it_in_the_order_they_asked() -> None:
+    batcher: MicroBatcher[str] = MicroBatcher(batch_max=1, wait_s=0, others_waiting=lambda: False)
+    device = Device()
+    first = submitter(batcher, device, "k", "held")
+    assert device.on_device.wait(WAIT)
+    waiting = []
+    for asked, item in enumerate("abcde", start=1):  # each asks for the device after the one before it
+        waiting.append(submitter(batcher, device, item, item))
+        until(lambda asked=asked: len(batcher._queued) == asked)
+    device.release.set()
+    for thread in [first, *waiting]:
+        thread.join(WAIT)
+    assert device.batches == [["held"], ["a"], ["b"], ["c"], ["d"], ["e"]]
+
+
 def test_an_urgent_batch_takes_the_device_before_batches_that_waited_longer_without_one() -> None:
     batcher: MicroBatcher[str] = MicroBatcher(batch_max=2, wait_s=0, others_waiting=lambda: False)
     device = Device()
