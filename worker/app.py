@@ -23,6 +23,7 @@ from shared.readiness import mark_ready
 from shared.redis_conn import connect, connect_blocking
 from shared.settings import Settings
 from shared.store import JobStore, Leases
+from shared.store.permits import Permits
 from shared.store.wakes import InteractiveWakes
 from shared.vocabulary import JobType
 from worker.consumer import consumer_class
@@ -132,6 +133,7 @@ class ProcessState:
             interval_s=max(1.0, min(10.0, self.settings.lease_ttl_s / 3)),
             watch=self.watch,
             alive_file=self.settings.alive_file,
+            permits=Permits(client),
         )
         self.housekeeper = Housekeeper(store, Leases(client, lease_ttl_s=self.settings.lease_ttl_s), plan)
         self.housekeeper.start()

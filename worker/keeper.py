@@ -12,6 +12,7 @@ from pathlib import Path
 from shared.errors import UnavailableError
 from shared.job_record import JobType
 from shared.store import JobStore, Leases
+from shared.store.permits import Permits
 from worker.liveness import STALL_S, ConsumeWatch, touch
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class HousekeeperConfig:
     interval_s: float
     watch: ConsumeWatch | None = None
     alive_file: Path | None = None
+    permits: Permits | None = None  # repairs a lost permit while this worker has nothing to run
 
 
 class Housekeeper:
@@ -81,6 +83,7 @@ class Housekeeper:
         self.plan = plan
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
+        self._suspects: set[JobType] = set()  # queues whose jobs waited with no message last round
 
     def start(self) -> None:
         """Run a round every `interval_s` from now on."""
@@ -107,7 +110,23 @@ class Housekeeper:
             for job_id in self.store.reap(job_type, max_attempts=plan.max_attempts):
                 log.warning("job %s lost its worker; freed from queue %s", job_id, job_type)
                 freed.append(job_id)
+        self._repair_permits()
         return freed
+
+    def _repair_permits(self) -> None:
+        """Push a message for a queue whose jobs waited with none on two rounds in a row while this
+        worker had nothing to run (shared/store/permits.py)."""
+        plan = self.plan
+        if plan.permits is None or plan.watch is None or plan.watch.busy() > 0:
+            self._suspects.clear()
+            return
+        missing = {t for t in plan.job_types if plan.permits.missing(t)}
+        for job_type in missing & self._suspects:
+            if (job_id := plan.permits.top_up(job_type)) is not None:
+                log.warning(
+                    "queue %s: jobs waited with no task message; one pushed for job %s", job_type, job_id
+                )
+        self._suspects = missing
 
     def _loop(self) -> None:
         while True:

@@ -49,3 +49,38 @@ def test_the_alive_file_is_touched_only_while_consuming(redis_client: Redis, tmp
     w.last_received = time.monotonic() - STALL_S - 1
     keeper.tick()
     assert not alive.exists()
+
+
+def test_an_idle_worker_repairs_a_lost_permit_after_two_rounds_and_only_then(redis_client: Redis) -> None:
+    from shared import redis_keys
+    from shared.store.permits import Permits
+    from tests.fixtures.jobs import submit
+
+    store = JobStore(redis_client, job_ttl_s=60)
+    jobs = [submit(store) for _ in range(2)]
+    queue = redis_keys.celery_queue(JobType.IMAGE)
+    busy = [1]
+    w = ConsumeWatch(store, job_types=[JobType.IMAGE], capacity=4, busy=lambda: busy[0])
+    plan = HousekeeperConfig(
+        worker_id="w",
+        job_types=[JobType.IMAGE],
+        max_attempts=3,
+        interval_s=1,
+        watch=w,
+        permits=Permits(redis_client),
+    )
+    keeper = Housekeeper(store, Leases(redis_client, lease_ttl_s=30), plan)
+    keeper.tick()
+    assert redis_client.llen(queue) == 2  # one message a waiting job: nothing to repair
+    redis_client.delete(queue)  # both messages lost (a dropped BRPOP connection)
+    keeper.tick()
+    keeper.tick()
+    assert redis_client.llen(queue) == 0  # this worker is busy: its own deliveries may be about to claim
+    busy[0] = 0
+    keeper.tick()
+    assert redis_client.llen(queue) == 0  # the first idle round only notes it
+    keeper.tick()
+    assert redis_client.llen(queue) == 1  # the second pushes one, for the first waiting job
+    assert jobs[0].id.encode() in redis_client.lindex(queue, 0)  # type: ignore[operator]
+    keeper.tick()
+    assert redis_client.llen(queue) == 1  # a message is there again: nothing more
