@@ -51,6 +51,10 @@ def chat() -> TransformersChatPipeline:
         Settings(data_dir=REPO / "var", device="cpu", chat_engine="continuous")
     )
     pipeline.load()
+    # No end-of-text: a random-weight model samples it at any step, and where depends on the CPU's
+    # float rounding, so a reply the test needs to run on (to a stop, a stop string, its max_tokens)
+    # could end first. Every reply here ends at its max_tokens, a stop string, or a stop.
+    pipeline._eos_ids = lambda: [len(pipeline.tokenizer) + 7]  # type: ignore[method-assign]
     yield pipeline
     assert pipeline.engine is not None
     pipeline.engine.stop()
@@ -99,12 +103,7 @@ def test_stopping_one_job_leaves_the_others_text_unchanged(chat: TransformersCha
     assert [stopped[0], stopped[2]] == [free[0], free[2]]
 
 
-def test_a_short_job_joins_a_running_batch_and_ends_before_it(
-    chat: TransformersChatPipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # No end-of-text for either job: a random-weight model could sample it early, ending the long job
-    # before the short one joined (the short one ends at its max_tokens).
-    monkeypatch.setattr(chat, "_eos_ids", lambda: [len(chat.tokenizer) + 7])
+def test_a_short_job_joins_a_running_batch_and_ends_before_it(chat: TransformersChatPipeline) -> None:
     short_done = threading.Event()
     # The long job runs until the short one has ended (it cannot end first: only this stops it).
     long_steps = RecordingSteps(1, stop=lambda row, count: short_done.is_set())
