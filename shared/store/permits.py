@@ -4,8 +4,9 @@ Every waiting job has one task message (a permit) in the queue's Celery list or 
 (docs/ARCHITECTURE.md, Deliver). A message can still be lost outside the store's steps: kombu's Redis
 transport pops a message with BRPOP before it records it as unacknowledged, so a message popped but
 still unread when the consumer resets (a warm shutdown, a dropped connection) is gone (celery/celery
-#4354, celery/kombu#1733). Its job would then wait until another job's message came. A worker's housekeeper with nothing to run that sees jobs waiting and no message, on
-two rounds in a row, pushes one (worker/keeper.py); a message too many only makes an empty delivery.
+#4354, celery/kombu#1733). Its job would then wait until another job's message came. A worker's
+housekeeper with nothing to run that sees jobs waiting and no message, on two rounds in a row, pushes
+one (worker/keeper.py); a message too many only makes an empty delivery.
 """
 
 from __future__ import annotations
