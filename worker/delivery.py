@@ -13,6 +13,7 @@ from shared.errors import ErrorCode
 from shared.job_record import JobRecord
 from shared.logs import bind, job_fields
 from shared.vocabulary import JobType
+from worker import cpu_class
 from worker.batching import gather
 from worker.claim import claim_delivered, claim_next
 from worker.finish import fail
@@ -57,16 +58,24 @@ def run_claimed(rt: WorkerRuntime, record: JobRecord) -> None:
 @contextlib.contextmanager
 def _holding(rt: WorkerRuntime) -> Iterator[Hold]:
     """A `hold` that keeps a claimed job's lease from its claim on (it may wait for the device), and
-    lets go of every job it held when the run ends, even early (Redis away): no lease outlives its run."""
+    lets go of every job it held when the run ends, even early (Redis away): no lease outlives its run.
+
+    A run whose first job is a batch job runs in the OS's batch scheduling class (worker/cpu_class.py)."""
     held: list[str] = []
+    lowered = False
 
     def hold(record: JobRecord) -> None:
+        nonlocal lowered
         rt.keeper.track(record.id, record.type)
+        if not held and record.priority == "batch":
+            lowered = cpu_class.to_batch_class()
         held.append(record.id)
 
     try:
         yield hold
     finally:
+        if lowered:
+            cpu_class.to_normal_class()
         for held_id in held:
             rt.keeper.untrack(held_id)
 
