@@ -73,6 +73,7 @@ class InteractiveDoor:
     def _listen(self) -> None:
         """Whenever a door thread is free: pop a wake-up, claim its queue's first interactive job, and
         hand the job to that thread."""
+        away = False  # Redis did not answer: said once, not every retry of a long outage
         while self._open():
             if not self._free.acquire(timeout=WAIT_S):
                 continue
@@ -80,10 +81,15 @@ class InteractiveDoor:
                 job_type = self.wakes.wait(self.job_types, WAIT_S)
                 record = self.claim(job_type) if job_type is not None and self._open() else None
             except UnavailableError as exc:
-                log.warning("interactive door: %s; trying again in %.0f s", exc, RETRY_S)
+                if not away:
+                    log.warning("interactive door: %s; trying again every %.0f s", exc, RETRY_S)
+                away = True
                 self._free.release()
                 self._stopped.wait(RETRY_S)
                 continue
+            if away:
+                log.info("interactive door: Redis answers again")
+                away = False
             if record is None:
                 self._free.release()
                 continue
