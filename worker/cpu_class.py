@@ -1,13 +1,14 @@
-"""A thread that runs a batch job runs in Linux's SCHED_BATCH scheduling class while it does.
+"""A thread that runs or finishes a batch job is in Linux's SCHED_BATCH scheduling class while it does:
+a delivery's thread (worker/delivery.py) and a finisher storing the job's result (worker/runner.py).
 
 A worker working through a batch backlog keeps a core busy with batch work. On a host it shares with
-the API, Redis or the interactive door (a laptop, a small node), its threads then preempt those
-processes whenever they wake, and an interactive job's way through them (the API's POST, create.lua
-in Redis, the door's wake-up) waits behind batch work at the tail. SCHED_BATCH (sched(7): "the
+the API, Redis or the interactive door (a laptop, a small node), its threads, waking after each
+Redis reply, preempt those processes, and an interactive job's way through them (the API's POST,
+create.lua in Redis, the door's wake-up) waits behind batch work at the tail. SCHED_BATCH (sched(7): "the
 scheduler will apply a small scheduling penalty with respect to wakeup behavior") keeps the thread's
 nice value, so its share of the CPU and the batch's throughput, but a batch thread no longer
-preempts those when it wakes. The thread's class is put back when its delivery ends, as the next
-delivery may be interactive.
+preempts those when it wakes. The thread's class is put back when its delivery or finish ends, as
+its next job may be interactive.
 
 Moving a thread of one's own to SCHED_BATCH and back to SCHED_OTHER at the same nice value needs no
 privilege (Linux ≥ 2.6.39). Where the call is refused (another OS, a seccomp profile without
@@ -19,6 +20,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,17 @@ def to_batch_class() -> bool:
 def to_normal_class() -> None:
     """Put the calling thread back in SCHED_OTHER, the default class (after `to_batch_class`)."""
     _set(os.SCHED_OTHER)
+
+
+@contextmanager
+def for_priority(priority: str) -> Iterator[None]:
+    """The calling thread in SCHED_BATCH for the block when `priority` is "batch" (a job's priority)."""
+    moved = priority == "batch" and to_batch_class()
+    try:
+        yield
+    finally:
+        if moved:
+            to_normal_class()
 
 
 def _set(policy: int) -> bool:

@@ -17,6 +17,7 @@ from shared.job_record import JobRecord
 from shared.logs import job_fields
 from shared.messages import listed
 from shared.vocabulary import ErrorCode
+from worker import cpu_class
 from worker.device import is_out_of_memory, sample_memory
 from worker.finish import fail, finish
 from worker.metrics import metrics
@@ -93,7 +94,13 @@ def run_batch(
             )
         # Each job on its own, side by side: one failed or slow write strands no other, uploads overlap.
         ends = zip(prepared, outputs, used, strict=True)
-        list(rt.finishers.map(lambda end: finish(rt, end[0].record, end[0].job.stop, end[1], end[2]), ends))
+        list(rt.finishers.map(lambda end: _finish(rt, *end), ends))
+
+
+def _finish(rt: WorkerRuntime, p: Prepared, output: Output | Exception, used: dict[str, float]) -> None:
+    """Finish one job of the batch on a finisher thread, a batch job's in the OS's batch class."""
+    with cpu_class.for_priority(p.record.priority):
+        finish(rt, p.record, p.job.stop, output, used)
 
 
 @contextlib.contextmanager

@@ -109,3 +109,27 @@ def test_a_refused_class_is_logged_once_and_jobs_run_as_before(
     assert not cpu_class.supported()
     refusals = [r for r in caplog.records if "SCHED_BATCH refused" in r.getMessage()]
     assert len(refusals) == 1
+
+
+@pytest.mark.parametrize(("priority", "during"), [("batch", os.SCHED_BATCH), ("interactive", os.SCHED_OTHER)])
+def test_a_finisher_thread_finishes_a_job_in_its_priority_s_class(
+    monkeypatch: pytest.MonkeyPatch, priority: str, during: int
+) -> None:
+    # The finishers (worker/runtime.py) encode and store each job's result and finish it: batch work
+    # for a batch job, on threads that also finish interactive ones.
+    from worker import runner
+
+    seen: list[int] = []
+    monkeypatch.setattr(runner, "finish", lambda *args: seen.append(os.sched_getscheduler(0)))
+    job = SimpleNamespace(
+        record=new_record().model_copy(update={"priority": priority}), job=SimpleNamespace(stop=None)
+    )
+
+    def finish_one() -> None:
+        runner._finish(SimpleNamespace(), job, "output", {})  # type: ignore[arg-type]
+        seen.append(os.sched_getscheduler(0))
+
+    thread = threading.Thread(target=finish_one)
+    thread.start()
+    thread.join()
+    assert seen == [during, os.SCHED_OTHER]
