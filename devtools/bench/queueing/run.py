@@ -81,7 +81,7 @@ def scenarios(st: Stack, sizes: Sizes, redis: Redis, clients: list[Api]) -> list
     w = Waits(redis, store, worker, models["image"], sizes.interactive, sizes.rate, sizes.timeout)
     rows += throughput_rows(w, tenant_a, sizes.throughput_jobs, sizes.rounds)
     progress("throughput: batch and one by one")
-    rows += priority_rows(w, tenant_a, sizes.batch_lines)
+    rows += priority_rows(w, tenant_a, sizes.batch_lines, sizes.rounds)
     progress("priority: interactive beside a batch")
     rows += fairness_rows(w, tenant_a, tenant_b, sizes.flood_jobs, st.root / "job.json")
     progress("fair share: tenant B beside tenant A's flood")
@@ -126,7 +126,10 @@ def parse(argv: list[str] | None) -> tuple[Sizes, Path | None]:
     parser.add_argument("--interactive", type=int, default=d.interactive, help="interactive jobs per round")
     parser.add_argument("--rate", type=float, default=d.rate, help="interactive jobs posted per second")
     parser.add_argument(
-        "--rounds", type=int, default=d.rounds, help="alternated rounds of the throughput pair"
+        "--rounds",
+        type=int,
+        default=d.rounds,
+        help="alternated rounds of the throughput pair, and pairs of priority rounds",
     )
     parser.add_argument(
         "--timeout", type=float, default=d.timeout, help="longest wait for a backlog to drain, s"

@@ -51,6 +51,8 @@ def test_every_scenario_runs_and_writes_its_rows(tmp_path: Path) -> None:
         assert loaded
         assert all(re.search(r"\| [\d,.]+ ms \| idle queue p\d+ [\d,.]+ ms", line) for line in loaded)
     assert "| 30 of 30 in" in rows["tenant A's flood: POST /v1/jobs answered 202"]
+    assert rows[_key(rows, "interactive queue wait p50 / p99, idle queue (1 × 5 jobs at 50/s)")]
+    assert re.search(r"\| \d of 5 \|", rows[_key(rows, "interactive jobs claimed at the interactive door")])
 
 
 def _key(rows: dict[str, str], start: str) -> str:
