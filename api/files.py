@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import problems
 from api.auth import principal
+from api.batches.lines import nonblank
 from api.guards import MULTIPART
 from api.openai.errors import TAGS, InvalidRequestError, answers
 from api.operations import operation
@@ -69,7 +70,9 @@ def _upload(limits: Limits) -> tuple[str, bytes]:
     data = upload.stream.read(limits.file_max_bytes + 1)
     if len(data) > limits.file_max_bytes:
         raise BodyTooLargeError(f"the file is over the limit of {limits.file_max_bytes} bytes")
-    lines = sum(1 for line in data.splitlines() if line.strip())
+    # Counted as the batch runner reads them (one request a non-blank "\n"-ended line), a line at a
+    # time: a list of the file's lines would hold a second copy of it in the worker at its peak.
+    lines = sum(1 for _ in nonblank(data))
     if not lines:
         raise InvalidRequestError("the file has no requests: one JSON object a line", param="file")
     if lines > limits.batch_max_lines:

@@ -166,3 +166,25 @@ def test_a_bad_batch_names_its_field(secure: Flask, change: dict[str, Any], para
     body = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h", **change}
     refused = client.post("/v1/batches", json=body, headers=bearer(key))
     assert (refused.status_code, refused.get_json()["error"]["param"]) == (400, param)
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"\r".join([LINE.rstrip()] * 4) + b"\n", 200),  # one "\n"-ended line: 1 request to the runner
+        (LINE.replace(b"\n", b"\r\n") * 3 + b"\r\n  \n", 200),  # 3 requests, then a blank line
+        (LINE.replace(b"\n", b"\r\n") * 4, 400),  # 4 requests, past batch_max_lines (3)
+    ],
+)
+def test_an_upload_counts_its_requests_as_the_batch_runner_reads_them(
+    secure: Flask, data: bytes, status: int
+) -> None:
+    # One request a non-blank "\n"-ended line (api/batches/lines.py:nonblank): a lone "\r" ends no
+    # request, so the cap is not met by lines the runner would read as one.
+    client = secure.test_client()
+    answer = upload(client, make_key(client)["key"], data)
+    assert answer.status_code == status, answer.get_json()
+    if status == 200:
+        assert answer.get_json()["bytes"] == len(data)
+    else:
+        assert answer.get_json()["error"]["code"] == "too_many_requests"
