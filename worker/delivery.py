@@ -62,22 +62,19 @@ def _holding(rt: WorkerRuntime) -> Iterator[Hold]:
 
     A run whose first job is a batch job runs in the OS's batch scheduling class (worker/cpu_class.py)."""
     held: list[str] = []
-    lowered = False
+    with contextlib.ExitStack() as scope:  # left last: the class is put back once the leases are let go
 
-    def hold(record: JobRecord) -> None:
-        nonlocal lowered
-        rt.keeper.track(record.id, record.type)
-        if not held and record.priority == "batch":
-            lowered = cpu_class.to_batch_class()
-        held.append(record.id)
+        def hold(record: JobRecord) -> None:
+            rt.keeper.track(record.id, record.type)
+            if not held:
+                scope.enter_context(cpu_class.for_priority(record.priority))
+            held.append(record.id)
 
-    try:
-        yield hold
-    finally:
-        if lowered:
-            cpu_class.to_normal_class()
-        for held_id in held:
-            rt.keeper.untrack(held_id)
+        try:
+            yield hold
+        finally:
+            for held_id in held:
+                rt.keeper.untrack(held_id)
 
 
 def _lane(rt: WorkerRuntime, job_type: JobType) -> Lane | None:

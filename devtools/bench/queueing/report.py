@@ -25,7 +25,7 @@ after its backlog (the batch, or tenant A's flood) was enqueued while the worker
 then SIGCONT: the same worker process throughout), so the whole backlog waits when it starts; "still
 waiting" is the queue's `waiting` (GET /v1/queues) at the round's last POST, less the round's own jobs.
 The priority figures take `--rounds` pairs, each an idle round and then one beside a new batch, and
-pool their waits before taking percentiles (one round's p99 of 200 jobs is its second-slowest, and it
+pool their waits before taking percentiles (one round's p99 of 200 jobs is its third-slowest, and it
 moved by 2× between runs); "still waiting" is then the least of the loaded rounds'.
 Throughput: jobs ÷ (the last job's `finished_at` − the worker's resumption), the jobs submitted while
 it was paused: POSTed one by one through one keep-alive connection, or as one batch file (upload,

@@ -94,7 +94,7 @@ def interactive_round(w: Waits, api: Api) -> tuple[list[float], int]:
 
 @dataclass
 class Pooled:
-    """The priority rounds' queue waits (ms), pooled: a p99 of 200 jobs is their second-slowest, and
+    """The priority rounds' queue waits (ms), pooled: a p99 of 200 jobs is their third-slowest, and
     one round's moves by 2× on a shared machine; the least backlog and the door's claims, summed."""
 
     idle: list[float]
